@@ -1,0 +1,283 @@
+using System.Globalization;
+using System.Net;
+
+namespace Hermod.Core.Configuration;
+
+/// <summary>
+/// Binds the raw tree to <see cref="HermodOptions"/>. Every problem is collected as
+/// "origin: key: reason" so one run reports all of them; unknown keys are errors (typos must not pass silently).
+/// </summary>
+internal sealed class ConfigBinder(string source)
+{
+    public List<string> Errors { get; } = [];
+
+    public HermodOptions Bind(ConfigMap root)
+    {
+        var o = new HermodOptions();
+        Known(root, "", "hostname", "data_dir", "storage", "smtp", "tls", "users", "http", "log");
+        o.Hostname = String(root, "", "hostname") ?? o.Hostname;
+        if (!IsHostname(o.Hostname))
+            Error(root, "hostname", $"'{o.Hostname}' is not a valid host name");
+        o.DataDir = String(root, "", "data_dir") ?? o.DataDir;
+
+        if (Map(root, "", "storage") is { } storage)
+        {
+            Known(storage, "storage", "provider", "max_batch", "chunk_size");
+            o.Storage.Provider = String(storage, "storage", "provider") ?? o.Storage.Provider;
+            if (o.Storage.Provider != "sqlite")
+                Error(storage, "storage.provider", $"'{o.Storage.Provider}' is not supported (supported: sqlite)");
+            o.Storage.MaxBatch = Int(storage, "storage", "max_batch", 1, 100_000) ?? o.Storage.MaxBatch;
+            o.Storage.ChunkSize = (int)(Size(storage, "storage", "chunk_size", 4096, 16L << 20) ?? o.Storage.ChunkSize);
+        }
+
+        if (Map(root, "", "smtp") is { } smtp)
+            BindSmtp(smtp, o.Smtp);
+        if (o.Smtp.LocalDomains.Count == 0)
+            o.Smtp.LocalDomains = [o.Hostname, "localhost"];
+
+        if (Map(root, "", "tls") is { } tls)
+        {
+            Known(tls, "tls", "certificate", "key");
+            o.Tls.Certificate = String(tls, "tls", "certificate");
+            o.Tls.Key = String(tls, "tls", "key");
+            if ((o.Tls.Certificate is null) != (o.Tls.Key is null))
+                Error(tls, "tls", "set both certificate and key, or neither (then a self-signed certificate is made)");
+        }
+
+        if (Get(root, "users") is { } usersNode)
+        {
+            if (usersNode is not ConfigList users)
+                Error(usersNode, "users", "must be a list of { name, password_hash }");
+            else
+                for (var i = 0; i < users.Items.Count; i++)
+                {
+                    var key = $"users[{i}]";
+                    if (AsMap(users.Items[i], key) is not { } u)
+                        continue;
+                    Known(u, key, "name", "password_hash");
+                    var user = new UserOptions
+                    {
+                        Name = String(u, key, "name") ?? "",
+                        PasswordHash = String(u, key, "password_hash") ?? "",
+                    };
+                    if (user.Name.Length == 0)
+                        Error(u, key + ".name", "is required");
+                    if (!Security.PasswordHasher.IsHash(user.PasswordHash))
+                        Error(u, key + ".password_hash", "is not a hash made by 'hermod hash-password'");
+                    o.Users.Add(user);
+                }
+        }
+
+        if (Map(root, "", "http") is { } http)
+        {
+            Known(http, "http", "address");
+            o.Http.Address = EndPoint(http, "http", "address") ?? o.Http.Address;
+        }
+
+        if (Map(root, "", "log") is { } log)
+        {
+            Known(log, "log", "level");
+            o.Log.Level = String(log, "log", "level") ?? o.Log.Level;
+            string[] levels = ["trace", "debug", "information", "warning", "error", "critical", "none"];
+            if (!levels.Contains(o.Log.Level.ToLowerInvariant()))
+                Error(log, "log.level", $"'{o.Log.Level}' is not one of {string.Join(", ", levels)}");
+        }
+        return o;
+    }
+
+    private void BindSmtp(ConfigMap smtp, SmtpOptions o)
+    {
+        Known(smtp, "smtp", "local_domains", "listeners", "limits", "timeouts", "bare_line_endings");
+        o.LocalDomains = Strings(smtp, "smtp", "local_domains") ?? o.LocalDomains;
+        foreach (var d in o.LocalDomains.Where(d => !IsHostname(d)))
+            Error(smtp, "smtp.local_domains", $"'{d}' is not a domain name");
+        o.BareLineEndings = Enum<BareLineEndingPolicy>(smtp, "smtp", "bare_line_endings") ?? o.BareLineEndings;
+
+        if (Get(smtp, "listeners") is { } listenersNode)
+        {
+            o.Listeners = [];
+            if (listenersNode is not ConfigList listeners || listeners.Items.Count == 0)
+                Error(listenersNode, "smtp.listeners", "must be a non-empty list of listeners");
+            else
+                for (var i = 0; i < listeners.Items.Count; i++)
+                {
+                    var key = $"smtp.listeners[{i}]";
+                    if (AsMap(listeners.Items[i], key) is not { } l)
+                        continue;
+                    Known(l, key, "name", "address", "role", "tls", "auth", "allow_plaintext_auth");
+                    var listener = new ListenerOptions { Name = String(l, key, "name") ?? $"smtp{i}" };
+                    listener.Address = EndPoint(l, key, "address") ?? listener.Address;
+                    listener.Role = Enum<ListenerRole>(l, key, "role") ?? listener.Role;
+                    listener.Tls = Enum<TlsMode>(l, key, "tls") ?? listener.Tls;
+                    listener.Auth = Enum<AuthMode>(l, key, "auth") ?? (listener.Role == ListenerRole.Submission ? AuthMode.Required : AuthMode.None);
+                    listener.AllowPlaintextAuth = Bool(l, key, "allow_plaintext_auth") ?? false;
+                    if (listener.Role == ListenerRole.Submission && listener.Auth != AuthMode.Required)
+                        Error(l, key + ".auth", "a submission listener relays anywhere, so it must have auth: required");
+                    if (listener.Auth != AuthMode.None && listener.Tls == TlsMode.None && !listener.AllowPlaintextAuth)
+                        Error(l, key + ".tls", "AUTH is only offered over TLS: set tls to starttls or implicit, or allow_plaintext_auth: true");
+                    if (o.Listeners.Any(x => x.Name == listener.Name))
+                        Error(l, key + ".name", $"'{listener.Name}' is used by another listener");
+                    if (o.Listeners.Any(x => x.Address.Equals(listener.Address)))
+                        Error(l, key + ".address", $"{listener.Address} is used by another listener");
+                    o.Listeners.Add(listener);
+                }
+        }
+
+        if (Map(smtp, "smtp", "limits") is { } limits)
+        {
+            const string k = "smtp.limits";
+            Known(limits, k, "max_message_size", "max_recipients", "max_connections", "max_connections_per_ip",
+                "max_command_line", "max_text_line", "max_header_size", "max_errors", "min_data_rate", "min_data_rate_grace");
+            var l = o.Limits;
+            l.MaxMessageSize = Size(limits, k, "max_message_size", 1024, 1L << 40) ?? l.MaxMessageSize;
+            l.MaxRecipients = Int(limits, k, "max_recipients", 1, 100_000) ?? l.MaxRecipients;
+            l.MaxConnections = Int(limits, k, "max_connections", 1, 1_000_000) ?? l.MaxConnections;
+            l.MaxConnectionsPerIp = Int(limits, k, "max_connections_per_ip", 1, 1_000_000) ?? l.MaxConnectionsPerIp;
+            l.MaxCommandLine = (int)(Size(limits, k, "max_command_line", 512, 65536) ?? l.MaxCommandLine);
+            l.MaxTextLine = (int)(Size(limits, k, "max_text_line", 1000, 1 << 20) ?? l.MaxTextLine);
+            l.MaxHeaderSize = (int)(Size(limits, k, "max_header_size", 1024, 64L << 20) ?? l.MaxHeaderSize);
+            l.MaxErrors = Int(limits, k, "max_errors", 1, 1000) ?? l.MaxErrors;
+            l.MinDataRate = Size(limits, k, "min_data_rate", 0, 1L << 30) ?? l.MinDataRate;
+            l.MinDataRateGrace = Duration(limits, k, "min_data_rate_grace") ?? l.MinDataRateGrace;
+        }
+
+        if (Map(smtp, "smtp", "timeouts") is { } timeouts)
+        {
+            const string k = "smtp.timeouts";
+            Known(timeouts, k, "command", "data_block", "data_total", "tls_handshake");
+            var t = o.Timeouts;
+            t.Command = Duration(timeouts, k, "command") ?? t.Command;
+            t.DataBlock = Duration(timeouts, k, "data_block") ?? t.DataBlock;
+            t.DataTotal = Duration(timeouts, k, "data_total") ?? t.DataTotal;
+            t.TlsHandshake = Duration(timeouts, k, "tls_handshake") ?? t.TlsHandshake;
+        }
+    }
+
+    private static bool IsHostname(string name) =>
+        name.Length is > 0 and <= 253 && Uri.CheckHostName(name) == UriHostNameType.Dns;
+
+    private void Error(ConfigNode node, string key, string reason) =>
+        Errors.Add($"{(node.Origin.Length > 0 ? node.Origin : source)}: {key}: {reason}");
+
+    private static string Join(string prefix, string key) => prefix.Length == 0 ? key : prefix + "." + key;
+
+    private void Known(ConfigMap map, string prefix, params string[] keys)
+    {
+        foreach (var (key, node) in map.Entries)
+            if (!keys.Contains(key, StringComparer.OrdinalIgnoreCase))
+                Error(node, Join(prefix, key), $"unknown key (known here: {string.Join(", ", keys)})");
+    }
+
+    private static ConfigNode? Get(ConfigMap map, string key) => map.Entries.GetValueOrDefault(key);
+
+    private ConfigMap? AsMap(ConfigNode node, string key)
+    {
+        if (node is ConfigMap m)
+            return m;
+        Error(node, key, "must be a mapping of keys");
+        return null;
+    }
+
+    private ConfigMap? Map(ConfigMap map, string prefix, string key) =>
+        Get(map, key) is { } node ? AsMap(node, Join(prefix, key)) : null;
+
+    private (ConfigScalar Node, string Text)? Scalar(ConfigMap map, string prefix, string key)
+    {
+        switch (Get(map, key))
+        {
+            case null:
+            case ConfigScalar { Value: null }:
+                return null;
+            case ConfigScalar s:
+                return (s, s.Value);
+            case var other:
+                Error(other, Join(prefix, key), "must be a single value");
+                return null;
+        }
+    }
+
+    private string? String(ConfigMap map, string prefix, string key) => Scalar(map, prefix, key)?.Text;
+
+    private int? Int(ConfigMap map, string prefix, string key, int min, int max)
+    {
+        if (Scalar(map, prefix, key) is not var (node, text))
+            return null;
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max)
+            return n;
+        Error(node, Join(prefix, key), $"'{text}' is not a whole number from {min} to {max}");
+        return null;
+    }
+
+    private long? Size(ConfigMap map, string prefix, string key, long min, long max)
+    {
+        if (Scalar(map, prefix, key) is not var (node, text))
+            return null;
+        if (Units.TryParseSize(text, out var n) && n >= min && n <= max)
+            return n;
+        Error(node, Join(prefix, key), $"'{text}' is not a size from {min} to {max} bytes (examples: 1000, 64KB, 50MB)");
+        return null;
+    }
+
+    private TimeSpan? Duration(ConfigMap map, string prefix, string key)
+    {
+        if (Scalar(map, prefix, key) is not var (node, text))
+            return null;
+        if (Units.TryParseDuration(text, out var d) && d > TimeSpan.Zero)
+            return d;
+        Error(node, Join(prefix, key), $"'{text}' is not a positive duration (examples: 500ms, 30s, 5m, 1h, 7d)");
+        return null;
+    }
+
+    private bool? Bool(ConfigMap map, string prefix, string key)
+    {
+        if (Scalar(map, prefix, key) is not var (node, text))
+            return null;
+        if (bool.TryParse(text, out var b))
+            return b;
+        Error(node, Join(prefix, key), $"'{text}' is not true or false");
+        return null;
+    }
+
+    private T? Enum<T>(ConfigMap map, string prefix, string key) where T : struct, Enum
+    {
+        if (Scalar(map, prefix, key) is not var (node, text))
+            return null;
+        if (!text.Contains('_') && System.Enum.TryParse<T>(text, ignoreCase: true, out var value) && System.Enum.IsDefined(value) && !char.IsAsciiDigit(text[0]))
+            return value;
+        var names = System.Enum.GetNames<T>().Select(n => n.ToLowerInvariant());
+        Error(node, Join(prefix, key), $"'{text}' is not one of {string.Join(", ", names)}");
+        return null;
+    }
+
+    private IPEndPoint? EndPoint(ConfigMap map, string prefix, string key)
+    {
+        if (Scalar(map, prefix, key) is not var (node, text))
+            return null;
+        if (IPEndPoint.TryParse(text, out var ep) && ep.Port is >= 0 and <= 65535 && text.Contains(':'))
+            return ep;
+        Error(node, Join(prefix, key), $"'{text}' is not an IP:port address (examples: 127.0.0.1:2525, [::1]:2525)");
+        return null;
+    }
+
+    private List<string>? Strings(ConfigMap map, string prefix, string key)
+    {
+        switch (Get(map, key))
+        {
+            case null:
+                return null;
+            case ConfigList list:
+                var result = new List<string>();
+                foreach (var item in list.Items)
+                    if (item is ConfigScalar { Value: { } v })
+                        result.Add(v);
+                    else
+                        Error(item, Join(prefix, key), "items must be single values");
+                return result;
+            case ConfigScalar { Value: { } csv }: // from the environment: "a.test,b.test"
+                return [.. csv.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+            case var other:
+                Error(other, Join(prefix, key), "must be a list");
+                return null;
+        }
+    }
+}

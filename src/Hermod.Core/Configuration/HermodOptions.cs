@@ -1,0 +1,102 @@
+using System.Net;
+
+namespace Hermod.Core.Configuration;
+
+/// <summary>The whole configuration, as read from hermod.yaml plus HERMOD_ environment overrides.</summary>
+public sealed class HermodOptions
+{
+    public string Hostname { get; set; } = Dns.GetHostName();
+    public string DataDir { get; set; } = "./data";
+    public StorageOptions Storage { get; set; } = new();
+    public SmtpOptions Smtp { get; set; } = new();
+    public TlsOptions Tls { get; set; } = new();
+    public List<UserOptions> Users { get; set; } = [];
+    public HttpOptions Http { get; set; } = new();
+    public LogOptions Log { get; set; } = new();
+}
+
+public sealed class StorageOptions
+{
+    public string Provider { get; set; } = "sqlite";
+    /// <summary>Most commits one group commit carries.</summary>
+    public int MaxBatch { get; set; } = 512;
+    /// <summary>Body bytes buffered per message before a chunk goes to the blob store.</summary>
+    public int ChunkSize { get; set; } = 256 * 1024;
+}
+
+public enum ListenerRole { Ingress, Submission }
+
+public enum TlsMode { None, StartTls, Implicit }
+
+public enum AuthMode { None, Optional, Required }
+
+public enum BareLineEndingPolicy { Reject, Normalize }
+
+public sealed class ListenerOptions
+{
+    public string Name { get; set; } = "mx";
+    public IPEndPoint Address { get; set; } = new(IPAddress.Loopback, 2525);
+    public ListenerRole Role { get; set; } = ListenerRole.Ingress;
+    public TlsMode Tls { get; set; } = TlsMode.StartTls;
+    public AuthMode Auth { get; set; } = AuthMode.None;
+    /// <summary>Allow AUTH before TLS on this listener (off by default).</summary>
+    public bool AllowPlaintextAuth { get; set; }
+}
+
+public sealed class SmtpLimits
+{
+    public long MaxMessageSize { get; set; } = 50L * 1024 * 1024;
+    public int MaxRecipients { get; set; } = 1000;
+    public int MaxConnections { get; set; } = 1000;
+    public int MaxConnectionsPerIp { get; set; } = 100;
+    public int MaxCommandLine { get; set; } = 512;
+    public int MaxTextLine { get; set; } = 1000;
+    public int MaxHeaderSize { get; set; } = 256 * 1024;
+    public int MaxErrors { get; set; } = 10;
+    /// <summary>Bytes per second a client must keep up during DATA/BDAT once the grace period is over; 0 turns the check off.</summary>
+    public long MinDataRate { get; set; } = 1024;
+    public TimeSpan MinDataRateGrace { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+public sealed class SmtpTimeouts
+{
+    /// <summary>Waiting for the next command (RFC 5321 4.5.3.2.7: at least 5 minutes).</summary>
+    public TimeSpan Command { get; set; } = TimeSpan.FromMinutes(5);
+    /// <summary>Waiting for the next block of message data (4.5.3.2.5: 3 minutes).</summary>
+    public TimeSpan DataBlock { get; set; } = TimeSpan.FromMinutes(3);
+    /// <summary>A whole DATA or BDAT transfer (bounded so a drip-feeding client cannot hold a session forever).</summary>
+    public TimeSpan DataTotal { get; set; } = TimeSpan.FromMinutes(30);
+    /// <summary>TLS handshake after STARTTLS or on an implicit-TLS connect.</summary>
+    public TimeSpan TlsHandshake { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+public sealed class SmtpOptions
+{
+    public List<string> LocalDomains { get; set; } = [];
+    public List<ListenerOptions> Listeners { get; set; } = [new ListenerOptions()];
+    public SmtpLimits Limits { get; set; } = new();
+    public SmtpTimeouts Timeouts { get; set; } = new();
+    public BareLineEndingPolicy BareLineEndings { get; set; } = BareLineEndingPolicy.Reject;
+}
+
+public sealed class TlsOptions
+{
+    public string? Certificate { get; set; }
+    public string? Key { get; set; }
+}
+
+public sealed class UserOptions
+{
+    public string Name { get; set; } = "";
+    public string PasswordHash { get; set; } = "";
+}
+
+public sealed class HttpOptions
+{
+    public IPEndPoint Address { get; set; } = new(IPAddress.Loopback, 8025);
+}
+
+public sealed class LogOptions
+{
+    public string Level { get; set; } = "information";
+}

@@ -1,0 +1,50 @@
+using System.Buffers;
+
+namespace Hermod.Core.Storage;
+
+public enum DeliveryState { Queued, Inflight, Delivered, Deferred, Failed, Cancelled }
+
+public sealed record DeliverySummary(string Recipient, DeliveryState State, int Attempts, DsnNotify Notify, string? OriginalRecipient);
+
+/// <summary>A stored message with its recipients' states.</summary>
+public sealed record StoredMessage(
+    MessageEnvelope Envelope,
+    long Size,
+    DateTimeOffset Created,
+    IReadOnlyList<DeliverySummary> Deliveries);
+
+/// <summary>
+/// Streams a message body into the blob store. Callers write with <see cref="IBufferWriter{T}"/> and
+/// call <see cref="FlushAsync"/> whenever <see cref="ShouldFlush"/> says so; memory stays at about one chunk.
+/// Disposing a writer that was not accepted drops what it wrote.
+/// </summary>
+public interface IBlobWriter : IBufferWriter<byte>, IAsyncDisposable
+{
+    /// <summary>Bytes written so far.</summary>
+    long Length { get; }
+
+    /// <summary>True when a full chunk is buffered and should go to storage before more is written.</summary>
+    bool ShouldFlush { get; }
+
+    ValueTask FlushAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>The durable queue: what both storage providers implement.</summary>
+public interface IMessageStore
+{
+    IBlobWriter CreateBlobWriter();
+
+    /// <summary>
+    /// Makes the message and one delivery per recipient durable (committed and fsync'd, shared with
+    /// concurrent callers by group commit). Only after this returns may a 250 be sent.
+    /// <paramref name="headerPrefix"/> (trace headers) is stored with the message and precedes the body when read.
+    /// </summary>
+    Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<StoredMessage>> ListAsync(DeliveryState? state, int limit, CancellationToken cancellationToken);
+
+    Task<StoredMessage?> GetAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>Writes the message as stored (trace headers, then the body) byte-exact; false when the id is unknown.</summary>
+    Task<bool> CopyContentAsync(string id, Stream destination, CancellationToken cancellationToken);
+}

@@ -1,0 +1,863 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Text;
+using Hermod.Core.Configuration;
+using Hermod.Core.Storage;
+using Hermod.Smtp.Protocol;
+using Hermod.Smtp.StateMachine;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace Hermod.Smtp.Server;
+
+/// <summary>
+/// One SMTP session: a single read loop that parses every complete command in the buffer, answers into the
+/// output pipe and flushes once per batch (PIPELINING). Message content streams through <see cref="DataFilter"/>
+/// into the blob store; the 250 for a message is written only after the store made it durable.
+/// </summary>
+public sealed partial class SmtpSession
+{
+    private enum Mode { Command, SkipLongLine, AuthResponse, Data, BdatChunk }
+
+    private const int MaxAuthLine = 12288; // RFC 4954 4
+
+    private readonly SmtpServerContext _ctx;
+    private readonly ListenerOptions _listener;
+    private readonly SmtpLimits _limits;
+    private readonly IDuplexPipe _transport;
+    private readonly IPAddress _remote;
+    private readonly CancellationToken _stopping;
+    private PipeReader _input;
+    private PipeWriter _output;
+    private SslStream? _tls;
+
+    private SmtpState _state = SmtpState.Connected;
+    private Mode _mode = Mode.Command;
+    private SequencePosition _consumed;
+    private bool _close;
+    private bool _startTls;
+    private int _errors;
+    private string _helo = "";
+    private bool _esmtp;
+    private string? _authUser;
+
+    // AUTH exchange
+    private string _authMechanism = "";
+    private string? _authLoginUser;
+
+    // The mail transaction
+    private string _sender = "";
+    private readonly List<EnvelopeRecipient> _recipients = [];
+    private BodyType _body;
+    private bool _smtpUtf8;
+    private DsnReturn _ret;
+    private string? _envId;
+    private DataFilter? _filter;
+    private IBlobWriter? _blob;
+    private bool _tooBig;
+    private long _bdatRemaining;
+    private bool _bdatLast;
+    private bool _bdatRefused;
+    private long _dataStarted;
+    private long _dataBytesIn;
+
+    public SmtpSession(SmtpServerContext ctx, ListenerOptions listener, IDuplexPipe transport, IPAddress remote, CancellationToken stopping)
+    {
+        _ctx = ctx;
+        _listener = listener;
+        _limits = ctx.Options.Smtp.Limits;
+        _transport = transport;
+        _remote = remote;
+        _stopping = stopping;
+        _input = transport.Input;
+        _output = transport.Output;
+    }
+
+    private string TlsProtocol => _tls is null ? "" : $"{_tls.SslProtocol}";
+
+    public async Task RunAsync(CancellationToken connectionClosed)
+    {
+        using var aborted = CancellationTokenSource.CreateLinkedTokenSource(connectionClosed, _stopping);
+        try
+        {
+            if (_listener.Tls == TlsMode.Implicit && !await StartTlsAsync(aborted.Token))
+                return;
+            Reply(new SmtpReply(220, "", $"{_ctx.Options.Hostname} ESMTP Hermod"));
+            await _output.FlushAsync(aborted.Token);
+            while (!_close)
+            {
+                if (!await ReadAndProcessAsync(aborted.Token))
+                    break;
+                await _output.FlushAsync(aborted.Token);
+                if (_startTls)
+                {
+                    _startTls = false;
+                    if (!await StartTlsAsync(aborted.Token))
+                        break;
+                }
+            }
+            await _output.FlushAsync(aborted.Token);
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested && !connectionClosed.IsCancellationRequested)
+        {
+            await TryReplyAndFlushAsync(SmtpReply.ShuttingDown);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or ConnectionAbortedException or ObjectDisposedException)
+        {
+            LogConnectionLost(_ctx.Logger, _remote, e.Message);
+        }
+        finally
+        {
+            if (_blob is not null)
+                await _blob.DisposeAsync();
+            if (_tls is not null)
+                await _tls.DisposeAsync();
+        }
+    }
+
+    private async Task TryReplyAndFlushAsync(SmtpReply reply)
+    {
+        try
+        {
+            Reply(reply);
+            await _output.FlushAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (Exception e) when (e is IOException or TimeoutException or InvalidOperationException or ObjectDisposedException)
+        {
+            LogConnectionLost(_ctx.Logger, _remote, e.Message);
+        }
+    }
+
+    /// <summary>One read, then every complete unit in the buffer. False: close the connection.</summary>
+    private async Task<bool> ReadAndProcessAsync(CancellationToken aborted)
+    {
+        var timeout = _mode is Mode.Data or Mode.BdatChunk ? _ctx.Options.Smtp.Timeouts.DataBlock : _ctx.Options.Smtp.Timeouts.Command;
+        ReadResult result;
+        using (var timer = CancellationTokenSource.CreateLinkedTokenSource(aborted))
+        {
+            timer.CancelAfter(timeout);
+            try
+            {
+                result = await _input.ReadAsync(timer.Token);
+            }
+            catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+            {
+                _ctx.Metrics.Reject(_listener.Name, "timeout");
+                Reply(SmtpReply.Timeout);
+                return false;
+            }
+        }
+
+        var buffer = result.Buffer;
+        _consumed = buffer.Start;
+        try
+        {
+            await ProcessAsync(buffer);
+            if (_startTls)
+                _consumed = buffer.End; // plaintext sent behind STARTTLS is discarded, never read as commands
+        }
+        finally
+        {
+            _input.AdvanceTo(_consumed, buffer.End);
+        }
+        if (result.IsCompleted && !_close)
+        {
+            LogConnectionLost(_ctx.Logger, _remote, "client closed the connection");
+            return false;
+        }
+        return !_close;
+    }
+
+    private async Task ProcessAsync(ReadOnlySequence<byte> buffer)
+    {
+        while (!_close && !_startTls)
+        {
+            var rest = buffer.Slice(_consumed);
+            switch (_mode)
+            {
+                case Mode.Command or Mode.AuthResponse:
+                    var status = TakeLine(rest, _mode == Mode.AuthResponse ? MaxAuthLine : _limits.MaxCommandLine, out var line);
+                    if (status == CommandParser.LineStatus.NeedMore)
+                        return;
+                    if (status == CommandParser.LineStatus.TooLong)
+                    {
+                        _consumed = rest.End;
+                        _mode = Mode.SkipLongLine;
+                        continue;
+                    }
+                    _consumed = rest.GetPosition(line.Length, rest.Start);
+                    if (_mode == Mode.AuthResponse)
+                        await HandleAuthResponseAsync(AsString(line.Text));
+                    else
+                        await HandleCommandAsync(line.Text);
+                    break;
+                case Mode.SkipLongLine:
+                    var reader = new SequenceReader<byte>(rest);
+                    if (!CommandParser.TrySkipLine(ref reader))
+                    {
+                        _consumed = rest.End;
+                        return;
+                    }
+                    _consumed = reader.Position;
+                    _mode = Mode.Command;
+                    Error(SmtpReply.LineTooLong, "line_too_long");
+                    break;
+                case Mode.Data:
+                    if (!await ProcessDataAsync(rest))
+                        return;
+                    break;
+                case Mode.BdatChunk:
+                    if (!await ProcessBdatAsync(rest))
+                        return;
+                    break;
+            }
+        }
+    }
+
+    private readonly record struct Line(ReadOnlySequence<byte> Text, long Length);
+
+    private static CommandParser.LineStatus TakeLine(ReadOnlySequence<byte> buffer, int max, out Line line)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        var status = CommandParser.TryReadLine(ref reader, max, out var text);
+        line = new Line(text, reader.Consumed);
+        return status;
+    }
+
+    private static string AsString(ReadOnlySequence<byte> line) => Encoding.UTF8.GetString(line);
+
+    private void Reply(SmtpReply reply) => reply.WriteTo(_output);
+
+    /// <summary>A refusal that counts toward the error limit; past it the session ends with 421.</summary>
+    private void Error(SmtpReply reply, string reason)
+    {
+        _ctx.Metrics.Reject(_listener.Name, reason);
+        Reply(reply);
+        if (++_errors >= _limits.MaxErrors)
+        {
+            Reply(SmtpReply.TooManyErrors);
+            _close = true;
+        }
+    }
+
+    private async Task HandleCommandAsync(ReadOnlySequence<byte> line)
+    {
+        var command = line.IsSingleSegment ? CommandParser.Parse(line.FirstSpan) : CommandParser.Parse(line.ToArray());
+        if (command.Verb == SmtpVerb.Unknown)
+        {
+            Error(SmtpReply.SyntaxError, "unknown_command");
+            return;
+        }
+        if (command.Verb == SmtpVerb.Bdat)
+        {
+            StartBdat(command.Argument); // consumes its chunk whether or not it is in sequence
+            return;
+        }
+        if (!SmtpStateTable.IsAllowed(_state, command.Verb))
+        {
+            Error(SmtpStateTable.Refusal(_state, command.Verb), "bad_sequence");
+            return;
+        }
+        switch (command.Verb)
+        {
+            case SmtpVerb.Ehlo or SmtpVerb.Helo:
+                Hello(command);
+                break;
+            case SmtpVerb.Mail:
+                Mail(command.Argument);
+                break;
+            case SmtpVerb.Rcpt:
+                Rcpt(command.Argument);
+                break;
+            case SmtpVerb.Data:
+                if (command.Argument.Length > 0)
+                {
+                    Error(new SmtpReply(501, "5.5.4", "DATA takes no arguments"), "syntax");
+                    break;
+                }
+                BeginContent(dotStuffed: true);
+                _mode = Mode.Data;
+                Reply(SmtpReply.StartData);
+                break;
+            case SmtpVerb.Rset:
+                ResetTransaction();
+                Reply(SmtpReply.Ok);
+                break;
+            case SmtpVerb.Noop:
+                Reply(SmtpReply.Ok);
+                break;
+            case SmtpVerb.Quit:
+                Reply(new SmtpReply(221, "2.0.0", $"{_ctx.Options.Hostname} closing connection"));
+                _close = true;
+                break;
+            case SmtpVerb.Vrfy or SmtpVerb.Expn:
+                Reply(command.Verb == SmtpVerb.Vrfy ? SmtpReply.CannotVerify : new SmtpReply(502, "5.5.1", "EXPN not available"));
+                break;
+            case SmtpVerb.Help:
+                Reply(new SmtpReply(214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH"));
+                break;
+            case SmtpVerb.StartTls:
+                StartTls(command.Argument);
+                break;
+            case SmtpVerb.Auth:
+                await AuthAsync(command.Argument);
+                break;
+        }
+    }
+
+    private void Hello(SmtpCommand command)
+    {
+        var name = command.Argument;
+        if (name.Length == 0 || name.Contains(' ', StringComparison.Ordinal))
+        {
+            Error(new SmtpReply(501, "5.5.4", $"Syntax: {(command.Verb == SmtpVerb.Ehlo ? "EHLO" : "HELO")} hostname"), "syntax");
+            return;
+        }
+        ResetTransaction();
+        _helo = PathParser.Sanitize(name);
+        _esmtp = command.Verb == SmtpVerb.Ehlo;
+        _state = SmtpState.Ready;
+        var greeting = $"{_ctx.Options.Hostname} Hello {_helo} [{_remote}]";
+        if (!_esmtp)
+        {
+            Reply(new SmtpReply(250, "", greeting));
+            return;
+        }
+        var lines = new StringBuilder(greeting);
+        lines.Append("\nPIPELINING\nSIZE ").Append(_limits.MaxMessageSize.ToString(CultureInfo.InvariantCulture));
+        lines.Append("\n8BITMIME\nSMTPUTF8\nENHANCEDSTATUSCODES\nCHUNKING\nDSN");
+        if (CanStartTls)
+            lines.Append("\nSTARTTLS");
+        if (CanAuth)
+            lines.Append("\nAUTH PLAIN LOGIN");
+        lines.Append("\nHELP");
+        Reply(new SmtpReply(250, "", lines.ToString()));
+    }
+
+    private bool CanStartTls => _listener.Tls == TlsMode.StartTls && _tls is null && _ctx.Certificate is not null;
+
+    private bool CanAuth => _listener.Auth != AuthMode.None && _authUser is null && (_tls is not null || _listener.AllowPlaintextAuth);
+
+    private void Mail(string argument)
+    {
+        if (_listener.Auth == AuthMode.Required && _authUser is null)
+        {
+            Error(SmtpReply.AuthRequired, "auth_required");
+            return;
+        }
+        if (!PathParser.TrySplit(argument, "FROM:", out var path, out var parameters, out var syntax))
+        {
+            Error(new SmtpReply(501, "5.5.2", syntax), "syntax");
+            return;
+        }
+        var mailbox = "";
+        if (path.Length > 0 && !PathParser.TryParseMailbox(path, out mailbox, out var why))
+        {
+            Error(new SmtpReply(501, "5.1.7", why), "bad_sender");
+            return;
+        }
+
+        long? size = null;
+        BodyType body = BodyType.SevenBit;
+        var smtpUtf8 = false;
+        var ret = DsnReturn.Default;
+        string? envId = null;
+        var seen = new HashSet<string>();
+        foreach (var (key, value) in parameters)
+        {
+            SmtpReply? bad = null;
+            if (!seen.Add(key))
+                bad = new SmtpReply(501, "5.5.4", $"Duplicate parameter {key}");
+            else
+                switch (key)
+                {
+                    case "SIZE" when value is not null && long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n):
+                        size = n;
+                        break;
+                    case "BODY" when value?.ToUpperInvariant() is "7BIT" or "8BITMIME":
+                        body = value.Equals("8BITMIME", StringComparison.OrdinalIgnoreCase) ? BodyType.EightBitMime : BodyType.SevenBit;
+                        break;
+                    case "SMTPUTF8" when value is null:
+                        smtpUtf8 = true;
+                        break;
+                    case "RET" when value?.ToUpperInvariant() is "FULL" or "HDRS":
+                        ret = value.Equals("FULL", StringComparison.OrdinalIgnoreCase) ? DsnReturn.Full : DsnReturn.Headers;
+                        break;
+                    case "ENVID" when value is not null && PathParser.TryDecodeXtext(value, out var id) && id.Length is > 0 and <= 100:
+                        envId = id;
+                        break;
+                    case "AUTH" when value is not null && PathParser.TryDecodeXtext(value, out _):
+                        break; // RFC 4954 5: accepted; we do not trust a client's claim about the original submitter
+                    case "SIZE" or "BODY" or "RET" or "ENVID" or "AUTH" or "SMTPUTF8":
+                        bad = new SmtpReply(501, "5.5.4", $"Bad value for {key}");
+                        break;
+                    default:
+                        bad = new SmtpReply(555, "5.5.4", $"Unsupported parameter {PathParser.Sanitize(key)}");
+                        break;
+                }
+            if (bad is not null)
+            {
+                Error(bad, "syntax");
+                return;
+            }
+        }
+        if (size > _limits.MaxMessageSize)
+        {
+            _ctx.Metrics.Reject(_listener.Name, "size");
+            Reply(SmtpReply.MessageTooBig);
+            return;
+        }
+        if (!smtpUtf8 && !PathParser.IsAscii(mailbox))
+        {
+            Error(SmtpReply.NonAsciiWithoutSmtpUtf8, "smtputf8");
+            return;
+        }
+        _sender = mailbox;
+        _body = body;
+        _smtpUtf8 = smtpUtf8;
+        _ret = ret;
+        _envId = envId;
+        _state = SmtpState.MailGiven;
+        Reply(SmtpReply.SenderOk);
+    }
+
+    private void Rcpt(string argument)
+    {
+        if (_recipients.Count >= _limits.MaxRecipients)
+        {
+            _ctx.Metrics.Reject(_listener.Name, "too_many_recipients");
+            Reply(SmtpReply.TooManyRecipients);
+            return;
+        }
+        if (!PathParser.TrySplit(argument, "TO:", out var path, out var parameters, out var syntax))
+        {
+            Error(new SmtpReply(501, "5.5.2", syntax), "syntax");
+            return;
+        }
+        string mailbox;
+        string domain;
+        if (path.Equals("postmaster", StringComparison.OrdinalIgnoreCase)) // RFC 5321 4.1.1.3
+        {
+            mailbox = "postmaster";
+            domain = _ctx.Options.Hostname;
+        }
+        else if (PathParser.TryParseMailbox(path, out mailbox, out var why))
+            domain = mailbox[(mailbox.LastIndexOf('@') + 1)..];
+        else
+        {
+            Error(new SmtpReply(501, "5.1.3", why), "bad_recipient");
+            return;
+        }
+
+        var notify = DsnNotify.Default;
+        string? orcpt = null;
+        var seen = new HashSet<string>();
+        foreach (var (key, value) in parameters)
+        {
+            SmtpReply? bad = null;
+            if (!seen.Add(key))
+                bad = new SmtpReply(501, "5.5.4", $"Duplicate parameter {key}");
+            else if (key == "NOTIFY")
+                bad = value is not null && PathParser.TryParseNotify(value, out notify) ? null : new SmtpReply(501, "5.5.4", "Bad value for NOTIFY");
+            else if (key == "ORCPT")
+                bad = value is not null && PathParser.TryParseOrcpt(value, out var o) && (orcpt = o) is not null ? null : new SmtpReply(501, "5.5.4", "Bad value for ORCPT");
+            else
+                bad = new SmtpReply(555, "5.5.4", $"Unsupported parameter {PathParser.Sanitize(key)}");
+            if (bad is not null)
+            {
+                Error(bad, "syntax");
+                return;
+            }
+        }
+        if (!_smtpUtf8 && !PathParser.IsAscii(mailbox))
+        {
+            Error(SmtpReply.NonAsciiWithoutSmtpUtf8, "smtputf8");
+            return;
+        }
+        if (_authUser is null && !_ctx.LocalDomains.Contains(domain))
+        {
+            Error(SmtpReply.RelayDenied, "relay_denied");
+            return;
+        }
+        _recipients.Add(new EnvelopeRecipient(mailbox, notify, orcpt));
+        _state = SmtpState.RcptGiven;
+        Reply(SmtpReply.RecipientOk);
+    }
+
+    private void ResetTransaction()
+    {
+        _sender = "";
+        _recipients.Clear();
+        _body = BodyType.SevenBit;
+        _smtpUtf8 = false;
+        _ret = DsnReturn.Default;
+        _envId = null;
+        _filter = null;
+        _tooBig = false;
+        if (_blob is not null)
+        {
+            _ = _blob.DisposeAsync().AsTask(); // drops the staged body
+            _blob = null;
+        }
+        if (_state != SmtpState.Connected)
+            _state = SmtpState.Ready;
+    }
+
+    private void BeginContent(bool dotStuffed)
+    {
+        _filter = new DataFilter(dotStuffed, _ctx.Options.Smtp.BareLineEndings, _limits.MaxTextLine, _limits.MaxHeaderSize);
+        _blob = _ctx.Store.CreateBlobWriter();
+        _tooBig = false;
+        _dataStarted = _ctx.Time.GetTimestamp();
+        _dataBytesIn = 0;
+    }
+
+    /// <summary>Feeds DATA content to the filter; true when the end of data was reached and answered.</summary>
+    private async Task<bool> ProcessDataAsync(ReadOnlySequence<byte> rest)
+    {
+        var filter = _filter!;
+        foreach (var segment in rest)
+        {
+            var used = filter.Process(segment.Span, _tooBig ? null : _blob);
+            _consumed = rest.GetPosition(used, _consumed);
+            _dataBytesIn += used;
+            if (filter.Completed)
+                break;
+        }
+        CheckSize(filter);
+        if (_blob!.ShouldFlush && !_tooBig)
+            await _blob.FlushAsync(_stopping);
+        if (filter.Completed)
+        {
+            _mode = Mode.Command;
+            await FinishMessageAsync();
+            return true;
+        }
+        return CheckDataRate();
+    }
+
+    private void CheckSize(DataFilter filter)
+    {
+        if (!_tooBig && filter.Length > _limits.MaxMessageSize)
+            _tooBig = true; // keep reading to the end of the data, store nothing more
+    }
+
+    /// <summary>False (and a 421) when the client is below the minimum data rate or over the total data time.</summary>
+    private bool CheckDataRate()
+    {
+        var elapsed = _ctx.Time.GetElapsedTime(_dataStarted);
+        var slow = _limits.MinDataRate > 0 && elapsed > _limits.MinDataRateGrace && _dataBytesIn / elapsed.TotalSeconds < _limits.MinDataRate;
+        if (!slow && elapsed <= _ctx.Options.Smtp.Timeouts.DataTotal)
+            return false;
+        _ctx.Metrics.Reject(_listener.Name, "data_rate");
+        Reply(SmtpReply.TooSlow);
+        _close = true;
+        return false;
+    }
+
+    private void StartBdat(string argument)
+    {
+        var parts = argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length is 0 or > 2 || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var size)
+            || (parts.Length == 2 && !parts[1].Equals("LAST", StringComparison.OrdinalIgnoreCase)))
+        {
+            // Without a valid size the chunk cannot be skipped: the session cannot be trusted to stay in step.
+            Error(new SmtpReply(501, "5.5.4", "Syntax: BDAT size [LAST]"), "syntax");
+            Reply(new SmtpReply(421, "4.5.0", "Cannot resynchronise after a bad BDAT, closing connection"));
+            _close = true;
+            return;
+        }
+        _bdatRemaining = size;
+        _bdatLast = parts.Length == 2;
+        _mode = Mode.BdatChunk;
+        _bdatRefused = _state is not (SmtpState.RcptGiven or SmtpState.Bdat);
+        if (_bdatRefused)
+            return; // the chunk is read and dropped, then refused
+        if (_state == SmtpState.RcptGiven)
+            BeginContent(dotStuffed: false);
+        _state = SmtpState.Bdat;
+    }
+
+    private async Task<bool> ProcessBdatAsync(ReadOnlySequence<byte> rest)
+    {
+        var take = Math.Min(rest.Length, _bdatRemaining);
+        var chunk = rest.Slice(0, take);
+        if (!_bdatRefused)
+            foreach (var segment in chunk)
+                _filter!.Process(segment.Span, _tooBig ? null : _blob);
+        _consumed = chunk.End;
+        _bdatRemaining -= take;
+        _dataBytesIn += take;
+        if (!_bdatRefused)
+        {
+            CheckSize(_filter!);
+            if (_blob!.ShouldFlush && !_tooBig)
+                await _blob.FlushAsync(_stopping);
+        }
+        if (_bdatRemaining > 0)
+            return !_bdatRefused && CheckDataRate();
+
+        _mode = Mode.Command;
+        if (_bdatRefused)
+            Error(SmtpStateTable.Refusal(_state, SmtpVerb.Bdat), "bad_sequence");
+        else if (_bdatLast)
+        {
+            _filter!.Finish(_tooBig ? null : _blob);
+            await FinishMessageAsync();
+        }
+        else if (_tooBig)
+        {
+            Reject(SmtpReply.MessageTooBig, "size");
+        }
+        else
+            Reply(new SmtpReply(250, "2.0.0", $"{take} octets received"));
+        return true;
+    }
+
+    private void Reject(SmtpReply reply, string reason)
+    {
+        _ctx.Metrics.Reject(_listener.Name, reason);
+        Reply(reply);
+        ResetTransaction();
+    }
+
+    private async Task FinishMessageAsync()
+    {
+        var filter = _filter!;
+        CheckSize(filter);
+        if (_tooBig)
+            Reject(SmtpReply.MessageTooBig, "size");
+        else if (filter.SawBareLineEnding && _ctx.Options.Smtp.BareLineEndings == BareLineEndingPolicy.Reject)
+            Reject(SmtpReply.BareLineEnding, "bare_line_ending");
+        else if (filter.LineTooLong)
+            Reject(SmtpReply.TextLineTooLong, "line_too_long");
+        else if (filter.HeaderTooLarge)
+            Reject(SmtpReply.HeaderTooBig, "header_too_large");
+        else
+        {
+            var id = QueueId.New(_ctx.Time);
+            var source = new MessageSource(_listener.Name, _remote, _helo, _authUser, _tls is null ? null : TlsProtocol);
+            var envelope = new MessageEnvelope(id, _sender, [.. _recipients], source, _body, _smtpUtf8, _ret, _envId);
+            var blob = _blob!;
+            _blob = null;
+            try
+            {
+                await using (blob)
+                    await _ctx.Store.AcceptAsync(envelope, ReceivedHeader(id), blob, CancellationToken.None);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogStoreFailed(_ctx.Logger, e, id);
+                Reject(SmtpReply.LocalError, "storage");
+                return;
+            }
+            _ctx.Metrics.MessagesAccepted.Add(1, new KeyValuePair<string, object?>("listener", _listener.Name));
+            _ctx.Metrics.BytesAccepted.Add(filter.Length, new KeyValuePair<string, object?>("listener", _listener.Name));
+            LogAccepted(_ctx.Logger, id, _remote, _recipients.Count, filter.Length);
+            Reply(new SmtpReply(250, "2.0.0", $"Ok: queued as {id}"));
+            ResetTransaction();
+        }
+    }
+
+    /// <summary>The RFC 5321 4.4 trace header (protocol names per RFC 3848 and RFC 6531).</summary>
+    private string ReceivedHeader(string id)
+    {
+        var protocol = (_smtpUtf8 ? "UTF8SMTP" : _esmtp ? "ESMTP" : "SMTP") + (_tls is null ? "" : "S") + (_authUser is null ? "" : "A");
+        var tls = _tls is null ? "" : $"\r\n\t(using {TlsProtocol} with cipher {_tls.NegotiatedCipherSuite})";
+        var forClause = _recipients.Count == 1 ? $"\r\n\tfor <{_recipients[0].Address}>" : "";
+        var date = _ctx.Time.GetUtcNow().ToString("ddd, dd MMM yyyy HH:mm:ss +0000", CultureInfo.InvariantCulture);
+        return $"Received: from {_helo} ([{_remote}]){tls}\r\n\tby {_ctx.Options.Hostname} (Hermod) with {protocol} id {id}{forClause};\r\n\t{date}\r\n";
+    }
+
+    private void StartTls(string argument)
+    {
+        if (argument.Length > 0)
+            Error(new SmtpReply(501, "5.5.4", "STARTTLS takes no arguments"), "syntax");
+        else if (!CanStartTls)
+            Error(_tls is null ? SmtpReply.TlsNotAvailable : new SmtpReply(503, "5.5.1", "TLS already active"), "starttls");
+        else
+        {
+            Reply(SmtpReply.ReadyForTls);
+            _startTls = true;
+        }
+    }
+
+    private async Task<bool> StartTlsAsync(CancellationToken aborted)
+    {
+        var certificate = _ctx.Certificate;
+        if (certificate is null)
+            return false;
+        var tls = new SslStream(new DuplexPipeStream(_transport), leaveInnerStreamOpen: false);
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        timer.CancelAfter(_ctx.Options.Smtp.Timeouts.TlsHandshake);
+        try
+        {
+            await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = certificate }, timer.Token);
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        {
+            LogTlsFailed(_ctx.Logger, _remote, e.Message);
+            await tls.DisposeAsync();
+            return false;
+        }
+        _tls = tls;
+        _input = PipeReader.Create(tls);
+        _output = PipeWriter.Create(tls);
+        // RFC 3207 4.2: everything learned before TLS is forgotten.
+        ResetTransaction();
+        _state = SmtpState.Connected;
+        _helo = "";
+        _mode = Mode.Command;
+        return true;
+    }
+
+    private async Task AuthAsync(string argument)
+    {
+        if (_listener.Auth == AuthMode.None)
+        {
+            Error(new SmtpReply(502, "5.5.1", "AUTH not available on this listener"), "auth");
+            return;
+        }
+        if (_authUser is not null)
+        {
+            Error(new SmtpReply(503, "5.5.1", "Already authenticated"), "auth");
+            return;
+        }
+        if (_tls is null && !_listener.AllowPlaintextAuth)
+        {
+            Error(SmtpReply.EncryptionRequired, "auth_without_tls");
+            return;
+        }
+        var parts = argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length is 0 or > 2)
+        {
+            Error(new SmtpReply(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]"), "syntax");
+            return;
+        }
+        _authMechanism = parts[0].ToUpperInvariant();
+        _authLoginUser = null;
+        var initial = parts.Length == 2 ? parts[1] : null;
+        switch (_authMechanism)
+        {
+            case "PLAIN" when initial is null:
+                _mode = Mode.AuthResponse;
+                Reply(new SmtpReply(334, "", ""));
+                break;
+            case "PLAIN":
+                await CompletePlainAsync(initial);
+                break;
+            case "LOGIN" when initial is null:
+                _mode = Mode.AuthResponse;
+                Reply(new SmtpReply(334, "", "VXNlcm5hbWU6"));
+                break;
+            case "LOGIN":
+                await HandleAuthResponseAsync(initial);
+                break;
+            default:
+                Error(new SmtpReply(504, "5.5.4", "Unrecognized authentication mechanism"), "auth");
+                break;
+        }
+    }
+
+    private async Task HandleAuthResponseAsync(string response)
+    {
+        _mode = Mode.Command;
+        if (response == "*")
+        {
+            Error(SmtpReply.AuthCancelled, "auth");
+            return;
+        }
+        if (_authMechanism == "PLAIN")
+        {
+            await CompletePlainAsync(response);
+            return;
+        }
+        if (!TryBase64(response, out var text))
+        {
+            Error(new SmtpReply(501, "5.5.2", "Cannot decode response"), "auth");
+            return;
+        }
+        if (_authLoginUser is null)
+        {
+            _authLoginUser = text;
+            _mode = Mode.AuthResponse;
+            Reply(new SmtpReply(334, "", "UGFzc3dvcmQ6"));
+            return;
+        }
+        await VerifyAsync(_authLoginUser, text);
+    }
+
+    private async Task CompletePlainAsync(string response)
+    {
+        // authzid NUL authcid NUL passwd (RFC 4616); an authzid other than the authcid is not allowed.
+        string[] fields;
+        if (response == "=")
+            fields = [];
+        else if (!TryBase64(response, out var text) || (fields = text.Split('\0')).Length != 3)
+        {
+            Error(new SmtpReply(501, "5.5.2", "Cannot decode response"), "auth");
+            return;
+        }
+        if (fields.Length != 3 || (fields[0].Length > 0 && fields[0] != fields[1]))
+        {
+            Error(SmtpReply.AuthFailed, "auth_failed");
+            return;
+        }
+        await VerifyAsync(fields[1], fields[2]);
+    }
+
+    private async Task VerifyAsync(string user, string password)
+    {
+        var passwords = _ctx.Passwords;
+        if (await Task.Run(() => passwords.Verify(user, password)))
+        {
+            _authUser = user;
+            LogAuthenticated(_ctx.Logger, _remote, user);
+            Reply(SmtpReply.AuthOk);
+        }
+        else
+        {
+            LogAuthFailed(_ctx.Logger, _remote, PathParser.Sanitize(user));
+            Error(SmtpReply.AuthFailed, "auth_failed");
+        }
+    }
+
+    private static bool TryBase64(string s, out string text)
+    {
+        text = "";
+        var bytes = new byte[s.Length];
+        if (!Convert.TryFromBase64String(s, bytes, out var n))
+            return false;
+        try
+        {
+            text = new UTF8Encoding(false, true).GetString(bytes, 0, n);
+            return true;
+        }
+        catch (DecoderFallbackException)
+        {
+            return false;
+        }
+    }
+
+    [LoggerMessage(1001, LogLevel.Information, "Accepted {QueueId} from [{Remote}]: {Recipients} recipient(s), {Size} bytes")]
+    private static partial void LogAccepted(ILogger logger, string queueId, IPAddress remote, int recipients, long size);
+
+    [LoggerMessage(1002, LogLevel.Error, "Could not store message {QueueId}")]
+    private static partial void LogStoreFailed(ILogger logger, Exception e, string queueId);
+
+    [LoggerMessage(1003, LogLevel.Debug, "Connection from [{Remote}] ended: {Reason}")]
+    private static partial void LogConnectionLost(ILogger logger, IPAddress remote, string reason);
+
+    [LoggerMessage(1004, LogLevel.Debug, "TLS handshake with [{Remote}] failed: {Reason}")]
+    private static partial void LogTlsFailed(ILogger logger, IPAddress remote, string reason);
+
+    [LoggerMessage(1005, LogLevel.Information, "[{Remote}] authenticated as {User}")]
+    private static partial void LogAuthenticated(ILogger logger, IPAddress remote, string user);
+
+    [LoggerMessage(1006, LogLevel.Warning, "[{Remote}] failed to authenticate as {User}")]
+    private static partial void LogAuthFailed(ILogger logger, IPAddress remote, string user);
+}

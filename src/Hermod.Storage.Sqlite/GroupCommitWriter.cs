@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Hermod.Core.Diagnostics;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Hermod.Storage.Sqlite;
+
+/// <summary>A unit of work for the single writer; runs inside a savepoint of a shared transaction.</summary>
+internal abstract class WriteOp
+{
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task Completion => _done.Task;
+
+    /// <summary>Whether the commit that carries this op must be fsync'd before it completes.</summary>
+    public virtual bool NeedsSync => true;
+
+    public abstract void Execute(WriteContext context);
+
+    /// <summary>Called after the commit, successful or not; releases buffers.</summary>
+    public virtual void Release()
+    {
+    }
+
+    public void Complete(Exception? error)
+    {
+        Release();
+        if (error is null)
+            _done.TrySetResult();
+        else
+            _done.TrySetException(error);
+    }
+}
+
+/// <summary>The writer's connection and its prepared statements.</summary>
+internal sealed class WriteContext(SqliteConnection connection) : IDisposable
+{
+    private readonly Dictionary<string, SqliteCommand> _commands = [];
+
+    public SqliteConnection Connection { get; } = connection;
+    public SqliteTransaction? Transaction { get; set; }
+
+    /// <summary>A prepared command for <paramref name="sql"/>, reused across calls; parameters are $p0, $p1, ...</summary>
+    public SqliteCommand Command(string sql, params object?[] values)
+    {
+        if (!_commands.TryGetValue(sql, out var command))
+        {
+            command = Connection.CreateCommand();
+            command.CommandText = sql;
+            for (var i = 0; i < values.Length; i++)
+                command.Parameters.Add(new SqliteParameter("$p" + i, null));
+            _commands[sql] = command;
+        }
+        command.Transaction = Transaction;
+        for (var i = 0; i < values.Length; i++)
+            command.Parameters[i].Value = values[i] ?? DBNull.Value;
+        return command;
+    }
+
+    public void Exec(string sql, params object?[] values) => Command(sql, values).ExecuteNonQuery();
+
+    public object? Scalar(string sql, params object?[] values) => Command(sql, values).ExecuteScalar();
+
+    public void Dispose()
+    {
+        foreach (var command in _commands.Values)
+            command.Dispose();
+        Connection.Dispose();
+    }
+}
+
+/// <summary>
+/// The single SQLite writer. Callers enqueue ops and await them; the writer takes everything queued,
+/// runs it in one transaction (a savepoint per op, so one failure spoils nothing else), commits once
+/// and completes them all: many sessions share one fsync (group commit).
+/// </summary>
+internal sealed partial class GroupCommitWriter : IAsyncDisposable
+{
+    private readonly Channel<WriteOp> _queue = Channel.CreateUnbounded<WriteOp>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly WriteContext _context;
+    private readonly int _maxBatch;
+    private readonly HermodMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly Thread _thread;
+    private bool _synchronousFull = true;
+
+    public GroupCommitWriter(SqliteConnection connection, int maxBatch, HermodMetrics metrics, ILogger logger)
+    {
+        _context = new WriteContext(connection);
+        _maxBatch = maxBatch;
+        _metrics = metrics;
+        _logger = logger;
+        _thread = new Thread(Run) { IsBackground = true, Name = "hermod-sqlite-writer" };
+        _thread.Start();
+    }
+
+    public Task EnqueueAsync(WriteOp op)
+    {
+        if (!_queue.Writer.TryWrite(op))
+            op.Complete(new ObjectDisposedException(nameof(GroupCommitWriter)));
+        return op.Completion;
+    }
+
+    private void Run()
+    {
+        var batch = new List<WriteOp>(_maxBatch);
+        var reader = _queue.Reader;
+        while (true)
+        {
+            if (!reader.TryRead(out var first))
+            {
+                if (!reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+                    break;
+                continue;
+            }
+            batch.Add(first);
+            while (batch.Count < _maxBatch && reader.TryRead(out var more))
+                batch.Add(more);
+            CommitBatch(batch);
+            batch.Clear();
+        }
+        _context.Dispose();
+    }
+
+    private void CommitBatch(List<WriteOp> batch)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var needsSync = batch.Exists(op => op.NeedsSync);
+        var errors = new Exception?[batch.Count];
+        Exception? commitError = null;
+        try
+        {
+            SetSynchronous(needsSync);
+            using var transaction = _context.Connection.BeginTransaction(deferred: false);
+            _context.Transaction = transaction;
+            for (var i = 0; i < batch.Count; i++)
+            {
+                _context.Exec("SAVEPOINT op");
+                try
+                {
+                    batch[i].Execute(_context);
+                    _context.Exec("RELEASE op");
+                }
+                catch (SqliteException e)
+                {
+                    errors[i] = e;
+                    _context.Exec("ROLLBACK TO op");
+                    _context.Exec("RELEASE op");
+                }
+            }
+            transaction.Commit();
+        }
+        catch (Exception e)
+        {
+            commitError = e;
+            LogCommitFailed(_logger, e, batch.Count);
+        }
+        finally
+        {
+            _context.Transaction = null;
+        }
+        _metrics.CommitBatchSize.Record(batch.Count);
+        _metrics.CommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        for (var i = 0; i < batch.Count; i++)
+            batch[i].Complete(commitError ?? errors[i]);
+    }
+
+    /// <summary>
+    /// Batches that only stage body chunks commit without fsync: a later synchronous commit fsyncs the
+    /// write-ahead log, and with it every frame before it, before any message that refers to them is acknowledged.
+    /// </summary>
+    private void SetSynchronous(bool full)
+    {
+        if (full == _synchronousFull)
+            return;
+        _context.Exec(full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+        _synchronousFull = full;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await Task.Run(_thread.Join);
+    }
+
+    [LoggerMessage(2001, LogLevel.Error, "Group commit of {Count} writes failed")]
+    private static partial void LogCommitFailed(ILogger logger, Exception e, int count);
+}

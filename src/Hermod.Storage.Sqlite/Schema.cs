@@ -1,0 +1,76 @@
+namespace Hermod.Storage.Sqlite;
+
+/// <summary>The SQLite schema (DESIGN.md "Storage model"). Versioned with PRAGMA user_version.</summary>
+internal static class Schema
+{
+    public const int Version = 1;
+
+    public const string Create = """
+        CREATE TABLE IF NOT EXISTS blobs (
+            id INTEGER PRIMARY KEY,
+            hash BLOB UNIQUE,                -- SHA-256 of the content; NULL while a large body is still streaming in
+            size INTEGER NOT NULL,
+            refcount INTEGER NOT NULL,
+            created INTEGER NOT NULL         -- unix ms
+        );
+        CREATE TABLE IF NOT EXISTS blob_chunks (
+            blob_id INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (blob_id, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS messages (
+            id TEXT PRIMARY KEY,
+            sender TEXT NOT NULL,
+            blob_id INTEGER NOT NULL REFERENCES blobs(id),
+            header_prefix BLOB NOT NULL,     -- trace headers Hermod prepends; stored apart so equal bodies share a blob
+            size INTEGER NOT NULL,           -- header_prefix + body
+            body_type TEXT NOT NULL,
+            smtputf8 INTEGER NOT NULL,
+            ret TEXT,
+            envid TEXT,
+            listener TEXT NOT NULL,
+            client_ip TEXT NOT NULL,
+            helo TEXT NOT NULL,
+            auth_user TEXT,
+            tls TEXT,
+            created INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS deliveries (
+            id INTEGER PRIMARY KEY,
+            message_id TEXT NOT NULL REFERENCES messages(id),
+            recipient TEXT NOT NULL,
+            notify INTEGER NOT NULL,
+            orcpt TEXT,
+            route TEXT,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt INTEGER,
+            lease_owner TEXT,
+            lease_expires INTEGER,
+            last_reply TEXT
+        );
+        CREATE INDEX IF NOT EXISTS deliveries_message ON deliveries(message_id);
+        CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(state, next_attempt);
+        CREATE TABLE IF NOT EXISTS attempts (
+            id INTEGER PRIMARY KEY,
+            delivery_id INTEGER NOT NULL REFERENCES deliveries(id),
+            started INTEGER NOT NULL,
+            ended INTEGER,
+            remote_host TEXT,
+            code INTEGER,
+            enhanced TEXT,
+            text TEXT
+        );
+        CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts(delivery_id);
+        CREATE TABLE IF NOT EXISTS events (
+            id INTEGER PRIMARY KEY,
+            message_id TEXT NOT NULL,
+            delivery_id INTEGER,
+            type TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            detail TEXT
+        );
+        CREATE INDEX IF NOT EXISTS events_message ON events(message_id);
+        """;
+}

@@ -1,0 +1,91 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Hermod.Core.Storage;
+
+namespace Hermod.Storage.Sqlite;
+
+/// <summary>
+/// Buffers a body up to one chunk in pooled memory. A small body never touches storage before the commit
+/// that accepts it; a large one is staged chunk by chunk under a blob row without a hash, which the accept
+/// turns into a content-addressed blob (or drops, when an equal blob is already stored).
+/// </summary>
+internal sealed class SqliteBlobWriter(SqliteMessageStore store, int chunkSize) : IBlobWriter
+{
+    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(Math.Min(chunkSize, 4096));
+    private int _count;
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private bool _disposed;
+
+    public long Length { get; private set; }
+
+    /// <summary>The staging blob row, once a chunk has been written; 0 before.</summary>
+    public long StagingId { get; set; }
+
+    public int ChunksWritten { get; set; }
+
+    public bool Accepted { get; set; }
+
+    public bool ShouldFlush => _count >= chunkSize;
+
+    public void Advance(int count)
+    {
+        _hash.AppendData(_buffer, _count, count);
+        _count += count;
+        Length += count;
+    }
+
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _buffer.AsMemory(_count);
+    }
+
+    public Span<byte> GetSpan(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _buffer.AsSpan(_count);
+    }
+
+    private void Ensure(int sizeHint)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        sizeHint = Math.Max(sizeHint, 1);
+        if (_buffer.Length - _count >= sizeHint)
+            return;
+        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _count + sizeHint));
+        _buffer.AsSpan(0, _count).CopyTo(bigger);
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = bigger;
+    }
+
+    /// <summary>Sends the buffered bytes to storage as the next chunk (no fsync needed: see <see cref="GroupCommitWriter"/>).</summary>
+    public async ValueTask FlushAsync(CancellationToken cancellationToken)
+    {
+        if (_count == 0)
+            return;
+        var (data, count) = TakeBuffer();
+        await store.WriteChunkAsync(this, data, count);
+    }
+
+    /// <summary>Hands the buffered bytes over (the taker returns the array to the pool) and starts a new buffer.</summary>
+    public (byte[] Data, int Count) TakeBuffer()
+    {
+        var taken = (_buffer, _count);
+        _buffer = ArrayPool<byte>.Shared.Rent(Math.Min(chunkSize, Math.Max(4096, _count)));
+        _count = 0;
+        return taken;
+    }
+
+    public byte[] Hash() => _hash.GetCurrentHash();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+            return;
+        _disposed = true;
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _hash.Dispose();
+        if (StagingId != 0 && !Accepted)
+            await store.DropStagingAsync(StagingId);
+    }
+}

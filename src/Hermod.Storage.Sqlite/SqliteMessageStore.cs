@@ -1,0 +1,254 @@
+using System.Buffers;
+using System.Net;
+using Hermod.Core.Configuration;
+using Hermod.Core.Diagnostics;
+using Hermod.Core.Storage;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Hermod.Storage.Sqlite;
+
+/// <summary>The embedded store: one SQLite database in WAL mode with full fsync, written by one group-commit writer.</summary>
+public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
+{
+    private readonly string _connectionString;
+    private readonly int _chunkSize;
+    private readonly TimeProvider _time;
+    private readonly GroupCommitWriter _writer;
+
+    public SqliteMessageStore(HermodOptions options, HermodMetrics metrics, TimeProvider time, ILogger logger)
+    {
+        Directory.CreateDirectory(options.DataDir);
+        DatabasePath = Path.GetFullPath(Path.Combine(options.DataDir, "hermod.db"));
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = true }.ToString();
+        _chunkSize = options.Storage.ChunkSize;
+        _time = time;
+
+        var connection = Open();
+        using (var setup = connection.CreateCommand())
+        {
+            setup.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;";
+            setup.ExecuteNonQuery();
+            setup.CommandText = "PRAGMA user_version;";
+            var version = Convert.ToInt32(setup.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+            if (version > Schema.Version)
+                throw new InvalidOperationException($"{DatabasePath}: schema version {version} is newer than this Hermod ({Schema.Version})");
+            setup.CommandText = Schema.Create + $"PRAGMA user_version={Schema.Version};" +
+                // bodies staged by a process that died before accepting them
+                "DELETE FROM blob_chunks WHERE blob_id IN (SELECT id FROM blobs WHERE hash IS NULL);" +
+                "DELETE FROM blobs WHERE hash IS NULL;";
+            setup.ExecuteNonQuery();
+        }
+        _writer = new GroupCommitWriter(connection, options.Storage.MaxBatch, metrics, logger);
+    }
+
+    public string DatabasePath { get; }
+
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA busy_timeout=10000;";
+        pragma.ExecuteNonQuery();
+        return connection;
+    }
+
+    public IBlobWriter CreateBlobWriter() => new SqliteBlobWriter(this, _chunkSize);
+
+    internal Task WriteChunkAsync(SqliteBlobWriter blob, byte[] data, int count) =>
+        _writer.EnqueueAsync(new ChunkOp(blob, data, count, _time.GetUtcNow().ToUnixTimeMilliseconds()));
+
+    internal Task DropStagingAsync(long stagingId) => _writer.EnqueueAsync(new DropStagingOp(stagingId));
+
+    public async Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, CancellationToken cancellationToken)
+    {
+        var blob = (SqliteBlobWriter)body;
+        var (data, count) = blob.TakeBuffer();
+        await _writer.EnqueueAsync(new AcceptOp(envelope, headerPrefix, blob, data, count, _time.GetUtcNow().ToUnixTimeMilliseconds()));
+        blob.Accepted = true;
+    }
+
+    public async Task<IReadOnlyList<StoredMessage>> ListAsync(DeliveryState? state, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = Open();
+        await using var command = connection.CreateCommand();
+        var filter = state is null ? "" : "WHERE id IN (SELECT message_id FROM deliveries WHERE state = $state)";
+        command.CommandText = $"""
+            WITH sel AS (SELECT * FROM messages {filter} ORDER BY id LIMIT $limit)
+            SELECT {MessageColumns}, d.recipient, d.state, d.attempts, d.notify, d.orcpt
+            FROM sel m JOIN deliveries d ON d.message_id = m.id ORDER BY m.id, d.id
+            """;
+        command.Parameters.AddWithValue("$limit", limit);
+        if (state is not null)
+            command.Parameters.AddWithValue("$state", StateName(state.Value));
+        return await ReadMessagesAsync(command, cancellationToken);
+    }
+
+    public async Task<StoredMessage?> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var connection = Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT {MessageColumns}, d.recipient, d.state, d.attempts, d.notify, d.orcpt
+            FROM messages m JOIN deliveries d ON d.message_id = m.id WHERE m.id = $id ORDER BY d.id
+            """;
+        command.Parameters.AddWithValue("$id", id);
+        var list = await ReadMessagesAsync(command, cancellationToken);
+        return list.Count == 0 ? null : list[0];
+    }
+
+    private const string MessageColumns =
+        "m.id, m.sender, m.size, m.body_type, m.smtputf8, m.ret, m.envid, m.listener, m.client_ip, m.helo, m.auth_user, m.tls, m.created";
+
+    private static async Task<IReadOnlyList<StoredMessage>> ReadMessagesAsync(SqliteCommand command, CancellationToken cancellationToken)
+    {
+        var result = new List<StoredMessage>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        string? currentId = null;
+        List<EnvelopeRecipient> recipients = [];
+        List<DeliverySummary> deliveries = [];
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var id = reader.GetString(0);
+            if (id != currentId)
+            {
+                currentId = id;
+                recipients = [];
+                deliveries = [];
+                var source = new MessageSource(reader.GetString(7), IPAddress.Parse(reader.GetString(8)), reader.GetString(9),
+                    reader.IsDBNull(10) ? null : reader.GetString(10), reader.IsDBNull(11) ? null : reader.GetString(11));
+                var envelope = new MessageEnvelope(id, reader.GetString(1), recipients, source,
+                    reader.GetString(3) == "8bitmime" ? BodyType.EightBitMime : BodyType.SevenBit,
+                    reader.GetInt64(4) != 0,
+                    reader.IsDBNull(5) ? DsnReturn.Default : reader.GetString(5) == "full" ? DsnReturn.Full : DsnReturn.Headers,
+                    reader.IsDBNull(6) ? null : reader.GetString(6));
+                result.Add(new StoredMessage(envelope, reader.GetInt64(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(12)), deliveries));
+            }
+            var notify = (DsnNotify)reader.GetInt32(16);
+            var orcpt = reader.IsDBNull(17) ? null : reader.GetString(17);
+            recipients.Add(new EnvelopeRecipient(reader.GetString(13), notify, orcpt));
+            deliveries.Add(new DeliverySummary(reader.GetString(13), ParseState(reader.GetString(14)), reader.GetInt32(15), notify, orcpt));
+        }
+        return result;
+    }
+
+    public async Task<bool> CopyContentAsync(string id, Stream destination, CancellationToken cancellationToken)
+    {
+        await using var connection = Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT header_prefix, blob_id FROM messages WHERE id = $id";
+        command.Parameters.AddWithValue("$id", id);
+        long blobId;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            if (!await reader.ReadAsync(cancellationToken))
+                return false;
+            var prefix = (byte[])reader.GetValue(0);
+            await destination.WriteAsync(prefix, cancellationToken);
+            blobId = reader.GetInt64(1);
+        }
+        // Chunk by chunk: memory stays at one chunk whatever the size of the message.
+        command.CommandText = "SELECT data FROM blob_chunks WHERE blob_id = $blob AND seq = $seq";
+        command.Parameters.Clear();
+        command.Parameters.AddWithValue("$blob", blobId);
+        var seqParameter = command.Parameters.AddWithValue("$seq", 0);
+        for (var seq = 0; ; seq++)
+        {
+            seqParameter.Value = seq;
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+                break;
+            await using var chunk = reader.GetStream(0);
+            await chunk.CopyToAsync(destination, cancellationToken);
+        }
+        return true;
+    }
+
+    internal static string StateName(DeliveryState state) => state.ToString().ToLowerInvariant();
+
+    private static DeliveryState ParseState(string name) => Enum.Parse<DeliveryState>(name, ignoreCase: true);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _writer.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+    }
+
+    /// <summary>Stages one chunk of a large body (allocating the staging blob row on the first).</summary>
+    private sealed class ChunkOp(SqliteBlobWriter blob, byte[] data, int count, long now) : WriteOp
+    {
+        public override bool NeedsSync => false;
+
+        public override void Execute(WriteContext db)
+        {
+            if (blob.StagingId == 0)
+                blob.StagingId = (long)db.Scalar("INSERT INTO blobs (hash, size, refcount, created) VALUES (NULL, 0, 0, $p0) RETURNING id", now)!;
+            db.Exec("INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($p0, $p1, $p2)", blob.StagingId, blob.ChunksWritten, Slice(data, count));
+            blob.ChunksWritten++;
+        }
+
+        public override void Release() => ArrayPool<byte>.Shared.Return(data);
+    }
+
+    private sealed class DropStagingOp(long stagingId) : WriteOp
+    {
+        public override bool NeedsSync => false;
+
+        public override void Execute(WriteContext db)
+        {
+            db.Exec("DELETE FROM blob_chunks WHERE blob_id = $p0", stagingId);
+            db.Exec("DELETE FROM blobs WHERE id = $p0 AND hash IS NULL", stagingId);
+        }
+    }
+
+    /// <summary>The message, its recipients and its body become durable together.</summary>
+    private sealed class AcceptOp(MessageEnvelope envelope, string headerPrefix, SqliteBlobWriter blob, byte[] data, int count, long now) : WriteOp
+    {
+        public override void Execute(WriteContext db)
+        {
+            var hash = blob.Hash();
+            var blobId = db.Scalar("UPDATE blobs SET refcount = refcount + 1 WHERE hash = $p0 RETURNING id", hash) as long?;
+            if (blobId is not null)
+            {
+                if (blob.StagingId != 0) // an equal body is stored already: the staged copy goes
+                {
+                    db.Exec("DELETE FROM blob_chunks WHERE blob_id = $p0", blob.StagingId);
+                    db.Exec("DELETE FROM blobs WHERE id = $p0", blob.StagingId);
+                }
+            }
+            else
+            {
+                if (blob.StagingId == 0)
+                    blobId = (long)db.Scalar("INSERT INTO blobs (hash, size, refcount, created) VALUES ($p0, $p1, 1, $p2) RETURNING id", hash, blob.Length, now)!;
+                else
+                {
+                    blobId = blob.StagingId;
+                    db.Exec("UPDATE blobs SET hash = $p0, size = $p1, refcount = 1 WHERE id = $p2", hash, blob.Length, blobId);
+                }
+                if (count > 0 || blob.ChunksWritten == 0)
+                    db.Exec("INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($p0, $p1, $p2)", blobId, blob.ChunksWritten, Slice(data, count));
+            }
+
+            var prefix = System.Text.Encoding.UTF8.GetBytes(headerPrefix);
+            var source = envelope.Source;
+            db.Exec("""
+                INSERT INTO messages (id, sender, blob_id, header_prefix, size, body_type, smtputf8, ret, envid, listener, client_ip, helo, auth_user, tls, created)
+                VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8, $p9, $p10, $p11, $p12, $p13, $p14)
+                """,
+                envelope.Id, envelope.Sender, blobId, prefix, prefix.Length + blob.Length,
+                envelope.Body == BodyType.EightBitMime ? "8bitmime" : "7bit", envelope.SmtpUtf8 ? 1 : 0,
+                envelope.Ret switch { DsnReturn.Full => "full", DsnReturn.Headers => "hdrs", _ => null },
+                envelope.EnvelopeId, source.Listener, source.ClientAddress.ToString(), source.Helo, source.AuthUser, source.TlsProtocol, now);
+            foreach (var rcpt in envelope.Recipients)
+                db.Exec("INSERT INTO deliveries (message_id, recipient, notify, orcpt, state, next_attempt) VALUES ($p0, $p1, $p2, $p3, 'queued', $p4)",
+                    envelope.Id, rcpt.Address, (int)rcpt.Notify, rcpt.OriginalRecipient, now);
+            db.Exec("INSERT INTO events (message_id, type, at, detail) VALUES ($p0, 'accepted', $p1, $p2)",
+                envelope.Id, now, $"from [{source.ClientAddress}] via {source.Listener}");
+        }
+
+        public override void Release() => ArrayPool<byte>.Shared.Return(data);
+    }
+
+    private static byte[] Slice(byte[] data, int count) => data.AsSpan(0, count).ToArray();
+}

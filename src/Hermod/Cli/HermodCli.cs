@@ -1,0 +1,235 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Hermod.Core.Configuration;
+using Hermod.Core.Diagnostics;
+using Hermod.Core.Security;
+using Hermod.Core.Storage;
+using Hermod.Hosting;
+using Hermod.Storage.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Hermod.Cli;
+
+/// <summary>The command line: serve, check-config, hash-password, queue list / show.</summary>
+public static class HermodCli
+{
+    public const int ConfigError = 2;
+
+    private static readonly Option<string?> ConfigOption = new("--config", "-c")
+    {
+        Description = "Path of hermod.yaml (default: none, embedded defaults; HERMOD_* environment variables override keys)",
+        Recursive = true,
+    };
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var root = new RootCommand("Hermod mail transfer agent") { ConfigOption };
+        root.Subcommands.Add(Serve());
+        root.Subcommands.Add(CheckConfig());
+        root.Subcommands.Add(HashPassword());
+        root.Subcommands.Add(Queue());
+        return await root.Parse(args).InvokeAsync();
+    }
+
+    private static HermodOptions? LoadConfig(ParseResult parse)
+    {
+        var path = parse.GetValue(ConfigOption);
+        try
+        {
+            return ConfigLoader.Load(path);
+        }
+        catch (ConfigException e)
+        {
+            Console.Error.WriteLine($"hermod: {e.Message}");
+            return null;
+        }
+    }
+
+    private static Command Serve()
+    {
+        var command = new Command("serve", "Run the SMTP listeners and the HTTP API until stopped (Ctrl+C / SIGTERM)");
+        command.SetAction(async (parse, ct) =>
+        {
+            if (LoadConfig(parse) is not { } options)
+                return ConfigError;
+            HermodHost host;
+            try
+            {
+                host = HermodHost.Create(options);
+                await host.StartAsync(ct);
+            }
+            catch (ConfigException e)
+            {
+                Console.Error.WriteLine($"hermod: {e.Message}");
+                return ConfigError;
+            }
+            catch (IOException e)
+            {
+                Console.Error.WriteLine($"hermod: cannot start: {e.Message}");
+                return 1;
+            }
+            await using (host)
+                await host.WaitForShutdownAsync();
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command CheckConfig()
+    {
+        var command = new Command("check-config", "Validate the configuration and exit (0: valid)");
+        command.SetAction(parse =>
+        {
+            if (LoadConfig(parse) is not { } options)
+                return ConfigError;
+            Console.WriteLine($"configuration ok: {options.Smtp.Listeners.Count} SMTP listener(s), HTTP on {options.Http.Address}, data in {Path.GetFullPath(options.DataDir)}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command HashPassword()
+    {
+        var command = new Command("hash-password", "Read a password from standard input (first line) and print its hash for users[].password_hash");
+        command.SetAction(_ =>
+        {
+            var password = Console.In.ReadLine();
+            if (string.IsNullOrEmpty(password))
+            {
+                Console.Error.WriteLine("hermod: no password on standard input");
+                return 1;
+            }
+            Console.WriteLine(PasswordHasher.Hash(password));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Queue()
+    {
+        var queue = new Command("queue", "Inspect the queue");
+        var json = new Option<bool>("--json") { Description = "JSON instead of a table" };
+        var state = new Option<string?>("--state") { Description = "Only messages with a recipient in this state (queued, inflight, delivered, deferred, failed, cancelled)" };
+        var limit = new Option<int>("--limit") { Description = "At most this many messages", DefaultValueFactory = _ => 1_000_000 };
+        var list = new Command("list", "List queued messages: id, sender, recipients, size, state, age") { json, state, limit };
+        list.SetAction(async (parse, ct) =>
+        {
+            if (LoadConfig(parse) is not { } options)
+                return ConfigError;
+            DeliveryState? filter = null;
+            if (parse.GetValue(state) is { } s)
+            {
+                if (!Enum.TryParse<DeliveryState>(s, true, out var parsed) || !Enum.IsDefined(parsed))
+                {
+                    Console.Error.WriteLine($"hermod: --state: '{s}' is not one of queued, inflight, delivered, deferred, failed, cancelled");
+                    return 1;
+                }
+                filter = parsed;
+            }
+            await using var store = OpenStore(options);
+            var messages = await store.ListAsync(filter, parse.GetValue(limit), ct);
+            if (parse.GetValue(json))
+                WriteJson(messages);
+            else
+                WriteTable(messages);
+            return 0;
+        });
+
+        var id = new Argument<string>("id") { Description = "Queue id" };
+        var raw = new Option<bool>("--raw") { Description = "Only the stored message, byte-exact, without the envelope" };
+        var show = new Command("show", "Show a message: its envelope, then the stored message byte-exact") { id, raw };
+        show.SetAction(async (parse, ct) =>
+        {
+            if (LoadConfig(parse) is not { } options)
+                return ConfigError;
+            await using var store = OpenStore(options);
+            var message = await store.GetAsync(parse.GetValue(id)!, ct);
+            if (message is null)
+            {
+                Console.Error.WriteLine($"hermod: no message {parse.GetValue(id)}");
+                return 1;
+            }
+            await using var stdout = Console.OpenStandardOutput();
+            if (!parse.GetValue(raw))
+            {
+                var env = message.Envelope;
+                var header = new System.Text.StringBuilder();
+                header.Append(CultureInfo.InvariantCulture, $"id: {env.Id}\nsender: <{env.Sender}>\nsize: {message.Size}\ncreated: {message.Created:O}\n");
+                header.Append(CultureInfo.InvariantCulture, $"source: {env.Source.Listener} [{env.Source.ClientAddress}] helo={env.Source.Helo}");
+                header.Append(env.Source.AuthUser is null ? "" : $" auth={env.Source.AuthUser}").Append(env.Source.TlsProtocol is null ? "" : $" tls={env.Source.TlsProtocol}").Append('\n');
+                header.Append(CultureInfo.InvariantCulture, $"body: {(env.Body == BodyType.EightBitMime ? "8BITMIME" : "7BIT")}{(env.SmtpUtf8 ? " SMTPUTF8" : "")}");
+                header.Append(env.Ret == DsnReturn.Default ? "" : $" ret={env.Ret}").Append(env.EnvelopeId is null ? "" : $" envid={env.EnvelopeId}").Append('\n');
+                foreach (var d in message.Deliveries)
+                {
+                    header.Append(CultureInfo.InvariantCulture, $"recipient: <{d.Recipient}> {StateText(d.State)} attempts={d.Attempts}");
+                    header.Append(d.Notify == DsnNotify.Default ? "" : $" notify={d.Notify}").Append(d.OriginalRecipient is null ? "" : $" orcpt={d.OriginalRecipient}").Append('\n');
+                }
+                header.Append('\n');
+                await stdout.WriteAsync(System.Text.Encoding.UTF8.GetBytes(header.ToString()), ct);
+            }
+            await store.CopyContentAsync(message.Envelope.Id, stdout, ct);
+            return 0;
+        });
+
+        queue.Subcommands.Add(list);
+        queue.Subcommands.Add(show);
+        return queue;
+    }
+
+    private static SqliteMessageStore OpenStore(HermodOptions options) =>
+        new(options, new HermodMetrics(), TimeProvider.System, NullLogger.Instance);
+
+    private static string StateText(DeliveryState state) => state.ToString().ToLowerInvariant();
+
+    /// <summary>One state for a message: its recipients' common state, or "mixed".</summary>
+    private static string MessageState(StoredMessage m) =>
+        m.Deliveries.Select(d => d.State).Distinct().ToList() is [var only] ? StateText(only) : "mixed";
+
+    private static void WriteTable(IReadOnlyList<StoredMessage> messages)
+    {
+        var now = DateTimeOffset.UtcNow;
+        Console.WriteLine($"{"ID",-20} {"AGE",8} {"SIZE",10} {"STATE",-9} SENDER -> RECIPIENTS");
+        foreach (var m in messages)
+        {
+            var sender = m.Envelope.Sender.Length == 0 ? "<>" : m.Envelope.Sender;
+            Console.WriteLine($"{m.Envelope.Id,-20} {Age(now - m.Created),8} {m.Size,10} {MessageState(m),-9} {sender} -> {string.Join(", ", m.Deliveries.Select(d => d.Recipient))}");
+        }
+        Console.WriteLine($"{messages.Count} message(s)");
+    }
+
+    private static string Age(TimeSpan age) =>
+        age.TotalDays >= 1 ? $"{(int)age.TotalDays}d" : age.TotalHours >= 1 ? $"{(int)age.TotalHours}h" : age.TotalMinutes >= 1 ? $"{(int)age.TotalMinutes}m" : $"{(int)age.TotalSeconds}s";
+
+    private static void WriteJson(IReadOnlyList<StoredMessage> messages)
+    {
+        var now = DateTimeOffset.UtcNow;
+        using var stdout = Console.OpenStandardOutput();
+        using var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });
+        writer.WriteStartArray();
+        foreach (var m in messages)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("id", m.Envelope.Id);
+            writer.WriteString("sender", m.Envelope.Sender);
+            writer.WriteStartArray("recipients");
+            foreach (var d in m.Deliveries)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("address", d.Recipient);
+                writer.WriteString("state", StateText(d.State));
+                writer.WriteNumber("attempts", d.Attempts);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+            writer.WriteNumber("size", m.Size);
+            writer.WriteString("state", MessageState(m));
+            writer.WriteString("created", m.Created);
+            writer.WriteNumber("age_seconds", (long)(now - m.Created).TotalSeconds);
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
+        writer.Flush();
+        stdout.WriteByte((byte)'\n');
+    }
+}

@@ -1,0 +1,108 @@
+using System.Net;
+using Hermod.Core.Configuration;
+using Hermod.Core.Diagnostics;
+using Hermod.Core.Security;
+using Hermod.Core.Storage;
+using Hermod.Http;
+using Hermod.Smtp.Server;
+using Hermod.Storage.Sqlite;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Hermod.Hosting;
+
+/// <summary>One ASP.NET Core host for the SMTP listeners and the HTTP API: one DI container, one log, one shutdown.</summary>
+public sealed partial class HermodHost : IAsyncDisposable
+{
+    private WebApplication _app = null!;
+    private readonly List<(ListenerOptions Options, ListenOptions Kestrel)> _smtp = [];
+    private ListenOptions? _http;
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>The SMTP endpoints as bound (port 0 in config becomes the real port).</summary>
+    public IReadOnlyDictionary<string, IPEndPoint> SmtpEndpoints => _smtp.ToDictionary(l => l.Options.Name, l => (IPEndPoint)l.Kestrel.EndPoint);
+
+    public IPEndPoint HttpEndpoint => (IPEndPoint)_http!.EndPoint;
+
+    public static HermodHost Create(HermodOptions options, Action<ILoggingBuilder>? logging = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(c =>
+        {
+            c.SingleLine = true;
+            c.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            c.UseUtcTimestamp = true;
+        });
+        builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(options.Log.Level, ignoreCase: true));
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        logging?.Invoke(builder.Logging);
+
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<HermodMetrics>();
+        services.AddSingleton<PrometheusExporter>();
+        services.AddSingleton<IPasswordVerifier, ConfiguredUsers>();
+        services.AddSingleton(sp => new SqliteMessageStore(options, sp.GetRequiredService<HermodMetrics>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("Hermod.Storage")));
+        services.AddSingleton<IMessageStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
+        services.AddSingleton(sp => new SmtpServerContext(options, sp.GetRequiredService<IMessageStore>(), sp.GetRequiredService<IPasswordVerifier>(),
+            CertificateProvider.Load(options), sp.GetRequiredService<HermodMetrics>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
+
+        var host = new HermodHost();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            host._smtp.Clear();
+            kestrel.Listen(options.Http.Address, listen => host._http = listen);
+            foreach (var listener in options.Smtp.Listeners)
+                kestrel.Listen(listener.Address, listen =>
+                {
+                    host._smtp.Add((listener, listen));
+                    listen.Use(_ =>
+                    {
+                        var handler = new SmtpConnectionHandler(
+                            listen.ApplicationServices.GetRequiredService<SmtpServerContext>(), listener,
+                            listen.ApplicationServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
+                        return handler.OnConnectedAsync;
+                    });
+                });
+        });
+
+        host._app = builder.Build();
+        Endpoints.Map(host._app);
+        return host;
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        _ = _app.Services.GetRequiredService<PrometheusExporter>(); // listen before the first measurement
+        _ = _app.Services.GetRequiredService<SmtpServerContext>(); // open the store and load the certificate before binding
+        await _app.StartAsync(cancellationToken);
+        var logger = _app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Hermod");
+        var options = _app.Services.GetRequiredService<HermodOptions>();
+        LogStarted(logger, options.Hostname, Path.GetFullPath(options.DataDir));
+        foreach (var (listener, kestrel) in _smtp)
+            LogSmtpListening(logger, listener.Name, listener.Role.ToString().ToLowerInvariant(), listener.Tls.ToString().ToLowerInvariant(), kestrel.EndPoint);
+        LogHttpListening(logger, _http!.EndPoint);
+    }
+
+    public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
+
+    public Task StopAsync() => _app.StopAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync();
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "Hermod {Hostname} started; data in {DataDir}")]
+    private static partial void LogStarted(ILogger logger, string hostname, string dataDir);
+
+    [LoggerMessage(2, LogLevel.Information, "SMTP listener {Name} ({Role}, tls {Tls}) on {EndPoint}")]
+    private static partial void LogSmtpListening(ILogger logger, string name, string role, string tls, EndPoint endPoint);
+
+    [LoggerMessage(3, LogLevel.Information, "HTTP on http://{EndPoint}")]
+    private static partial void LogHttpListening(ILogger logger, EndPoint endPoint);
+}

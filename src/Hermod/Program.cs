@@ -1,0 +1,3 @@
+using Hermod.Cli;
+
+return await HermodCli.RunAsync(args);
