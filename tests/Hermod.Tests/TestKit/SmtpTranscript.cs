@@ -1,0 +1,138 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Hermod.Tests.TestKit;
+
+/// <summary>A raw SMTP client for transcript tests: send bytes or lines, expect replies matching a pattern.</summary>
+public sealed class SmtpTranscript : IAsyncDisposable
+{
+    private readonly TcpClient _client;
+    private Stream _stream;
+    private readonly List<byte> _pending = [];
+    private static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(15);
+
+    private SmtpTranscript(TcpClient client)
+    {
+        _client = client;
+        _stream = client.GetStream();
+    }
+
+    public static async Task<SmtpTranscript> ConnectAsync(IPEndPoint endPoint, bool implicitTls = false)
+    {
+        var client = new TcpClient();
+        await client.ConnectAsync(endPoint);
+        var transcript = new SmtpTranscript(client);
+        if (implicitTls)
+            await transcript.UpgradeAsync();
+        return transcript;
+    }
+
+    public async Task UpgradeAsync()
+    {
+        var tls = new SslStream(_stream, leaveInnerStreamOpen: false, (_, _, _, _) => true);
+        await tls.AuthenticateAsClientAsync("mx.example.test").WaitAsync(ReplyTimeout);
+        _stream = tls;
+        _pending.Clear();
+    }
+
+    public SslStream? Tls => _stream as SslStream;
+
+    public Task SendAsync(string text) => SendRawAsync(Encoding.UTF8.GetBytes(text));
+
+    public Task SendLineAsync(string line) => SendAsync(line + "\r\n");
+
+    public async Task SendRawAsync(byte[] bytes)
+    {
+        await _stream.WriteAsync(bytes);
+        await _stream.FlushAsync();
+    }
+
+    /// <summary>Reads one complete reply (all continuation lines) and returns its full text.</summary>
+    public async Task<string> ReadReplyAsync()
+    {
+        var text = new StringBuilder();
+        while (true)
+        {
+            var line = await ReadLineAsync();
+            text.Append(line).Append('\n');
+            if (line.Length < 4 || line[3] != '-')
+                return text.ToString().TrimEnd('\n');
+        }
+    }
+
+    /// <summary>Reads one reply and asserts it matches <paramref name="pattern"/> (a regex, anchored at the start).</summary>
+    public async Task<string> ExpectAsync(string pattern)
+    {
+        var reply = await ReadReplyAsync();
+        Assert.Matches(new Regex("^" + pattern, RegexOptions.Singleline), reply);
+        return reply;
+    }
+
+    public async Task<string> SendAndExpectAsync(string line, string pattern)
+    {
+        await SendLineAsync(line);
+        return await ExpectAsync(pattern);
+    }
+
+    /// <summary>True when the server closed the connection (reads return 0) within the timeout.</summary>
+    public async Task<bool> IsClosedAsync(TimeSpan? within = null)
+    {
+        var buffer = new byte[256];
+        using var cts = new CancellationTokenSource(within ?? ReplyTimeout);
+        try
+        {
+            while (true)
+            {
+                var n = await _stream.ReadAsync(buffer, cts.Token);
+                if (n == 0)
+                    return true;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
+    private async Task<string> ReadLineAsync()
+    {
+        using var cts = new CancellationTokenSource(ReplyTimeout);
+        var buffer = new byte[1];
+        while (true)
+        {
+            var lf = _pending.IndexOf((byte)'\n');
+            if (lf >= 0)
+            {
+                var line = Encoding.UTF8.GetString(_pending.GetRange(0, lf).ToArray()).TrimEnd('\r');
+                _pending.RemoveRange(0, lf + 1);
+                return line;
+            }
+            var chunk = new byte[4096];
+            var n = await _stream.ReadAsync(chunk, cts.Token);
+            if (n == 0)
+                throw new IOException("connection closed by server; pending: " + Encoding.UTF8.GetString(_pending.ToArray()));
+            _pending.AddRange(chunk.AsSpan(0, n).ToArray());
+        }
+    }
+
+    /// <summary>EHLO then MAIL/RCPT for one local recipient, ready for DATA or BDAT.</summary>
+    public async Task StartTransactionAsync(string from = "sender@remote.test", string to = "user@example.test")
+    {
+        await SendAndExpectAsync("EHLO client.test", "250");
+        await SendAndExpectAsync($"MAIL FROM:<{from}>", "250");
+        await SendAndExpectAsync($"RCPT TO:<{to}>", "250");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stream.DisposeAsync();
+        _client.Dispose();
+    }
+}
