@@ -180,12 +180,13 @@ public sealed partial class SmtpSession
             switch (_mode)
             {
                 case Mode.Command or Mode.AuthResponse:
-                    var status = TakeLine(rest, _mode == Mode.AuthResponse ? MaxAuthLine : _limits.MaxCommandLine, out var line);
+                    var max = _mode == Mode.AuthResponse ? MaxAuthLine : _limits.MaxCommandLine;
+                    var status = TakeLine(rest, max, out var line);
                     if (status == CommandParser.LineStatus.NeedMore)
                         return;
                     if (status == CommandParser.LineStatus.TooLong)
                     {
-                        _consumed = rest.End;
+                        _consumed = rest.GetPosition(max); // the rest of the line is skipped up to its LF
                         _mode = Mode.SkipLongLine;
                         continue;
                     }
@@ -478,7 +479,7 @@ public sealed partial class SmtpSession
             Error(SmtpReply.NonAsciiWithoutSmtpUtf8, "smtputf8");
             return;
         }
-        if (_authUser is null && !_ctx.LocalDomains.Contains(domain))
+        if (_authUser is null && mailbox != "postmaster" && !_ctx.LocalDomains.Contains(domain))
         {
             Error(SmtpReply.RelayDenied, "relay_denied");
             return;

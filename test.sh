@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the peers the tests need (PEERS.md) when missing, builds, checks formatting and runs every test tier.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+command -v swaks >/dev/null || missing+=(swaks)
+[ -x /usr/bin/python3 ] || missing+=(python3)
+[ -x /usr/sbin/smtp-source ] || missing+=(postfix)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing peers: ${missing[*]}"
+  as_root apt-get update -q
+  echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+
+echo "== build"
+dotnet build Hermod.slnx -c Release -nologo -clp:ErrorsOnly
+
+echo "== format"
+dotnet format Hermod.slnx --verify-no-changes --no-restore
+
+echo "== tests"
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+status=0
+dotnet test Hermod.slnx -c Release --no-build --nologo --logger "trx" --results-directory "$results" -- RunConfiguration.TestSessionTimeout=1500000 || status=$?
+
+/usr/bin/python3 - "$results" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+passed = failed = skipped = 0
+for path in glob.glob(sys.argv[1] + "/*.trx"):
+    c = ET.parse(path).getroot().find("t:ResultSummary/t:Counters", ns)
+    passed += int(c.get("passed")); failed += int(c.get("failed")) + int(c.get("error")) + int(c.get("timeout")) + int(c.get("aborted"))
+    skipped += int(c.get("notExecuted"))
+print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
+PY
+exit $status
