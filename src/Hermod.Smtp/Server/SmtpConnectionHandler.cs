@@ -7,11 +7,11 @@ using Microsoft.Extensions.Logging;
 namespace Hermod.Smtp.Server;
 
 /// <summary>Kestrel connection entry for one SMTP listener: connection limits, then a session.</summary>
-public sealed partial class SmtpConnectionHandler(SmtpServerContext context, ListenerOptions listener, CancellationToken stopping)
+public sealed partial class SmtpConnectionHandler(SmtpServerContext context, ListenerOptions listener, CancellationToken stopping) : ConnectionHandler
 {
     public ListenerOptions Listener { get; } = listener;
 
-    public async Task OnConnectedAsync(ConnectionContext connection)
+    public override async Task OnConnectedAsync(ConnectionContext connection)
     {
         var remote = (connection.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
         var tags = new KeyValuePair<string, object?>("listener", Listener.Name);

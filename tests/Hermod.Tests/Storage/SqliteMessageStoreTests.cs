@@ -1,0 +1,184 @@
+using System.Buffers;
+using System.Net;
+using System.Text;
+using System.Security.Cryptography;
+using Hermod.Core.Configuration;
+using Hermod.Core.Diagnostics;
+using Hermod.Core.Storage;
+using Hermod.Storage.Sqlite;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Hermod.Tests.Storage;
+
+public sealed class SqliteMessageStoreTests : IAsyncDisposable
+{
+    private readonly HermodOptions _options = new()
+    {
+        DataDir = Directory.CreateTempSubdirectory("hermod-store-").FullName,
+        Storage = new StorageOptions { ChunkSize = 4096 },
+    };
+
+    private SqliteMessageStore Open() => new(_options, new HermodMetrics(), TimeProvider.System, NullLogger.Instance);
+
+    public ValueTask DisposeAsync()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_options.DataDir, recursive: true);
+        return ValueTask.CompletedTask;
+    }
+
+    private static MessageEnvelope Envelope(params string[] recipients) => new(
+        QueueId.New(TimeProvider.System), "sender@remote.test", [.. recipients.Select(r => new EnvelopeRecipient(r))],
+        new MessageSource("mx", IPAddress.Loopback, "client.test", null, null));
+
+    private static async Task<string> AcceptAsync(SqliteMessageStore store, byte[] body, string prefix = "X-Trace: 1\r\n", params string[] recipients)
+    {
+        var envelope = Envelope(recipients.Length == 0 ? ["u@example.test"] : recipients);
+        await using var blob = store.CreateBlobWriter();
+        for (var offset = 0; offset < body.Length; offset += 1000) // as a session does: write, flush when asked
+        {
+            BuffersExtensions.Write(blob, body.AsSpan(offset, Math.Min(1000, body.Length - offset)));
+            if (blob.ShouldFlush)
+                await blob.FlushAsync(default);
+        }
+        await store.AcceptAsync(envelope, prefix, blob, default);
+        return envelope.Id;
+    }
+
+    private static async Task<byte[]> ReadAsync(SqliteMessageStore store, string id)
+    {
+        using var content = new MemoryStream();
+        Assert.True(await store.CopyContentAsync(id, content, default));
+        return content.ToArray();
+    }
+
+    private long Scalar(string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(_options.DataDir, "hermod.db")}");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return (long)command.ExecuteScalar()!;
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(100)]
+    [InlineData(4096)]
+    [InlineData(50_000)] // many chunks
+    public async Task Bodies_of_any_size_read_back_byte_exact_after_the_trace_prefix(int size)
+    {
+        var body = RandomNumberGenerator.GetBytes(size);
+        await using var store = Open();
+        var id = await AcceptAsync(store, body);
+        var stored = await ReadAsync(store, id);
+        Assert.Equal([.. Encoding.ASCII.GetBytes("X-Trace: 1\r\n"), .. body], stored);
+        var message = (await store.GetAsync(id, default))!;
+        Assert.Equal(size + 12, message.Size);
+    }
+
+    [Fact]
+    public async Task Equal_bodies_are_stored_once_and_counted()
+    {
+        var body = RandomNumberGenerator.GetBytes(20_000);
+        await using var store = Open();
+        var a = await AcceptAsync(store, body, "X-Trace: a\r\n");
+        var b = await AcceptAsync(store, body, "X-Trace: b\r\n");
+        await AcceptAsync(store, RandomNumberGenerator.GetBytes(100));
+        Assert.Equal(2, Scalar("SELECT count(*) FROM blobs"));
+        Assert.Equal(2, Scalar("SELECT max(refcount) FROM blobs"));
+        Assert.Equal(4 + 1, Scalar("SELECT count(*) FROM blob_chunks")); // 20 000 bytes flushed every 5 000 (past 4 KB), plus the small body
+        var storedB = await ReadAsync(store, b);
+        var storedA = await ReadAsync(store, a);
+        Assert.Equal([.. Encoding.ASCII.GetBytes("X-Trace: b\r\n"), .. body], storedB);
+        Assert.Equal([.. Encoding.ASCII.GetBytes("X-Trace: a\r\n"), .. body], storedA);
+    }
+
+    [Fact]
+    public async Task Concurrent_accepts_share_commits()
+    {
+        var metrics = new HermodMetrics();
+        var batches = new List<long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (i, l) =>
+        {
+            if (ReferenceEquals(i, metrics.CommitBatchSize))
+                l.EnableMeasurementEvents(i);
+        };
+        listener.SetMeasurementEventCallback<long>((_, v, _, _) =>
+        {
+            lock (batches)
+                batches.Add(v);
+        });
+        listener.Start();
+
+        await using var store = new SqliteMessageStore(_options, metrics, TimeProvider.System, NullLogger.Instance);
+        var ids = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(() => AcceptAsync(store, BitConverter.GetBytes(i), "", $"r{i}@example.test"))));
+        Assert.Equal(200, (await store.ListAsync(null, 1000, default)).Count);
+        Assert.Equal(200, ids.Distinct().Count());
+        lock (batches)
+        {
+            Assert.Equal(200, batches.Sum());
+            Assert.True(batches.Count < 200, $"200 accepts took {batches.Count} commits: no group commit");
+        }
+    }
+
+    [Fact]
+    public async Task Deliveries_start_queued_with_their_dsn_parameters()
+    {
+        await using var store = Open();
+        var envelope = Envelope("a@example.test") with
+        {
+            Recipients = [new EnvelopeRecipient("a@example.test", DsnNotify.Failure | DsnNotify.Delay, "rfc822;orig@example.test"), new EnvelopeRecipient("b@example.test")],
+            Ret = DsnReturn.Full,
+            EnvelopeId = "env-1",
+            SmtpUtf8 = true,
+        };
+        await using (var blob = store.CreateBlobWriter())
+            await store.AcceptAsync(envelope, "", blob, default);
+        var message = (await store.GetAsync(envelope.Id, default))!;
+        Assert.Equal(DsnReturn.Full, message.Envelope.Ret);
+        Assert.Equal("env-1", message.Envelope.EnvelopeId);
+        Assert.True(message.Envelope.SmtpUtf8);
+        Assert.Equal(DsnNotify.Failure | DsnNotify.Delay, message.Deliveries[0].Notify);
+        Assert.Equal("rfc822;orig@example.test", message.Deliveries[0].OriginalRecipient);
+        Assert.All(message.Deliveries, d => Assert.Equal(DeliveryState.Queued, d.State));
+        Assert.Single(await store.ListAsync(DeliveryState.Queued, 10, default));
+        Assert.Empty(await store.ListAsync(DeliveryState.Delivered, 10, default));
+        Assert.Null(await store.GetAsync("NOSUCHID", default));
+    }
+
+    [Fact]
+    public async Task A_body_that_is_never_accepted_leaves_nothing_behind()
+    {
+        await using (var store = Open())
+        {
+            await using var blob = store.CreateBlobWriter();
+            BuffersExtensions.Write(blob, RandomNumberGenerator.GetBytes(10_000).AsSpan());
+            await blob.FlushAsync(default);
+            Assert.Equal(1, Scalar("SELECT count(*) FROM blobs WHERE hash IS NULL"));
+        } // disposing the writer drops the staged chunks
+        Assert.Equal(0, Scalar("SELECT count(*) FROM blob_chunks"));
+        Assert.Equal(0, Scalar("SELECT count(*) FROM blobs"));
+    }
+
+    [Fact]
+    public async Task Chunks_staged_by_a_process_that_died_are_removed_at_the_next_start()
+    {
+        await using (var store = Open())
+        {
+            var blob = store.CreateBlobWriter(); // never disposed: as if the process died mid-message
+            BuffersExtensions.Write(blob, RandomNumberGenerator.GetBytes(10_000).AsSpan());
+            await blob.FlushAsync(default);
+            await AcceptAsync(store, [1, 2, 3]);
+        }
+        Assert.Equal(2, Scalar("SELECT count(*) FROM blobs"));
+        await using (var store = Open())
+        {
+            Assert.Equal(1, Scalar("SELECT count(*) FROM blobs"));
+            Assert.Equal(1, Scalar("SELECT count(*) FROM blob_chunks"));
+            Assert.Single(await store.ListAsync(null, 10, default));
+        }
+    }
+}
