@@ -66,8 +66,8 @@ public sealed class DataFilter(bool dotStuffed, BareLineEndingPolicy policy, int
                 case State.Cr:
                     if (input[i] == '\n')
                     {
-                        Emit("\r\n"u8, output);
                         EndLine();
+                        Emit("\r\n"u8, output);
                         _state = State.LineStart;
                         i++;
                     }
@@ -111,11 +111,12 @@ public sealed class DataFilter(bool dotStuffed, BareLineEndingPolicy policy, int
         _state = State.Mid;
         if (policy == BareLineEndingPolicy.Normalize)
         {
-            Emit("\r\n"u8, output);
             EndLine();
+            Emit("\r\n"u8, output);
         }
     }
 
+    /// <summary>Call before emitting the line's CRLF: the empty line that ends the header block is not part of it.</summary>
     private void EndLine()
     {
         if (_lineLength > maxLineLength - 2)

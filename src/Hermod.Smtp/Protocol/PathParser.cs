@@ -57,7 +57,10 @@ public static class PathParser
         return -1;
     }
 
-    /// <summary>Validates a mailbox (local@domain); strips an obsolete source route. Empty input is the null path.</summary>
+    /// <summary>
+    /// Validates a mailbox (local@domain); strips an obsolete source route. Empty input (the null path) is not a
+    /// mailbox: callers accept "&lt;&gt;" themselves where it is allowed.
+    /// </summary>
     public static bool TryParseMailbox(string path, out string mailbox, out string error)
     {
         mailbox = path;
@@ -69,7 +72,7 @@ public static class PathParser
                 return false;
             mailbox = path = path[(colon + 1)..];
         }
-        if (path.Length > MaxPath)
+        if (Encoding.UTF8.GetByteCount(path) + "<>".Length > MaxPath) // RFC 5321 4.5.3.1.3: octets, brackets included
         {
             error = "Address too long";
             return false;
@@ -130,10 +133,28 @@ public static class PathParser
         return true;
     }
 
+    /// <summary>
+    /// RFC 5321 4.1.3 address literals, checked by their grammar before <see cref="System.Net.IPAddress"/> parses
+    /// them: it also takes octal and hex IPv4 groups ("010" is 8) and IPv6 zone ids, which the RFC does not.
+    /// </summary>
     private static bool IsAddressLiteral(string literal) =>
         literal.StartsWith("IPv6:", StringComparison.OrdinalIgnoreCase)
-            ? System.Net.IPAddress.TryParse(literal[5..], out var v6) && v6.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
-            : System.Net.IPAddress.TryParse(literal, out var v4) && v4.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && literal.Count(c => c == '.') == 3;
+            ? literal[5..].All(c => char.IsAsciiHexDigit(c) || c is ':' or '.')
+                && System.Net.IPAddress.TryParse(literal[5..], out var v6) && v6.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+            : IsIPv4Literal(literal);
+
+    /// <summary>Four decimal Snum groups 0..255; a zero-padded group ("010") is refused as ambiguous.</summary>
+    private static bool IsIPv4Literal(string literal)
+    {
+        var groups = literal.Split('.');
+        if (groups.Length != 4)
+            return false;
+        foreach (var snum in groups)
+            if (snum.Length is 0 or > 3 || (snum.Length > 1 && snum[0] == '0')
+                || !int.TryParse(snum, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value > 255)
+                return false;
+        return true;
+    }
 
     public static bool IsAscii(string s) => Ascii.IsValid(s);
 

@@ -45,7 +45,13 @@ public static class CommandParser
     }
 
     /// <summary>Skips to just past the next LF; false (everything consumed) when there is none yet.</summary>
-    public static bool TrySkipLine(ref SequenceReader<byte> reader) => reader.TryAdvanceTo((byte)'\n');
+    public static bool TrySkipLine(ref SequenceReader<byte> reader)
+    {
+        if (reader.TryAdvanceTo((byte)'\n'))
+            return true;
+        reader.AdvanceToEnd(); // TryAdvanceTo does not move on failure; the long line's bytes must not be kept
+        return false;
+    }
 
     public static SmtpCommand Parse(ReadOnlySpan<byte> line)
     {

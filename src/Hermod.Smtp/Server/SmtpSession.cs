@@ -198,12 +198,10 @@ public sealed partial class SmtpSession
                     break;
                 case Mode.SkipLongLine:
                     var reader = new SequenceReader<byte>(rest);
-                    if (!CommandParser.TrySkipLine(ref reader))
-                    {
-                        _consumed = rest.End;
-                        return;
-                    }
+                    var skipped = CommandParser.TrySkipLine(ref reader);
                     _consumed = reader.Position;
+                    if (!skipped)
+                        return;
                     _mode = Mode.Command;
                     Error(SmtpReply.LineTooLong, "line_too_long");
                     break;
