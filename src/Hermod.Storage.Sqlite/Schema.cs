@@ -40,18 +40,23 @@ internal static class Schema
             id INTEGER PRIMARY KEY,
             message_id TEXT NOT NULL REFERENCES messages(id),
             recipient TEXT NOT NULL,
+            route TEXT NOT NULL,             -- the destination: the recipient's domain, lower case
             notify INTEGER NOT NULL,
             orcpt TEXT,
-            route TEXT,
-            state TEXT NOT NULL,
+            state TEXT NOT NULL,             -- queued, inflight, delivered, deferred, failed, cancelled
             attempts INTEGER NOT NULL DEFAULT 0,
-            next_attempt INTEGER,
+            due_at INTEGER,                  -- unix ms when it may be claimed (inflight: the lease expiry); NULL once final
             lease_owner TEXT,
-            lease_expires INTEGER,
-            last_reply TEXT
+            last_remote TEXT,
+            last_code INTEGER,
+            last_enhanced TEXT,
+            last_text TEXT,
+            dsn_pending TEXT,                -- failure, delay or relayed: a DSN owed to the sender
+            delay_warned INTEGER NOT NULL DEFAULT 0
         );
         CREATE INDEX IF NOT EXISTS deliveries_message ON deliveries(message_id);
-        CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(state, next_attempt);
+        CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(due_at) WHERE due_at IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS deliveries_dsn ON deliveries(message_id) WHERE dsn_pending IS NOT NULL;
         CREATE TABLE IF NOT EXISTS attempts (
             id INTEGER PRIMARY KEY,
             delivery_id INTEGER NOT NULL REFERENCES deliveries(id),

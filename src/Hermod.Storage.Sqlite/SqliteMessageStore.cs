@@ -9,12 +9,13 @@ using Microsoft.Extensions.Logging;
 namespace Hermod.Storage.Sqlite;
 
 /// <summary>The embedded store: one SQLite database in WAL mode with full fsync, written by one group-commit writer.</summary>
-public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
+public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, IAsyncDisposable
 {
     private readonly string _connectionString;
     private readonly int _chunkSize;
     private readonly TimeProvider _time;
     private readonly GroupCommitWriter _writer;
+    private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}";
 
     public SqliteMessageStore(HermodOptions options, HermodMetrics metrics, TimeProvider time, ILogger logger)
     {
@@ -36,7 +37,8 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             setup.CommandText = Schema.Create + $"PRAGMA user_version={Schema.Version};" +
                 // bodies staged by a process that died before accepting them
                 "DELETE FROM blob_chunks WHERE blob_id IN (SELECT id FROM blobs WHERE hash IS NULL);" +
-                "DELETE FROM blobs WHERE hash IS NULL;";
+                "DELETE FROM blobs WHERE hash IS NULL;" +
+                RecoverInflight;
             setup.ExecuteNonQuery();
         }
         _writer = new GroupCommitWriter(connection, options.Storage.MaxBatch, metrics, logger);
@@ -61,12 +63,26 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
 
     internal Task DropStagingAsync(long stagingId) => _writer.EnqueueAsync(new DropStagingOp(stagingId));
 
-    public async Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, CancellationToken cancellationToken)
+    public Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, CancellationToken cancellationToken) =>
+        AcceptAsync(envelope, headerPrefix, body, null);
+
+    public Task AcceptDsnAsync(MessageEnvelope dsn, string headerPrefix, IBlobWriter body, IReadOnlyList<long> deliveryIds, CancellationToken cancellationToken) =>
+        AcceptAsync(dsn, headerPrefix, body, deliveryIds);
+
+    private async Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, IReadOnlyList<long>? clearDsn)
     {
         var blob = (SqliteBlobWriter)body;
         var (data, count) = blob.TakeBuffer();
-        await _writer.EnqueueAsync(new AcceptOp(envelope, headerPrefix, blob, data, count, _time.GetUtcNow().ToUnixTimeMilliseconds()));
+        await _writer.EnqueueAsync(new AcceptOp(envelope, headerPrefix, blob, data, count, _time.GetUtcNow().ToUnixTimeMilliseconds(), clearDsn));
         blob.Accepted = true;
+        Signal.Set();
+    }
+
+    /// <summary>The route of a recipient: its domain in lower case (the bare "postmaster" is local).</summary>
+    internal static string RouteOf(string address)
+    {
+        var at = address.LastIndexOf('@');
+        return at < 0 ? "" : address[(at + 1)..].ToLowerInvariant();
     }
 
     public async Task<IReadOnlyList<StoredMessage>> ListAsync(DeliveryState? state, int limit, CancellationToken cancellationToken)
@@ -76,7 +92,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         var filter = state is null ? "" : "WHERE id IN (SELECT message_id FROM deliveries WHERE state = $state)";
         command.CommandText = $"""
             WITH sel AS (SELECT * FROM messages {filter} ORDER BY id LIMIT $limit)
-            SELECT {MessageColumns}, d.recipient, d.state, d.attempts, d.notify, d.orcpt
+            SELECT {MessageColumns}, {DeliveryColumns}
             FROM sel m JOIN deliveries d ON d.message_id = m.id ORDER BY m.id, d.id
             """;
         command.Parameters.AddWithValue("$limit", limit);
@@ -90,7 +106,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         await using var connection = Open();
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
-            SELECT {MessageColumns}, d.recipient, d.state, d.attempts, d.notify, d.orcpt
+            SELECT {MessageColumns}, {DeliveryColumns}
             FROM messages m JOIN deliveries d ON d.message_id = m.id WHERE m.id = $id ORDER BY d.id
             """;
         command.Parameters.AddWithValue("$id", id);
@@ -100,6 +116,22 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
 
     private const string MessageColumns =
         "m.id, m.sender, m.size, m.body_type, m.smtputf8, m.ret, m.envid, m.listener, m.client_ip, m.helo, m.auth_user, m.tls, m.created";
+
+    private const string DeliveryColumns =
+        "d.id, d.recipient, d.route, d.state, d.attempts, d.notify, d.orcpt, d.due_at, d.last_remote, d.last_code, d.last_enhanced, d.last_text, d.dsn_pending";
+
+    private static DeliverySummary ReadDelivery(SqliteDataReader r, int i)
+    {
+        var state = ParseState(r.GetString(i + 3));
+        var reply = r.IsDBNull(i + 9) ? null
+            : new UpstreamReply(r.IsDBNull(i + 8) ? null : r.GetString(i + 8), r.GetInt32(i + 9), r.GetString(i + 10), r.GetString(i + 11));
+        return new DeliverySummary(
+            r.GetInt64(i), r.GetString(i + 1), r.GetString(i + 2), state, r.GetInt32(i + 4), (DsnNotify)r.GetInt32(i + 5),
+            r.IsDBNull(i + 6) ? null : r.GetString(i + 6),
+            state is DeliveryState.Queued or DeliveryState.Deferred && !r.IsDBNull(i + 7) ? DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(i + 7)) : null,
+            reply,
+            r.IsDBNull(i + 12) ? DsnKind.None : Enum.Parse<DsnKind>(r.GetString(i + 12), ignoreCase: true));
+    }
 
     private static async Task<IReadOnlyList<StoredMessage>> ReadMessagesAsync(SqliteCommand command, CancellationToken cancellationToken)
     {
@@ -125,10 +157,9 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                     reader.IsDBNull(6) ? null : reader.GetString(6));
                 result.Add(new StoredMessage(envelope, reader.GetInt64(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(12)), deliveries));
             }
-            var notify = (DsnNotify)reader.GetInt32(16);
-            var orcpt = reader.IsDBNull(17) ? null : reader.GetString(17);
-            recipients.Add(new EnvelopeRecipient(reader.GetString(13), notify, orcpt));
-            deliveries.Add(new DeliverySummary(reader.GetString(13), ParseState(reader.GetString(14)), reader.GetInt32(15), notify, orcpt));
+            var delivery = ReadDelivery(reader, 13);
+            recipients.Add(new EnvelopeRecipient(delivery.Recipient, delivery.Notify, delivery.OriginalRecipient));
+            deliveries.Add(delivery);
         }
         return result;
     }
@@ -203,7 +234,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     }
 
     /// <summary>The message, its recipients and its body become durable together.</summary>
-    private sealed class AcceptOp(MessageEnvelope envelope, string headerPrefix, SqliteBlobWriter blob, byte[] data, int count, long now) : WriteOp
+    private sealed class AcceptOp(MessageEnvelope envelope, string headerPrefix, SqliteBlobWriter blob, byte[] data, int count, long now, IReadOnlyList<long>? clearDsn = null) : WriteOp
     {
         public override void Execute(WriteContext db)
         {
@@ -241,8 +272,16 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 envelope.Ret switch { DsnReturn.Full => "full", DsnReturn.Headers => "hdrs", _ => null },
                 envelope.EnvelopeId, source.Listener, source.ClientAddress.ToString(), source.Helo, source.AuthUser, source.TlsProtocol, now);
             foreach (var rcpt in envelope.Recipients)
-                db.Exec("INSERT INTO deliveries (message_id, recipient, notify, orcpt, state, next_attempt) VALUES ($p0, $p1, $p2, $p3, 'queued', $p4)",
-                    envelope.Id, rcpt.Address, (int)rcpt.Notify, rcpt.OriginalRecipient, now);
+                db.Exec("INSERT INTO deliveries (message_id, recipient, route, notify, orcpt, state, due_at) VALUES ($p0, $p1, $p2, $p3, $p4, 'queued', $p5)",
+                    envelope.Id, rcpt.Address, RouteOf(rcpt.Address), (int)rcpt.Notify, rcpt.OriginalRecipient, now);
+            if (clearDsn is not null)
+                foreach (var id in clearDsn)
+                {
+                    var kind = db.Scalar("SELECT dsn_pending FROM deliveries WHERE id = $p0", id);
+                    db.Exec("UPDATE deliveries SET dsn_pending = NULL WHERE id = $p0", id);
+                    db.Exec("INSERT INTO events (message_id, delivery_id, type, at, detail) SELECT message_id, id, 'dsn', $p1, $p2 FROM deliveries WHERE id = $p0",
+                        id, now, $"{kind} notification queued as {envelope.Id}");
+                }
             db.Exec("INSERT INTO events (message_id, type, at, detail) VALUES ($p0, 'accepted', $p1, $p2)",
                 envelope.Id, now, $"from [{source.ClientAddress}] via {source.Listener}");
         }

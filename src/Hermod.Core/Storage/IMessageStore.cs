@@ -4,7 +4,17 @@ namespace Hermod.Core.Storage;
 
 public enum DeliveryState { Queued, Inflight, Delivered, Deferred, Failed, Cancelled }
 
-public sealed record DeliverySummary(string Recipient, DeliveryState State, int Attempts, DsnNotify Notify, string? OriginalRecipient);
+public sealed record DeliverySummary(
+    long Id,
+    string Recipient,
+    string Route,
+    DeliveryState State,
+    int Attempts,
+    DsnNotify Notify,
+    string? OriginalRecipient,
+    DateTimeOffset? NextAttempt = null,
+    UpstreamReply? LastReply = null,
+    DsnKind DsnPending = DsnKind.None);
 
 /// <summary>A stored message with its recipients' states.</summary>
 public sealed record StoredMessage(
