@@ -9,6 +9,8 @@ missing=()
 command -v swaks >/dev/null || missing+=(swaks)
 [ -x /usr/bin/python3 ] || missing+=(python3)
 [ -x /usr/sbin/smtp-source ] || missing+=(postfix)
+[ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
+/usr/bin/python3 -c "import aiosmtpd" 2>/dev/null || missing+=(python3-aiosmtpd)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing peers: ${missing[*]}"
   as_root apt-get update -q

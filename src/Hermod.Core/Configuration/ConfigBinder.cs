@@ -117,7 +117,7 @@ internal sealed class ConfigBinder(string source)
                         Error(l, key + ".tls", "AUTH is only offered over TLS: set tls to starttls or implicit, or allow_plaintext_auth: true");
                     if (o.Listeners.Any(x => x.Name == listener.Name))
                         Error(l, key + ".name", $"'{listener.Name}' is used by another listener");
-                    if (o.Listeners.Any(x => x.Address.Equals(listener.Address)))
+                    if (listener.Address.Port != 0 && o.Listeners.Any(x => x.Address.Equals(listener.Address))) // port 0: a fresh port each
                         Error(l, key + ".address", $"{listener.Address} is used by another listener");
                     o.Listeners.Add(listener);
                 }

@@ -66,7 +66,7 @@ public static class HermodCli
             }
             catch (IOException e)
             {
-                Console.Error.WriteLine($"hermod: cannot start: {e.Message}");
+                Console.Error.WriteLine($"hermod: cannot start: {DescribeBindFailure(options, e)}");
                 return 1;
             }
             await using (host)
@@ -74,6 +74,18 @@ public static class HermodCli
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Kestrel names the address as an http:// URL whatever listens there: say which listener it was.</summary>
+    private static string DescribeBindFailure(HermodOptions options, IOException e)
+    {
+        var reason = e.InnerException?.Message ?? e.Message;
+        foreach (var listener in options.Smtp.Listeners)
+            if (e.Message.Contains(listener.Address.ToString(), StringComparison.Ordinal))
+                return $"SMTP listener {listener.Name} cannot listen on {listener.Address}: {reason}";
+        if (e.Message.Contains(options.Http.Address.ToString(), StringComparison.Ordinal))
+            return $"HTTP cannot listen on {options.Http.Address}: {reason}";
+        return e.Message;
     }
 
     private static Command CheckConfig()

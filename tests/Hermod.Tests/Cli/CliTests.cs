@@ -43,6 +43,19 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Serve_says_which_listener_cannot_bind()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var address = taken.LocalEndpoint.ToString();
+        var config = Path.Combine(_dir, "taken.yaml");
+        await File.WriteAllTextAsync(config, $"data_dir: {Path.Combine(_dir, "data")}\nhttp: {{ address: '127.0.0.1:0' }}\nsmtp:\n  listeners:\n    - {{ name: mx, address: '{address}' }}\n");
+        var result = await CliRunner.RunAsync(["serve", "--config", config]);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"hermod: cannot start: SMTP listener mx cannot listen on {address}: ", result.Stderr);
+    }
+
+    [Fact]
     public async Task Hash_password_reads_stdin_and_prints_a_verifiable_salted_hash()
     {
         var first = await CliRunner.RunAsync(["hash-password"], stdin: "s3cret\n");
