@@ -15,7 +15,7 @@ public sealed partial class SqliteMessageStore
 
     /// <summary>Run once at open: this store has a single process, so nothing can still be in flight.</summary>
     private const string RecoverInflight =
-        "UPDATE deliveries SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END, lease_owner = NULL WHERE state = 'inflight';";
+        "UPDATE deliveries SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END, lease_owner = NULL, due_at = strftime('%s', 'now') * 1000 WHERE state = 'inflight';";
 
     public async Task<IReadOnlyList<DeliveryJob>> ClaimAsync(int maxJobs, TimeSpan lease, CancellationToken cancellationToken)
     {
@@ -32,7 +32,7 @@ public sealed partial class SqliteMessageStore
     {
         await using var connection = Open();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT min(due_at) FROM deliveries WHERE due_at IS NOT NULL AND state <> 'inflight'";
+        command.CommandText = "SELECT min(due_at) FROM deliveries WHERE due_at IS NOT NULL";
         return await command.ExecuteScalarAsync(cancellationToken) is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
     }
 
@@ -83,7 +83,7 @@ public sealed partial class SqliteMessageStore
         {
             var groups = new List<(string, string)>();
             using (var reader = db.Command("""
-                SELECT message_id, route FROM deliveries WHERE due_at <= $p0 AND state <> 'inflight'
+                SELECT message_id, route FROM deliveries WHERE due_at <= $p0
                 GROUP BY message_id, route ORDER BY min(due_at) LIMIT $p1
                 """, now, maxJobs).ExecuteReader())
                 while (reader.Read())
@@ -93,7 +93,7 @@ public sealed partial class SqliteMessageStore
                 var recipients = new List<QueuedRecipient>();
                 using (var reader = db.Command("""
                     UPDATE deliveries SET state = 'inflight', due_at = $p2, lease_owner = $p3
-                    WHERE message_id = $p0 AND route = $p1 AND due_at <= $p4 AND state <> 'inflight'
+                    WHERE message_id = $p0 AND route = $p1 AND due_at <= $p4
                     RETURNING id, recipient, notify, orcpt, attempts, delay_warned
                     """, messageId, route, now + leaseMs, owner, now).ExecuteReader())
                     while (reader.Read())

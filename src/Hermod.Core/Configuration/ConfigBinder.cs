@@ -14,7 +14,7 @@ internal sealed class ConfigBinder(string source)
     public HermodOptions Bind(ConfigMap root)
     {
         var o = new HermodOptions();
-        Known(root, "", "hostname", "data_dir", "storage", "smtp", "tls", "users", "http", "log");
+        Known(root, "", "hostname", "data_dir", "storage", "smtp", "tls", "users", "http", "log", "dns", "routes", "delivery");
         o.Hostname = String(root, "", "hostname") ?? o.Hostname;
         if (!IsHostname(o.Hostname))
             Error(root, "hostname", $"'{o.Hostname}' is not a valid host name");
@@ -82,7 +82,115 @@ internal sealed class ConfigBinder(string source)
             if (!levels.Contains(o.Log.Level.ToLowerInvariant()))
                 Error(log, "log.level", $"'{o.Log.Level}' is not one of {string.Join(", ", levels)}");
         }
+
+        if (Map(root, "", "dns") is { } dns)
+        {
+            Known(dns, "dns", "servers", "timeout", "attempts");
+            foreach (var server in Strings(dns, "dns", "servers") ?? [])
+                if (IPEndPoint.TryParse(server, out var ep))
+                    o.Dns.Servers.Add(ep.Port == 0 ? new IPEndPoint(ep.Address, 53) : ep);
+                else
+                    Error(dns, "dns.servers", $"'{server}' is not an IP address or IP:port");
+            o.Dns.Timeout = Duration(dns, "dns", "timeout") ?? o.Dns.Timeout;
+            o.Dns.Attempts = Int(dns, "dns", "attempts", 1, 10) ?? o.Dns.Attempts;
+        }
+
+        if (Map(root, "", "routes") is { } routes)
+            foreach (var (domain, node) in routes.Entries)
+                BindRoute(domain, node, o.Routes);
+
+        if (Map(root, "", "delivery") is { } delivery)
+            BindDelivery(delivery, o.Delivery);
         return o;
+    }
+
+    /// <summary>routes: { "example.test": "127.0.0.1:2600", "*": { host: smarthost.test:587, tls: required, auth: { user, password } } }</summary>
+    private void BindRoute(string domain, ConfigNode node, List<RouteOptions> routes)
+    {
+        var key = $"routes.{domain}";
+        var route = new RouteOptions { Domain = domain.ToLowerInvariant() };
+        if (domain != "*" && !IsHostname(domain))
+            Error(node, key, $"'{domain}' is not a domain name or \"*\"");
+        string? host;
+        if (node is ConfigScalar { Value: { } text })
+            host = text;
+        else if (AsMap(node, key) is { } map)
+        {
+            Known(map, key, "host", "tls", "auth");
+            host = String(map, key, "host");
+            route.Tls = Enum<OutboundTls>(map, key, "tls");
+            if (Map(map, key, "auth") is { } auth)
+            {
+                Known(auth, key + ".auth", "user", "password");
+                route.User = String(auth, key + ".auth", "user");
+                route.Password = String(auth, key + ".auth", "password");
+                if (route.User is null || route.Password is null)
+                    Error(auth, key + ".auth", "needs both user and password");
+            }
+        }
+        else
+            return;
+        if (host is null)
+        {
+            Error(node, key + ".host", "is required");
+            return;
+        }
+        // host, host:port, IPv4:port or [IPv6]:port
+        var colon = host.LastIndexOf(':');
+        var bracketed = host.StartsWith('[');
+        if (colon > 0 && (bracketed ? host[colon - 1] == ']' : host.IndexOf(':', StringComparison.Ordinal) == colon))
+        {
+            if (!int.TryParse(host.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+                Error(node, key, $"'{host}' has no valid port");
+            route.Port = port;
+            host = host[..colon];
+        }
+        route.Host = host.Trim('[', ']');
+        if (!IsHostname(route.Host) && !IPAddress.TryParse(route.Host, out _))
+            Error(node, key, $"'{route.Host}' is not a host name or IP address");
+        routes.Add(route);
+    }
+
+    private void BindDelivery(ConfigMap delivery, DeliveryOptions o)
+    {
+        const string k = "delivery";
+        Known(delivery, k, "enabled", "remote_port", "tls", "retry", "delay_warning", "max_concurrency", "max_per_destination",
+            "max_messages_per_connection", "connection_idle", "lease", "timeouts");
+        o.Enabled = Bool(delivery, k, "enabled") ?? o.Enabled;
+        o.RemotePort = Int(delivery, k, "remote_port", 1, 65535) ?? o.RemotePort;
+        o.Tls = Enum<OutboundTls>(delivery, k, "tls") ?? o.Tls;
+        o.DelayWarning = Duration(delivery, k, "delay_warning") ?? o.DelayWarning;
+        o.MaxConcurrency = Int(delivery, k, "max_concurrency", 1, 10_000) ?? o.MaxConcurrency;
+        o.MaxPerDestination = Int(delivery, k, "max_per_destination", 1, 10_000) ?? o.MaxPerDestination;
+        o.MaxMessagesPerConnection = Int(delivery, k, "max_messages_per_connection", 1, 1_000_000) ?? o.MaxMessagesPerConnection;
+        o.ConnectionIdle = Duration(delivery, k, "connection_idle") ?? o.ConnectionIdle;
+        o.Lease = Duration(delivery, k, "lease") ?? o.Lease;
+        if (Map(delivery, k, "retry") is { } retry)
+        {
+            const string r = "delivery.retry";
+            Known(retry, r, "min", "max", "factor", "max_age");
+            o.Retry.Min = Duration(retry, r, "min") ?? o.Retry.Min;
+            o.Retry.Max = Duration(retry, r, "max") ?? o.Retry.Max;
+            o.Retry.MaxAge = Duration(retry, r, "max_age") ?? o.Retry.MaxAge;
+            if (Scalar(retry, r, "factor") is var (node, text))
+            {
+                if (double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var f) && f >= 1 && f <= 100)
+                    o.Retry.Factor = f;
+                else
+                    Error(node, r + ".factor", $"'{text}' is not a number from 1 to 100");
+            }
+            if (o.Retry.Max < o.Retry.Min)
+                Error(retry, r + ".max", "must not be less than min");
+        }
+        if (Map(delivery, k, "timeouts") is { } timeouts)
+        {
+            const string t = "delivery.timeouts";
+            Known(timeouts, t, "connect", "command", "data_block", "data_end");
+            o.Timeouts.Connect = Duration(timeouts, t, "connect") ?? o.Timeouts.Connect;
+            o.Timeouts.Command = Duration(timeouts, t, "command") ?? o.Timeouts.Command;
+            o.Timeouts.DataBlock = Duration(timeouts, t, "data_block") ?? o.Timeouts.DataBlock;
+            o.Timeouts.DataEnd = Duration(timeouts, t, "data_end") ?? o.Timeouts.DataEnd;
+        }
     }
 
     private void BindSmtp(ConfigMap smtp, SmtpOptions o)

@@ -5,7 +5,7 @@ namespace Hermod.Core.Configuration;
 /// <summary>The whole configuration, as read from hermod.yaml plus HERMOD_ environment overrides.</summary>
 public sealed class HermodOptions
 {
-    public string Hostname { get; set; } = Dns.GetHostName();
+    public string Hostname { get; set; } = System.Net.Dns.GetHostName();
     public string DataDir { get; set; } = "./data";
     public StorageOptions Storage { get; set; } = new();
     public SmtpOptions Smtp { get; set; } = new();
@@ -13,6 +13,69 @@ public sealed class HermodOptions
     public List<UserOptions> Users { get; set; } = [];
     public HttpOptions Http { get; set; } = new();
     public LogOptions Log { get; set; } = new();
+    public DnsConfig Dns { get; set; } = new();
+    /// <summary>Static routes, checked before MX lookup: exact domain, then "*".</summary>
+    public List<RouteOptions> Routes { get; set; } = [];
+    public DeliveryOptions Delivery { get; set; } = new();
+}
+
+public sealed class DnsConfig
+{
+    /// <summary>Nameservers; empty: those of /etc/resolv.conf.</summary>
+    public List<IPEndPoint> Servers { get; set; } = [];
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(2);
+    public int Attempts { get; set; } = 2;
+}
+
+/// <summary>TLS toward the next hop.</summary>
+public enum OutboundTls { None, Opportunistic, Required }
+
+public sealed class RouteOptions
+{
+    /// <summary>A domain (lower case) or "*".</summary>
+    public string Domain { get; set; } = "*";
+    public string Host { get; set; } = "";
+    public int? Port { get; set; }
+    public OutboundTls? Tls { get; set; }
+    public string? User { get; set; }
+    public string? Password { get; set; }
+}
+
+public sealed class RetryOptions
+{
+    public TimeSpan Min { get; set; } = TimeSpan.FromMinutes(1);
+    public TimeSpan Max { get; set; } = TimeSpan.FromHours(1);
+    public double Factor { get; set; } = 2;
+    /// <summary>A message still undelivered after this long fails (and bounces).</summary>
+    public TimeSpan MaxAge { get; set; } = TimeSpan.FromDays(5);
+}
+
+public sealed class DeliveryOptions
+{
+    public bool Enabled { get; set; } = true;
+    /// <summary>The port of remote MX hosts (25; tests point it elsewhere).</summary>
+    public int RemotePort { get; set; } = 25;
+    public OutboundTls Tls { get; set; } = OutboundTls.Opportunistic;
+    public RetryOptions Retry { get; set; } = new();
+    /// <summary>When a deferred message sends its sender one "delayed" DSN.</summary>
+    public TimeSpan DelayWarning { get; set; } = TimeSpan.FromHours(4);
+    public int MaxConcurrency { get; set; } = 100;
+    public int MaxPerDestination { get; set; } = 10;
+    public int MaxMessagesPerConnection { get; set; } = 100;
+    /// <summary>How long an idle outbound connection is kept for reuse.</summary>
+    public TimeSpan ConnectionIdle { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>How long a claimed delivery stays in flight before another worker may take it.</summary>
+    public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(10);
+    public SmtpClientTimeouts Timeouts { get; set; } = new();
+}
+
+/// <summary>RFC 5321 4.5.3.2 client timeouts.</summary>
+public sealed class SmtpClientTimeouts
+{
+    public TimeSpan Connect { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan Command { get; set; } = TimeSpan.FromMinutes(5);
+    public TimeSpan DataBlock { get; set; } = TimeSpan.FromMinutes(3);
+    public TimeSpan DataEnd { get; set; } = TimeSpan.FromMinutes(10);
 }
 
 public sealed class StorageOptions

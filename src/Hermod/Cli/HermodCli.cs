@@ -175,7 +175,8 @@ public static class HermodCli
                 foreach (var d in message.Deliveries)
                 {
                     header.Append(CultureInfo.InvariantCulture, $"recipient: <{d.Recipient}> {StateText(d.State)} attempts={d.Attempts}");
-                    header.Append(d.Notify == DsnNotify.Default ? "" : $" notify={d.Notify}").Append(d.OriginalRecipient is null ? "" : $" orcpt={d.OriginalRecipient}").Append('\n');
+                    header.Append(d.Notify == DsnNotify.Default ? "" : $" notify={d.Notify}").Append(d.OriginalRecipient is null ? "" : $" orcpt={d.OriginalRecipient}");
+                    header.Append(d.State == DeliveryState.Deferred && d.NextAttempt is { } next ? $" next={next:O}" : "").Append(d.LastReply is { } last ? $" last=\"{last}\"" : "").Append('\n');
                 }
                 header.Append('\n');
                 await stdout.WriteAsync(System.Text.Encoding.UTF8.GetBytes(header.ToString()), ct);
@@ -184,8 +185,41 @@ public static class HermodCli
             return 0;
         });
 
+        var retryId = new Argument<string?>("id") { Description = "Queue id", Arity = ArgumentArity.ZeroOrOne };
+        var all = new Option<bool>("--all") { Description = "Every queued and deferred message" };
+        var retry = new Command("retry", "Make a message's queued and deferred recipients due now (or every message's with --all)") { retryId, all };
+        retry.SetAction(async (parse, ct) =>
+        {
+            if (LoadConfig(parse) is not { } options)
+                return ConfigError;
+            var target = parse.GetValue(retryId);
+            if ((target is null) == !parse.GetValue(all))
+            {
+                Console.Error.WriteLine("hermod: queue retry: give a queue id or --all");
+                return 1;
+            }
+            await using var store = OpenStore(options);
+            var count = await store.RetryNowAsync(target, ct);
+            Console.WriteLine($"{count} recipient(s) due now");
+            return target is not null && count == 0 ? 1 : 0;
+        });
+
+        var deleteId = new Argument<string>("id") { Description = "Queue id" };
+        var delete = new Command("delete", "Cancel a message's recipients that are still queued or deferred") { deleteId };
+        delete.SetAction(async (parse, ct) =>
+        {
+            if (LoadConfig(parse) is not { } options)
+                return ConfigError;
+            await using var store = OpenStore(options);
+            var count = await store.CancelAsync(parse.GetValue(deleteId)!, ct);
+            Console.WriteLine($"{count} recipient(s) cancelled");
+            return count == 0 ? 1 : 0;
+        });
+
         queue.Subcommands.Add(list);
         queue.Subcommands.Add(show);
+        queue.Subcommands.Add(retry);
+        queue.Subcommands.Add(delete);
         return queue;
     }
 
@@ -231,6 +265,10 @@ public static class HermodCli
                 writer.WriteString("address", d.Recipient);
                 writer.WriteString("state", StateText(d.State));
                 writer.WriteNumber("attempts", d.Attempts);
+                if (d.NextAttempt is { } next)
+                    writer.WriteString("next_attempt", next);
+                if (d.LastReply is { } last)
+                    writer.WriteString("last_reply", last.ToString());
                 writer.WriteEndObject();
             }
             writer.WriteEndArray();

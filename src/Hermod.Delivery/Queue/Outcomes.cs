@@ -1,0 +1,31 @@
+using Hermod.Core.Configuration;
+using Hermod.Core.Storage;
+
+namespace Hermod.Delivery.Queue;
+
+/// <summary>Turns upstream replies into recipient outcomes: state, next attempt and the DSN owed (RFC 3461 NOTIFY).</summary>
+public static class Outcomes
+{
+    public static bool IsPermanent(UpstreamReply reply) => reply.Code >= 500 || (reply.Code == 0 && reply.Enhanced.StartsWith('5'));
+
+    public static RecipientOutcome For(QueuedRecipient recipient, UpstreamReply reply, StoredMessage message, bool dsnSupported,
+        DeliveryOptions options, DateTimeOffset now, double jitter)
+    {
+        var hasSender = message.Envelope.Sender.Length > 0; // never a DSN to the null sender: no loops
+        var notify = recipient.Notify;
+        bool Wants(DsnNotify flag) => hasSender && notify != DsnNotify.Never && (notify == DsnNotify.Default ? flag != DsnNotify.Success : (notify & flag) != 0);
+
+        if (reply.Code is >= 200 and < 300)
+            return new RecipientOutcome(recipient.DeliveryId, AttemptStatus.Delivered, reply, null,
+                Wants(DsnNotify.Success) && !dsnSupported ? DsnKind.Relayed : DsnKind.None);
+
+        var next = IsPermanent(reply) ? null : RetrySchedule.Next(options.Retry, recipient.Attempts + 1, now, message.Created, jitter);
+        if (next is null)
+        {
+            var final = IsPermanent(reply) ? reply : reply with { Text = $"{reply.Text} (gave up: the message is older than {options.Retry.MaxAge})" };
+            return new RecipientOutcome(recipient.DeliveryId, AttemptStatus.Failed, final, null, Wants(DsnNotify.Failure) ? DsnKind.Failure : DsnKind.None);
+        }
+        var warn = !recipient.DelayWarned && now - message.Created >= options.DelayWarning && Wants(DsnNotify.Delay);
+        return new RecipientOutcome(recipient.DeliveryId, AttemptStatus.Deferred, reply, next, warn ? DsnKind.Delay : DsnKind.None);
+    }
+}

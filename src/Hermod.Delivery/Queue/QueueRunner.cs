@@ -1,0 +1,113 @@
+using System.Collections.Concurrent;
+using Hermod.Core.Configuration;
+using Hermod.Core.Storage;
+using Hermod.Delivery.Bounces;
+using Hermod.Delivery.Routing;
+using Hermod.Delivery.Transport;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Hermod.Delivery.Queue;
+
+/// <summary>
+/// Takes due deliveries under a lease and runs them, bounded overall and per destination. It sleeps until the
+/// next delivery is due or until woken: an accepted message wakes it at once, no database polling on the hot path
+/// (a slow check every few seconds picks up retries requested from the command line by another process).
+/// </summary>
+public sealed partial class QueueRunner(
+    HermodOptions options,
+    IDeliveryQueue queue,
+    Router router,
+    IMessageTransport transport,
+    BounceService bounces,
+    TimeProvider time,
+    ILogger<QueueRunner> logger) : BackgroundService
+{
+    private static readonly TimeSpan IdleCheck = TimeSpan.FromSeconds(5);
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _destinations = new(StringComparer.OrdinalIgnoreCase);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var delivery = options.Delivery;
+        using var slots = new SemaphoreSlim(delivery.MaxConcurrency);
+        var running = new ConcurrentDictionary<Task, bool>();
+        await bounces.SendPendingAsync(stoppingToken);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var free = slots.CurrentCount;
+            var claimed = free == 0 ? 0 : await ClaimAndStartAsync(free, slots, running, stoppingToken);
+            if (claimed > 0 && claimed == free)
+                continue; // more may be due
+            var wait = IdleCheck;
+            if (free > 0 && await queue.NextDueAsync(stoppingToken) is { } due)
+                wait = TimeSpan.FromMilliseconds(Math.Clamp((due - time.GetUtcNow()).TotalMilliseconds, 0, IdleCheck.TotalMilliseconds));
+            if (wait > TimeSpan.Zero)
+                await queue.Signal.WaitAsync(wait, stoppingToken);
+        }
+        await Task.WhenAll(running.Keys);
+    }
+
+    private async Task<int> ClaimAndStartAsync(int max, SemaphoreSlim slots, ConcurrentDictionary<Task, bool> running, CancellationToken stoppingToken)
+    {
+        var jobs = await queue.ClaimAsync(max, options.Delivery.Lease, stoppingToken);
+        foreach (var job in jobs)
+        {
+            await slots.WaitAsync(stoppingToken);
+            var task = RunAsync(job, stoppingToken);
+            running[task] = true;
+            _ = task.ContinueWith(t =>
+            {
+                running.TryRemove(t, out _);
+                slots.Release();
+                queue.Signal.Set(); // a slot is free: look for more work
+            }, TaskScheduler.Default);
+        }
+        return jobs.Count;
+    }
+
+    private async Task RunAsync(DeliveryJob job, CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        var destination = _destinations.GetOrAdd(job.Route, _ => new SemaphoreSlim(options.Delivery.MaxPerDestination));
+        await destination.WaitAsync(stoppingToken);
+        try
+        {
+            var started = time.GetUtcNow();
+            var result = await AttemptAsync(job, stoppingToken);
+            var now = time.GetUtcNow();
+            var outcomes = job.Recipients.Select(r => Outcomes.For(r, result.Replies[r.DeliveryId], job.Message, result.DsnSupported,
+                options.Delivery, now, Random.Shared.NextDouble())).ToList();
+            await queue.RecordAsync(new AttemptRecord(job.Message.Envelope.Id, started, now, outcomes), CancellationToken.None);
+            foreach (var o in outcomes)
+                LogOutcome(logger, job.Message.Envelope.Id, job.Recipients.First(r => r.DeliveryId == o.DeliveryId).Address, o.Status, o.Reply.ToString());
+            if (outcomes.Any(o => o.Dsn != DsnKind.None))
+                await bounces.SendPendingAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // shutting down: the lease runs out and the work is taken up again
+        }
+        catch (Exception e)
+        {
+            LogFailed(logger, e, job.Message.Envelope.Id); // the lease runs out and the work is taken up again
+        }
+        finally
+        {
+            destination.Release();
+        }
+    }
+
+    private async Task<TransportResult> AttemptAsync(DeliveryJob job, CancellationToken stoppingToken)
+    {
+        var route = await router.ResolveAsync(job.Route, stoppingToken);
+        if (route.Failure is { } failure)
+            return new TransportResult(job.Recipients.ToDictionary(r => r.DeliveryId, _ => failure), false);
+        return await transport.SendAsync(job, route, stoppingToken);
+    }
+
+    [LoggerMessage(3001, LogLevel.Information, "{MessageId} to <{Recipient}>: {Status}: {Reply}")]
+    private static partial void LogOutcome(ILogger logger, string messageId, string recipient, AttemptStatus status, string reply);
+
+    [LoggerMessage(3002, LogLevel.Error, "Delivery attempt for {MessageId} failed unexpectedly; it is retried when its lease expires")]
+    private static partial void LogFailed(ILogger logger, Exception e, string messageId);
+}

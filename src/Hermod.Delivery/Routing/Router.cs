@@ -1,0 +1,94 @@
+using System.Net;
+using Hermod.Core.Configuration;
+using Hermod.Core.Storage;
+using Hermod.Dns;
+
+namespace Hermod.Delivery.Routing;
+
+/// <summary>One host to try: its name (for TLS and logs) and an address.</summary>
+public sealed record NextHop(string Name, IPEndPoint EndPoint);
+
+/// <summary>Where a route's mail goes, in the order to try, or why it cannot go anywhere.</summary>
+public sealed record RouteResolution(
+    IReadOnlyList<NextHop> Hops,
+    OutboundTls Tls,
+    NetworkCredential? Credentials = null,
+    UpstreamReply? Failure = null,
+    bool Permanent = false)
+{
+    public static RouteResolution Fail(UpstreamReply reply, bool permanent) => new([], OutboundTls.None, null, reply, permanent);
+}
+
+/// <summary>
+/// Chooses next hops for a destination domain: static routes first (exact domain, then "*"), else MX records by
+/// preference (random among equals), the implicit MX (the domain's own A/AAAA) when there is no MX, null MX
+/// (RFC 7505) and NXDOMAIN as permanent failures, DNS trouble as temporary.
+/// </summary>
+public sealed class Router(HermodOptions options, IDnsResolver dns)
+{
+    private readonly Dictionary<string, RouteOptions> _routes = options.Routes.ToDictionary(r => r.Domain, StringComparer.OrdinalIgnoreCase);
+
+    public async Task<RouteResolution> ResolveAsync(string domain, CancellationToken cancellationToken)
+    {
+        if (_routes.TryGetValue(domain, out var route) || _routes.TryGetValue("*", out route))
+            return await StaticAsync(route, cancellationToken);
+
+        var port = options.Delivery.RemotePort;
+        var tls = options.Delivery.Tls;
+        if (domain.StartsWith('[') && domain.EndsWith(']')) // an address literal: user@[192.0.2.1]
+        {
+            var literal = domain[1..^1];
+            if (literal.StartsWith("IPv6:", StringComparison.OrdinalIgnoreCase))
+                literal = literal[5..];
+            return IPAddress.TryParse(literal, out var ip)
+                ? new RouteResolution([new NextHop(domain, new IPEndPoint(ip, port))], tls)
+                : RouteResolution.Fail(new UpstreamReply(null, 0, "5.1.2", $"bad address literal {domain}"), permanent: true);
+        }
+
+        var mx = await dns.ResolveMxAsync(domain, cancellationToken);
+        switch (mx.Status)
+        {
+            case DnsStatus.NxDomain:
+                return RouteResolution.Fail(new UpstreamReply(null, 0, "5.1.2", $"domain {domain} does not exist (DNS: NXDOMAIN)"), permanent: true);
+            case DnsStatus.Ok when mx.Records.Any(r => r.IsNullMx):
+                return RouteResolution.Fail(new UpstreamReply(null, 0, "5.1.10", $"domain {domain} accepts no mail (null MX, RFC 7505)"), permanent: true);
+            case DnsStatus.Ok:
+                var hops = new List<NextHop>();
+                var failures = 0;
+                foreach (var group in mx.Records.GroupBy(r => r.Preference).OrderBy(g => g.Key))
+                    foreach (var record in group.OrderBy(_ => Random.Shared.Next()))
+                    {
+                        var addresses = await dns.ResolveAddressesAsync(record.Exchange, cancellationToken);
+                        if (addresses.Status.IsFailure())
+                            failures++;
+                        hops.AddRange(addresses.Records.Select(a => new NextHop(record.Exchange, new IPEndPoint(a, port))));
+                    }
+                if (hops.Count > 0)
+                    return new RouteResolution(hops, tls);
+                return RouteResolution.Fail(new UpstreamReply(null, 0, failures > 0 ? "4.4.3" : "4.4.4",
+                    $"no address for the MX hosts of {domain}{(failures > 0 ? " (DNS failure)" : "")}"), permanent: false);
+            case DnsStatus.NoData: // RFC 5321 5.1: no MX, the domain itself is the implicit MX
+                var implicitMx = await dns.ResolveAddressesAsync(domain, cancellationToken);
+                if (implicitMx.Records.Count > 0)
+                    return new RouteResolution([.. implicitMx.Records.Select(a => new NextHop(domain, new IPEndPoint(a, port)))], tls);
+                return implicitMx.Status.IsFailure()
+                    ? RouteResolution.Fail(new UpstreamReply(null, 0, "4.4.3", $"DNS failure looking up {domain}: {implicitMx.Status}"), permanent: false)
+                    : RouteResolution.Fail(new UpstreamReply(null, 0, "5.1.2", $"domain {domain} has no MX and no address"), permanent: true);
+            default:
+                return RouteResolution.Fail(new UpstreamReply(null, 0, "4.4.3", $"DNS failure looking up MX of {domain}: {mx.Status}"), permanent: false);
+        }
+    }
+
+    private async Task<RouteResolution> StaticAsync(RouteOptions route, CancellationToken cancellationToken)
+    {
+        var port = route.Port ?? options.Delivery.RemotePort;
+        var tls = route.Tls ?? options.Delivery.Tls;
+        var credentials = route.User is null ? null : new NetworkCredential(route.User, route.Password);
+        if (IPAddress.TryParse(route.Host, out var ip))
+            return new RouteResolution([new NextHop(route.Host, new IPEndPoint(ip, port))], tls, credentials);
+        var addresses = await dns.ResolveAddressesAsync(route.Host, cancellationToken);
+        if (addresses.Records.Count == 0) // a configured next hop that does not resolve is our problem: keep the mail
+            return RouteResolution.Fail(new UpstreamReply(null, 0, "4.4.3", $"route host {route.Host} does not resolve: {addresses.Status}"), permanent: false);
+        return new RouteResolution([.. addresses.Records.Select(a => new NextHop(route.Host, new IPEndPoint(a, port)))], tls, credentials);
+    }
+}

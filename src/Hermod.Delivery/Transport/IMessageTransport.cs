@@ -1,0 +1,14 @@
+using Hermod.Core.Storage;
+using Hermod.Delivery.Routing;
+
+namespace Hermod.Delivery.Transport;
+
+/// <summary>What the next hop answered for each recipient of a job (by delivery id).</summary>
+public sealed record TransportResult(IReadOnlyDictionary<long, UpstreamReply> Replies, bool DsnSupported);
+
+/// <summary>Carries one job (one message, one destination) to the route's next hops.</summary>
+public interface IMessageTransport
+{
+    /// <summary>Never throws for a failed delivery: failures are replies (code 0 with an enhanced status when no server said anything).</summary>
+    Task<TransportResult> SendAsync(DeliveryJob job, RouteResolution route, CancellationToken cancellationToken);
+}
