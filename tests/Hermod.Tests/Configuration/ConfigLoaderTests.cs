@@ -138,6 +138,49 @@ public sealed class ConfigLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Delivery_routes_and_dns_load()
+    {
+        var o = Load(Write("""
+            dns: { servers: [127.0.0.1:5353, "::1"], timeout: 500ms }
+            routes:
+              "Example.test": "127.0.0.1:2600"
+              "*": { host: "smarthost.test:587", tls: required, auth: { user: relay, password: secret } }
+              "v6.test": "[::1]:2700"
+              "plain.test": "mx.plain.test"
+            delivery:
+              remote_port: 2525
+              retry: { min: 10s, max: 2m, factor: 3, max_age: 1h }
+              delay_warning: 30m
+              max_per_destination: 2
+            """));
+        Assert.Equal([IPEndPoint.Parse("127.0.0.1:5353"), IPEndPoint.Parse("[::1]:53")], o.Dns.Servers);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), o.Dns.Timeout);
+        var byDomain = o.Routes.ToDictionary(r => r.Domain);
+        Assert.Equal(("127.0.0.1", 2600), (byDomain["example.test"].Host, byDomain["example.test"].Port!.Value));
+        Assert.Equal(("smarthost.test", 587, OutboundTls.Required, "relay", "secret"),
+            (byDomain["*"].Host, byDomain["*"].Port!.Value, byDomain["*"].Tls!.Value, byDomain["*"].User, byDomain["*"].Password));
+        Assert.Equal(("::1", 2700), (byDomain["v6.test"].Host, byDomain["v6.test"].Port!.Value));
+        Assert.Null(byDomain["plain.test"].Port);
+        Assert.Equal(2525, o.Delivery.RemotePort);
+        Assert.Equal((TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(2), 3.0, TimeSpan.FromHours(1)),
+            (o.Delivery.Retry.Min, o.Delivery.Retry.Max, o.Delivery.Retry.Factor, o.Delivery.Retry.MaxAge));
+        Assert.Equal(TimeSpan.FromMinutes(30), o.Delivery.DelayWarning);
+        Assert.Equal(2, o.Delivery.MaxPerDestination);
+    }
+
+    [Theory]
+    [InlineData("routes: { \"a.test\": \"host:99999\" }\n", "routes.a.test: 'host:99999' has no valid port")]
+    [InlineData("routes: { \"a.test\": \"bad host\" }\n", "routes.a.test: 'bad host' is not a host name or IP address")]
+    [InlineData("routes: { \"*\": { host: h.test, auth: { user: u } } }\n", "routes.*.auth: needs both user and password")]
+    [InlineData("routes: { \"*\": { host: h.test, tls: maybe } }\n", "routes.*.tls: 'maybe' is not one of none, opportunistic, required")]
+    [InlineData("delivery: { retry: { min: 1h, max: 1m } }\n", "delivery.retry.max: must not be less than min")]
+    [InlineData("delivery: { retry: { factor: 0.5 } }\n", "delivery.retry.factor: '0.5' is not a number from 1 to 100")]
+    [InlineData("dns: { servers: [nameserver] }\n", "dns.servers: 'nameserver' is not an IP address or IP:port")]
+    [InlineData("delivery: { remote_port: 0 }\n", "delivery.remote_port: '0' is not a whole number from 1 to 65535")]
+    public void Invalid_delivery_config_names_the_key(string yaml, string expected) =>
+        Assert.Contains(expected, Assert.Single(Errors(yaml)));
+
+    [Fact]
     public void All_errors_are_reported_at_once()
     {
         var errors = Errors("smtp:\n  limits: { max_recipients: 0, max_errors: x }\nfoo: 1\n");
