@@ -70,10 +70,21 @@ public sealed partial class QueueRunner(
         await Task.Yield();
         var destination = _destinations.GetOrAdd(job.Route, _ => new SemaphoreSlim(options.Delivery.MaxPerDestination));
         await destination.WaitAsync(stoppingToken);
+        var started = time.GetUtcNow();
         try
         {
-            var started = time.GetUtcNow();
-            var result = await AttemptAsync(job, stoppingToken);
+            TransportResult result;
+            try
+            {
+                result = await AttemptAsync(job, stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Our fault, not the destination's: the attempt is recorded as a temporary failure and retried.
+                LogFailed(logger, e, job.Message.Envelope.Id);
+                var local = new UpstreamReply(null, 0, "4.3.0", "local error in delivery; see the log");
+                result = new TransportResult(job.Recipients.ToDictionary(r => r.DeliveryId, _ => local), false);
+            }
             var now = time.GetUtcNow();
             var outcomes = job.Recipients.Select(r => Outcomes.For(r, result.Replies[r.DeliveryId], job.Message, result.DsnSupported,
                 options.Delivery, now, Random.Shared.NextDouble())).ToList();
@@ -89,7 +100,7 @@ public sealed partial class QueueRunner(
         }
         catch (Exception e)
         {
-            LogFailed(logger, e, job.Message.Envelope.Id); // the lease runs out and the work is taken up again
+            LogFailed(logger, e, job.Message.Envelope.Id); // not even recorded: the lease runs out and the work is taken up again
         }
         finally
         {
@@ -108,6 +119,6 @@ public sealed partial class QueueRunner(
     [LoggerMessage(3001, LogLevel.Information, "{MessageId} to <{Recipient}>: {Status}: {Reply}")]
     private static partial void LogOutcome(ILogger logger, string messageId, string recipient, AttemptStatus status, string reply);
 
-    [LoggerMessage(3002, LogLevel.Error, "Delivery attempt for {MessageId} failed unexpectedly; it is retried when its lease expires")]
+    [LoggerMessage(3002, LogLevel.Error, "Delivery attempt for {MessageId} failed unexpectedly; it is retried")]
     private static partial void LogFailed(ILogger logger, Exception e, string messageId);
 }

@@ -30,6 +30,37 @@ public sealed class Router(HermodOptions options, IDnsResolver dns)
 
     public async Task<RouteResolution> ResolveAsync(string domain, CancellationToken cancellationToken)
     {
+        var resolution = await ResolveHopsAsync(domain, cancellationToken);
+        if (resolution.Failure is not null || !resolution.Hops.Any(IsSelf))
+            return resolution;
+        var others = resolution.Hops.Where(h => !IsSelf(h)).ToList();
+        return others.Count > 0
+            ? resolution with { Hops = others }
+            : RouteResolution.Fail(new UpstreamReply(null, 0, "5.4.6", $"mail for {domain} loops back to myself"), permanent: true);
+    }
+
+    /// <summary>A hop that is one of our own SMTP listeners (an MX pointing at us, with no route for the domain).</summary>
+    private bool IsSelf(NextHop hop)
+    {
+        foreach (var listener in options.Smtp.Listeners)
+        {
+            var bound = listener.Address;
+            if (bound.Port != hop.EndPoint.Port)
+                continue;
+            if (bound.Address.Equals(hop.EndPoint.Address))
+                return true;
+            if ((bound.Address.Equals(IPAddress.Any) || bound.Address.Equals(IPAddress.IPv6Any)) && IsLocalAddress(hop.EndPoint.Address))
+                return true;
+        }
+        return false;
+    }
+
+    private static bool IsLocalAddress(IPAddress address) =>
+        IPAddress.IsLoopback(address) || System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .SelectMany(i => i.GetIPProperties().UnicastAddresses).Any(u => u.Address.Equals(address));
+
+    private async Task<RouteResolution> ResolveHopsAsync(string domain, CancellationToken cancellationToken)
+    {
         if (_routes.TryGetValue(domain, out var route) || _routes.TryGetValue("*", out route))
             return await StaticAsync(route, cancellationToken);
 

@@ -3,6 +3,11 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
 using Hermod.Core.Security;
 using Hermod.Core.Storage;
+using Hermod.Delivery.Bounces;
+using Hermod.Delivery.Queue;
+using Hermod.Delivery.Routing;
+using Hermod.Delivery.Transport;
+using Hermod.Dns;
 using Hermod.Http;
 using Hermod.Smtp.Server;
 using Hermod.Storage.Sqlite;
@@ -47,6 +52,8 @@ public sealed partial class HermodHost : IAsyncDisposable
         services.AddSingleton(sp => new SqliteMessageStore(options, sp.GetRequiredService<HermodMetrics>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Hermod.Storage")));
         services.AddSingleton<IMessageStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
+        services.AddSingleton<IDeliveryQueue>(sp => sp.GetRequiredService<SqliteMessageStore>());
+        AddDelivery(services, options);
         services.AddSingleton(sp => new SmtpServerContext(options, sp.GetRequiredService<IMessageStore>(), sp.GetRequiredService<IPasswordVerifier>(),
             CertificateProvider.Load(options), sp.GetRequiredService<HermodMetrics>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
 
@@ -73,6 +80,22 @@ public sealed partial class HermodHost : IAsyncDisposable
         host._app = builder.Build();
         Endpoints.Map(host._app);
         return host;
+    }
+
+    private static void AddDelivery(IServiceCollection services, HermodOptions options)
+    {
+        services.AddSingleton<IDnsResolver>(_ =>
+        {
+            var servers = options.Dns.Servers.Count > 0 ? options.Dns.Servers : [.. ResolvConf.Load()];
+            if (servers.Count == 0)
+                throw new ConfigException(["dns.servers: none configured and /etc/resolv.conf names none"]);
+            return new StubResolver(new DnsOptions { Servers = [.. servers], Timeout = options.Dns.Timeout, Attempts = options.Dns.Attempts });
+        });
+        services.AddSingleton<Router>();
+        services.AddSingleton<IMessageTransport, SmtpTransport>();
+        services.AddSingleton<BounceService>();
+        if (options.Delivery.Enabled)
+            services.AddHostedService<QueueRunner>();
     }
 
     public async Task StartAsync(CancellationToken cancellationToken = default)

@@ -111,6 +111,20 @@ public sealed class RouterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_mx_that_is_this_server_is_a_loop_not_a_hop()
+    {
+        var loop = await Router(o => o.Smtp.Listeners = [new ListenerOptions { Address = IPEndPoint.Parse("127.0.0.20:2525") }])
+            .ResolveAsync("aonly.test", default);
+        Assert.Equal("5.4.6", loop.Failure!.Enhanced);
+        var skipped = await Router(o => o.Smtp.Listeners = [new ListenerOptions { Address = IPEndPoint.Parse("0.0.0.0:2525") }])
+            .ResolveAsync("multi.test", default); // every 127.x MX is this host
+        Assert.Equal("5.4.6", skipped.Failure!.Enhanced);
+        var other = await Router(o => o.Smtp.Listeners = [new ListenerOptions { Address = IPEndPoint.Parse("127.0.0.10:2525") }])
+            .ResolveAsync("multi.test", default);
+        Assert.Equal(["127.0.0.11:2525", "127.0.0.12:2525"], other.Hops.Select(h => h.EndPoint.ToString()).Order());
+    }
+
+    [Fact]
     public async Task An_address_literal_goes_to_that_address()
     {
         var route = await Router().ResolveAsync("[127.0.0.5]", default);

@@ -62,6 +62,8 @@ public sealed class HermodProcessConfig
                 y.Append(CultureInfo.InvariantCulture, $"  - name: {Quote(name)}\n    password_hash: {Quote(hash)}\n");
         }
         y.Append("http:\n  address: '127.0.0.1:0'\n");
+        y.Append("delivery:\n  enabled: false\n"); // accept and hold
+        y.Append("dns:\n  servers: ['127.0.0.1:9']\n"); // never the machine's resolver
         y.Append(CultureInfo.InvariantCulture, $"log:\n  level: {LogLevel}\n");
         return y.ToString();
     }

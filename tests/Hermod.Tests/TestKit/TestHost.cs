@@ -48,6 +48,8 @@ public sealed class TestHost : IAsyncDisposable
             new ListenerOptions { Name = "submission", Address = new IPEndPoint(IPAddress.Loopback, 0), Role = ListenerRole.Submission, Tls = TlsMode.StartTls, Auth = AuthMode.Required },
         ];
         options.Users = [new UserOptions { Name = "alice", PasswordHash = PasswordHash }];
+        options.Delivery.Enabled = false; // accept and hold: delivery tests switch it on with their own DNS and routes
+        options.Dns.Servers = [new IPEndPoint(IPAddress.Loopback, 9)]; // never the machine's resolver
         return options;
     }
 

@@ -1,0 +1,112 @@
+#!/usr/bin/python3
+"""A small fake internet of MX hosts for Hermod's delivery tests (Debian python3-aiosmtpd).
+
+Every host listens on the same --port at its own loopback address and behaves as its mode says:
+  accept          250 to everything
+  tempfail-once   451 4.3.0 to the first MAIL it sees, then like accept
+  reject          550 5.7.1 to every MAIL
+  stall           greets, then never answers MAIL (the client's timeout must end it)
+  drop            greets, then closes the connection when MAIL comes
+  no-utf8         like accept, without the SMTPUTF8 extension
+Recipients whose local part starts with "reject" get 550 5.1.1, with "tempfail" 451 4.2.0, on any host.
+Each accepted message is written to --dir/<address>/<n>.eml (content as received, dot-stuffing removed)
+and then <n>.json (envelope), the JSON last. Prints "READY" when all hosts listen; exits when stdin closes.
+
+  fake_mx.py --port 2525 --dir /tmp/x 127.0.0.2=accept 127.0.0.3=tempfail-once
+"""
+import argparse
+import asyncio
+import json
+import os
+import sys
+
+from aiosmtpd.smtp import SMTP
+
+
+class Host:
+    def __init__(self, address, mode, directory):
+        self.address = address
+        self.mode = mode
+        self.directory = os.path.join(directory, address)
+        os.makedirs(self.directory, exist_ok=True)
+        self.count = 0
+        self.mails = 0
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        self.mails += 1
+        if self.mode == "tempfail-once" and self.mails == 1:
+            return "451 4.3.0 Temporary trouble, try again"
+        if self.mode == "reject":
+            return "550 5.7.1 Mail refused by policy"
+        if self.mode == "stall":
+            await asyncio.sleep(3600)
+        if self.mode == "drop":
+            server.transport.abort()
+            return "421 4.3.0 closing"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        local = address.split("@")[0].lower()
+        if local.startswith("reject"):
+            return "550 5.1.1 No such user here"
+        if local.startswith("tempfail"):
+            return "451 4.2.0 Mailbox busy, try again later"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.count += 1
+        base = os.path.join(self.directory, str(self.count))
+        with open(base + ".eml", "wb") as f:
+            f.write(envelope.original_content)
+        record = {
+            "mail_from": "" if envelope.mail_from == "<>" else envelope.mail_from,  # the null reverse-path as ""
+            "mail_options": envelope.mail_options,
+            "rcpt_tos": envelope.rcpt_tos,
+            "rcpt_options": envelope.rcpt_options,
+            "tls": session.ssl is not None,
+        }
+        with open(base + ".tmp", "w", encoding="utf-8") as f:
+            json.dump(record, f, ensure_ascii=False)
+        os.rename(base + ".tmp", base + ".json")
+        return "250 2.0.0 Message accepted for delivery"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("hosts", nargs="+")
+    args = parser.parse_args()
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    servers = []
+    for spec in args.hosts:
+        address, mode = spec.split("=", 1)
+        host = Host(address, mode, args.dir)
+
+        def factory(host=host):
+            return SMTP(host, hostname=f"mx-{host.address}.test", enable_SMTPUTF8=host.mode != "no-utf8",
+                        decode_data=False)
+
+        servers.append(loop.run_until_complete(loop.create_server(factory, host=address, port=args.port)))
+
+    def stdin_closed():
+        if not sys.stdin.buffer.read1(4096):
+            loop.stop()
+
+    loop.add_reader(sys.stdin.fileno(), stdin_closed)
+    print("READY", flush=True)
+    try:
+        loop.run_forever()
+    finally:
+        for server in servers:
+            server.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+using System.Net;
+using Hermod.Core.Configuration;
+using Hermod.Core.Storage;
+using Hermod.TestKit;
+using Hermod.Tests.TestKit;
+using static Hermod.Tests.Smtp.SmtpProtocolTests;
+
+namespace Hermod.Tests.Delivery;
+
+/// <summary>
+/// A small fake internet on loopback: dnsmasq serving the test domains' MX records, aiosmtpd MX hosts scripted per
+/// address, and Hermod (in process) relaying to them as an MX gateway for those domains.
+/// </summary>
+public sealed class DeliveryWorld : IAsyncLifetime
+{
+    public const string Accept = "127.0.0.2";
+    public const string Down = "127.0.0.3"; // nothing listens there
+    public const string Flaky = "127.0.0.4";
+    public const string Refuse = "127.0.0.5";
+    public const string Stall = "127.0.0.6";
+    public const string Drop = "127.0.0.7";
+    public const string NoUtf8 = "127.0.0.8";
+    public const string Senders = "127.0.0.9";
+
+    public static readonly string[] Domains =
+        ["good.test", "fallback.test", "flaky.test", "refuse.test", "stall.test", "drop.test", "nullmx.test", "noutf8.test", "sender.test", "aonly.test", "nowhere.test"];
+
+    public FakeMx Mx { get; private set; } = null!;
+    public Dnsmasq Dns { get; private set; } = null!;
+    public TestHost Host { get; private set; } = null!;
+
+    /// <summary>Changes to the Hermod options of this world (before it starts).</summary>
+    public Action<HermodOptions>? Configure { get; init; }
+
+    public async Task InitializeAsync()
+    {
+        Mx = await FakeMx.StartAsync(new Dictionary<string, string>
+        {
+            [Accept] = "accept", [Flaky] = "tempfail-once", [Refuse] = "reject", [Stall] = "stall",
+            [Drop] = "drop", [NoUtf8] = "no-utf8", [Senders] = "accept",
+        });
+        Dns = await Dnsmasq.StartAsync(
+        [
+            "--local=/test/",
+            "--mx-host=good.test,mx.good.test,10", $"--host-record=mx.good.test,{Accept}",
+            "--mx-host=fallback.test,mx1.fallback.test,10", $"--host-record=mx1.fallback.test,{Down}",
+            "--mx-host=fallback.test,mx2.fallback.test,20", $"--host-record=mx2.fallback.test,{Accept}",
+            "--mx-host=flaky.test,mx.flaky.test,10", $"--host-record=mx.flaky.test,{Flaky}",
+            "--mx-host=refuse.test,mx.refuse.test,10", $"--host-record=mx.refuse.test,{Refuse}",
+            "--mx-host=stall.test,mx.stall.test,10", $"--host-record=mx.stall.test,{Stall}",
+            "--mx-host=drop.test,mx.drop.test,10", $"--host-record=mx.drop.test,{Drop}",
+            "--mx-host=nullmx.test,.,0",
+            "--mx-host=noutf8.test,mx.noutf8.test,10", $"--host-record=mx.noutf8.test,{NoUtf8}",
+            "--mx-host=sender.test,mx.sender.test,10", $"--host-record=mx.sender.test,{Senders}",
+            $"--host-record=aonly.test,{Accept}",
+        ], probe: "good.test");
+        Host = await TestHost.StartAsync(o =>
+        {
+            o.Smtp.LocalDomains = [.. Domains];
+            o.Dns.Servers = [Dns.EndPoint];
+            o.Dns.Timeout = TimeSpan.FromMilliseconds(500);
+            o.Delivery.Enabled = true;
+            o.Delivery.RemotePort = Mx.Port;
+            o.Delivery.Retry = new RetryOptions { Min = TimeSpan.FromMilliseconds(300), Max = TimeSpan.FromSeconds(1), Factor = 2, MaxAge = TimeSpan.FromHours(1) };
+            o.Delivery.Timeouts.Command = TimeSpan.FromSeconds(2);
+            o.Delivery.Timeouts.DataBlock = TimeSpan.FromSeconds(2);
+            o.Delivery.Timeouts.DataEnd = TimeSpan.FromSeconds(2);
+            o.Delivery.Timeouts.Connect = TimeSpan.FromSeconds(2);
+            o.Log.Level = "information";
+            Configure?.Invoke(o);
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Host.DisposeAsync();
+        await Dns.DisposeAsync();
+        await Mx.DisposeAsync();
+    }
+
+    /// <summary>Sends a message through Hermod's ingress listener; returns its queue id.</summary>
+    public async Task<string> SendAsync(string from, IEnumerable<string> to, string content, string mailParameters = "", string rcptParameters = "")
+    {
+        await using var smtp = await ConnectAndGreetAsync(Host);
+        await smtp.SendAndExpectAsync("EHLO client.test", "250");
+        await smtp.SendAndExpectAsync($"MAIL FROM:<{from}>{mailParameters}", "250");
+        foreach (var rcpt in to)
+            await smtp.SendAndExpectAsync($"RCPT TO:<{rcpt}>{rcptParameters}", "250");
+        await smtp.SendAndExpectAsync("DATA", "354");
+        return QueueId(await smtp.SendAndExpectAsync(content + ".", "250"));
+    }
+
+    /// <summary>Waits until every recipient of the message is in a final state (delivered, failed, cancelled).</summary>
+    public async Task<StoredMessage> WaitFinalAsync(string id, TimeSpan? within = null) =>
+        await WaitAsync(id, m => m.Deliveries.All(d => d.State is DeliveryState.Delivered or DeliveryState.Failed or DeliveryState.Cancelled), within);
+
+    public async Task<StoredMessage> WaitAsync(string id, Func<StoredMessage, bool> condition, TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(20));
+        while (true)
+        {
+            var message = await Host.Store.GetAsync(id, default) ?? throw new InvalidOperationException($"no message {id}");
+            if (condition(message))
+                return message;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"{id}: {string.Join("; ", message.Deliveries.Select(d => $"{d.Recipient} {d.State} {d.Attempts} {d.LastReply}"))}");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>The DSNs Hermod queued for <paramref name="originalId"/>'s sender, as delivered to the sender's MX.</summary>
+    public IReadOnlyList<ReceivedMessage> Bounces(string sender) =>
+        [.. Mx.Received(Senders).Where(m => m.MailFrom.Length == 0 && m.Recipients.Contains(sender))];
+}
