@@ -111,6 +111,13 @@ public sealed class FakeMx : IAsyncDisposable
         return result;
     }
 
+    /// <summary>How many connections <paramref name="address"/> has accepted.</summary>
+    public int Connections(string address)
+    {
+        var path = Path.Combine(Directory, address, "connections");
+        return File.Exists(path) ? int.Parse(File.ReadAllText(path), System.Globalization.CultureInfo.InvariantCulture) : 0;
+    }
+
     /// <summary>Waits until <paramref name="address"/> has accepted <paramref name="count"/> messages; fails after <paramref name="within"/>.</summary>
     public async Task<IReadOnlyList<ReceivedMessage>> WaitForAsync(string address, int count, TimeSpan within)
     {

@@ -10,7 +10,7 @@ Every host listens on the same --port at its own loopback address and behaves as
   no-utf8         like accept, without the SMTPUTF8 extension
 Recipients whose local part starts with "reject" get 550 5.1.1, with "tempfail" 451 4.2.0, on any host.
 Each accepted message is written to --dir/<address>/<n>.eml (content as received, dot-stuffing removed)
-and then <n>.json (envelope), the JSON last. Prints "READY" when all hosts listen; exits when stdin closes.
+and then <n>.json (envelope), the JSON last; --dir/<address>/connections counts connections. Prints "READY" when all hosts listen; exits when stdin closes.
 
   fake_mx.py --port 2525 --dir /tmp/x 127.0.0.2=accept 127.0.0.3=tempfail-once
 """
@@ -31,6 +31,14 @@ class Host:
         os.makedirs(self.directory, exist_ok=True)
         self.count = 0
         self.mails = 0
+        self.connections = 0
+
+    def connected(self):
+        self.connections += 1
+        path = os.path.join(self.directory, "connections")
+        with open(path + ".tmp", "w") as f:
+            f.write(str(self.connections))
+        os.rename(path + ".tmp", path)
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         self.mails += 1
@@ -90,6 +98,7 @@ def main():
         host = Host(address, mode, args.dir)
 
         def factory(host=host):
+            host.connected()
             return SMTP(host, hostname=f"mx-{host.address}.test", enable_SMTPUTF8=host.mode != "no-utf8",
                         decode_data=False)
 

@@ -14,6 +14,14 @@ public sealed class DeliveryTests(DeliveryWorld world) : IClassFixture<DeliveryW
 
     private static string Content(string subject) => $"Subject: {subject}\r\nFrom: someone\r\n\r\nHello.\r\n..leading dot\r\n";
 
+    private async Task<ReceivedMessage> ReceivedByAsync(string host, string recipient)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (For(world.Mx.Received(host), recipient).Count == 0 && clock.Elapsed < TimeSpan.FromSeconds(20))
+            await Task.Delay(50);
+        return Assert.Single(For(world.Mx.Received(host), recipient));
+    }
+
     private static IReadOnlyList<ReceivedMessage> For(IReadOnlyList<ReceivedMessage> received, string recipient) =>
         [.. received.Where(m => m.Recipients.Contains(recipient))];
 
@@ -34,6 +42,23 @@ public sealed class DeliveryTests(DeliveryWorld world) : IClassFixture<DeliveryW
         var stored = await StoredContentAsync(world.Host, id);
         Assert.Equal(stored, received.Text); // what Hermod stored (Received header + body) is what the MX got
         Assert.Equal(content.Replace("\r\n..", "\r\n.", StringComparison.Ordinal), Body(received.Text));
+    }
+
+    [Fact]
+    public async Task Swaks_to_hermod_to_the_mx_arrives_byte_exact_apart_from_the_received_header()
+    {
+        var rcpt = Unique("swaks", "good.test");
+        var data = "Subject: via swaks\r\nFrom: <sender@sender.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
+                   ".starts with a dot\r\n\r\n..two dots\r\nünïcødé in 8 bits\r\n" + new string('x', 900) + "\r\nlast line"; // swaks ends it with CRLF . CRLF
+        var file = Path.Combine(world.Host.DataDir, "swaks.eml");
+        await File.WriteAllBytesAsync(file, System.Text.Encoding.UTF8.GetBytes(data));
+        var endPoint = world.Host.Smtp();
+        var swaks = await Peers.RunAsync(Peers.Swaks, ["--server", $"{endPoint.Address}:{endPoint.Port}", "--from", "sender@sender.test", "--to", rcpt,
+            "--data", file, "--pipeline"], TimeSpan.FromSeconds(60));
+        Assert.True(swaks.ExitCode == 0, swaks.Describe());
+        var received = await ReceivedByAsync(Accept, rcpt);
+        Assert.StartsWith("Received: from ", received.Text);
+        Assert.Equal(data + "\r\n", Body(received.Text));
     }
 
     [Fact]

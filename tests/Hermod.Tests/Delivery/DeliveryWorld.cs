@@ -21,9 +21,10 @@ public sealed class DeliveryWorld : IAsyncLifetime
     public const string Drop = "127.0.0.7";
     public const string NoUtf8 = "127.0.0.8";
     public const string Senders = "127.0.0.9";
+    public const string Reuse = "127.0.0.10";
 
     public static readonly string[] Domains =
-        ["good.test", "fallback.test", "flaky.test", "refuse.test", "stall.test", "drop.test", "nullmx.test", "noutf8.test", "sender.test", "aonly.test", "nowhere.test"];
+        ["good.test", "fallback.test", "flaky.test", "refuse.test", "stall.test", "drop.test", "nullmx.test", "noutf8.test", "sender.test", "aonly.test", "nowhere.test", "reuse.test"];
 
     public FakeMx Mx { get; private set; } = null!;
     public Dnsmasq Dns { get; private set; } = null!;
@@ -37,7 +38,7 @@ public sealed class DeliveryWorld : IAsyncLifetime
         Mx = await FakeMx.StartAsync(new Dictionary<string, string>
         {
             [Accept] = "accept", [Flaky] = "tempfail-once", [Refuse] = "reject", [Stall] = "stall",
-            [Drop] = "drop", [NoUtf8] = "no-utf8", [Senders] = "accept",
+            [Drop] = "drop", [NoUtf8] = "no-utf8", [Senders] = "accept", [Reuse] = "accept",
         });
         Dns = await Dnsmasq.StartAsync(
         [
@@ -53,6 +54,7 @@ public sealed class DeliveryWorld : IAsyncLifetime
             "--mx-host=noutf8.test,mx.noutf8.test,10", $"--host-record=mx.noutf8.test,{NoUtf8}",
             "--mx-host=sender.test,mx.sender.test,10", $"--host-record=mx.sender.test,{Senders}",
             $"--host-record=aonly.test,{Accept}",
+            "--mx-host=reuse.test,mx.reuse.test,10", $"--host-record=mx.reuse.test,{Reuse}",
         ], probe: "good.test");
         Host = await TestHost.StartAsync(o =>
         {

@@ -150,6 +150,61 @@ public sealed class SqliteMessageStoreTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Work_claimed_by_a_process_that_died_is_due_again_after_restart()
+    {
+        string id;
+        await using (var store = Open())
+        {
+            id = await AcceptAsync(store, [1, 2, 3], "", "a@one.test", "b@one.test", "c@two.test");
+            var jobs = await store.ClaimAsync(10, TimeSpan.FromHours(1), default);
+            Assert.Equal(2, jobs.Count); // one per destination
+            Assert.Empty(await store.ClaimAsync(10, TimeSpan.FromHours(1), default)); // in flight under the lease
+            Assert.All((await store.GetAsync(id, default))!.Deliveries, d => Assert.Equal(DeliveryState.Inflight, d.State));
+        } // no attempt recorded: as if the process died mid-attempt
+
+        await using (var store = Open())
+        {
+            Assert.All((await store.GetAsync(id, default))!.Deliveries, d => Assert.Equal(DeliveryState.Queued, d.State));
+            var again = await store.ClaimAsync(10, TimeSpan.FromHours(1), default);
+            Assert.Equal(["one.test", "two.test"], again.Select(j => j.Route).Order());
+            Assert.Equal(["a@one.test", "b@one.test"], again.Single(j => j.Route == "one.test").Recipients.Select(r => r.Address));
+        }
+    }
+
+    [Fact]
+    public async Task An_expired_lease_makes_work_due_again_without_a_restart()
+    {
+        await using var store = Open();
+        await AcceptAsync(store, [1], "", "a@one.test");
+        Assert.Single(await store.ClaimAsync(10, TimeSpan.FromMilliseconds(1), default));
+        await Task.Delay(20);
+        Assert.Single(await store.ClaimAsync(10, TimeSpan.FromHours(1), default));
+    }
+
+    [Fact]
+    public async Task Recorded_attempts_set_state_history_and_next_attempt()
+    {
+        await using var store = Open();
+        var id = await AcceptAsync(store, [1], "", "a@one.test", "b@one.test");
+        var job = Assert.Single(await store.ClaimAsync(10, TimeSpan.FromHours(1), default));
+        var next = DateTimeOffset.UtcNow.AddMinutes(5);
+        await store.RecordAsync(new AttemptRecord(id, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow,
+        [
+            new RecipientOutcome(job.Recipients[0].DeliveryId, AttemptStatus.Delivered, new UpstreamReply("mx.one.test", 250, "2.0.0", "ok")),
+            new RecipientOutcome(job.Recipients[1].DeliveryId, AttemptStatus.Deferred, new UpstreamReply("mx.one.test", 451, "4.3.0", "later"), next),
+        ]), default);
+        var message = (await store.GetAsync(id, default))!;
+        Assert.Equal([DeliveryState.Delivered, DeliveryState.Deferred], message.Deliveries.Select(d => d.State));
+        Assert.Equal([1, 1], message.Deliveries.Select(d => d.Attempts));
+        Assert.Equal("451 4.3.0 later", message.Deliveries[1].LastReply!.ToString());
+        Assert.Equal(next.ToUnixTimeMilliseconds(), message.Deliveries[1].NextAttempt!.Value.ToUnixTimeMilliseconds());
+        Assert.Equal(2, Scalar("SELECT count(*) FROM attempts"));
+        Assert.Empty(await store.ClaimAsync(10, TimeSpan.FromHours(1), default)); // deferred: not due yet
+        Assert.Equal(1, await store.RetryNowAsync(id, default));
+        Assert.Single(await store.ClaimAsync(10, TimeSpan.FromHours(1), default));
+    }
+
+    [Fact]
     public async Task A_body_that_is_never_accepted_leaves_nothing_behind()
     {
         await using (var store = Open())
