@@ -20,13 +20,15 @@ public sealed record RouteResolution(
 }
 
 /// <summary>
-/// Chooses next hops for a destination domain: static routes first (exact domain, then "*"), else MX records by
+/// Chooses next hops for a destination domain: static routes first (exact domain; local domains without one are
+/// held; then "*"), else MX records by
 /// preference (random among equals), the implicit MX (the domain's own A/AAAA) when there is no MX, null MX
 /// (RFC 7505) and NXDOMAIN as permanent failures, DNS trouble as temporary.
 /// </summary>
 public sealed class Router(HermodOptions options, IDnsResolver dns)
 {
     private readonly Dictionary<string, RouteOptions> _routes = options.Routes.ToDictionary(r => r.Domain, StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<string> _localDomains = new(options.Smtp.LocalDomains, StringComparer.OrdinalIgnoreCase);
 
     public async Task<RouteResolution> ResolveAsync(string domain, CancellationToken cancellationToken)
     {
@@ -61,7 +63,14 @@ public sealed class Router(HermodOptions options, IDnsResolver dns)
 
     private async Task<RouteResolution> ResolveHopsAsync(string domain, CancellationToken cancellationToken)
     {
-        if (_routes.TryGetValue(domain, out var route) || _routes.TryGetValue("*", out route))
+        if (_routes.TryGetValue(domain, out var route))
+            return await StaticAsync(route, cancellationToken);
+        // This server is the destination of its local domains: without a route for one, its mail is held, not
+        // sent to the MX (which is this server) or to the smarthost.
+        if (domain.Length == 0 || _localDomains.Contains(domain))
+            return RouteResolution.Fail(new UpstreamReply(null, 0, "4.3.0",
+                $"held: no delivery target for the local domain {(domain.Length == 0 ? options.Hostname : domain)} (add a route for it)"), permanent: false);
+        if (_routes.TryGetValue("*", out route))
             return await StaticAsync(route, cancellationToken);
 
         var port = options.Delivery.RemotePort;

@@ -52,9 +52,9 @@ public sealed class DeliveryTests(DeliveryWorld world) : IClassFixture<DeliveryW
                    ".starts with a dot\r\n\r\n..two dots\r\nünïcødé in 8 bits\r\n" + new string('x', 900) + "\r\nlast line"; // swaks ends it with CRLF . CRLF
         var file = Path.Combine(world.Host.DataDir, "swaks.eml");
         await File.WriteAllBytesAsync(file, System.Text.Encoding.UTF8.GetBytes(data));
-        var endPoint = world.Host.Smtp();
+        var endPoint = world.Host.Smtp("submission");
         var swaks = await Peers.RunAsync(Peers.Swaks, ["--server", $"{endPoint.Address}:{endPoint.Port}", "--from", "sender@sender.test", "--to", rcpt,
-            "--data", file, "--pipeline"], TimeSpan.FromSeconds(60));
+            "--data", file, "--pipeline", "--auth", "PLAIN", "--auth-user", "alice", "--auth-password", TestHost.Password], TimeSpan.FromSeconds(60));
         Assert.True(swaks.ExitCode == 0, swaks.Describe());
         var received = await ReceivedByAsync(Accept, rcpt);
         Assert.StartsWith("Received: from ", received.Text);

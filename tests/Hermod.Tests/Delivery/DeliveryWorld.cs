@@ -9,7 +9,7 @@ namespace Hermod.Tests.Delivery;
 
 /// <summary>
 /// A small fake internet on loopback: dnsmasq serving the test domains' MX records, aiosmtpd MX hosts scripted per
-/// address, and Hermod (in process) relaying to them as an MX gateway for those domains.
+/// address, and Hermod (in process) relaying to them for its authenticated submission users.
 /// </summary>
 public sealed class DeliveryWorld : IAsyncLifetime
 {
@@ -23,9 +23,6 @@ public sealed class DeliveryWorld : IAsyncLifetime
     public const string Senders = "127.0.0.9";
     public const string Reuse = "127.0.0.10";
 
-    public static readonly string[] Domains =
-        ["good.test", "fallback.test", "flaky.test", "refuse.test", "stall.test", "drop.test", "nullmx.test", "noutf8.test", "sender.test", "aonly.test", "nowhere.test", "reuse.test"];
-
     public FakeMx Mx { get; private set; } = null!;
     public Dnsmasq Dns { get; private set; } = null!;
     public TestHost Host { get; private set; } = null!;
@@ -37,8 +34,14 @@ public sealed class DeliveryWorld : IAsyncLifetime
     {
         Mx = await FakeMx.StartAsync(new Dictionary<string, string>
         {
-            [Accept] = "accept", [Flaky] = "tempfail-once", [Refuse] = "reject", [Stall] = "stall",
-            [Drop] = "drop", [NoUtf8] = "no-utf8", [Senders] = "accept", [Reuse] = "accept",
+            [Accept] = "accept",
+            [Flaky] = "tempfail-once",
+            [Refuse] = "reject",
+            [Stall] = "stall",
+            [Drop] = "drop",
+            [NoUtf8] = "no-utf8",
+            [Senders] = "accept",
+            [Reuse] = "accept",
         });
         Dns = await Dnsmasq.StartAsync(
         [
@@ -58,7 +61,7 @@ public sealed class DeliveryWorld : IAsyncLifetime
         ], probe: "good.test");
         Host = await TestHost.StartAsync(o =>
         {
-            o.Smtp.LocalDomains = [.. Domains];
+            o.Smtp.Listeners.Single(l => l.Name == "submission").AllowPlaintextAuth = true;
             o.Dns.Servers = [Dns.EndPoint];
             o.Dns.Timeout = TimeSpan.FromMilliseconds(500);
             o.Delivery.Enabled = true;
@@ -80,11 +83,13 @@ public sealed class DeliveryWorld : IAsyncLifetime
         await Mx.DisposeAsync();
     }
 
-    /// <summary>Sends a message through Hermod's ingress listener; returns its queue id.</summary>
+    /// <summary>Sends a message through Hermod's submission listener as alice; returns its queue id.</summary>
     public async Task<string> SendAsync(string from, IEnumerable<string> to, string content, string mailParameters = "", string rcptParameters = "")
     {
-        await using var smtp = await ConnectAndGreetAsync(Host);
+        await using var smtp = await ConnectAndGreetAsync(Host, "submission");
         await smtp.SendAndExpectAsync("EHLO client.test", "250");
+        var plain = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"\0alice\0{TestHost.Password}"));
+        await smtp.SendAndExpectAsync($"AUTH PLAIN {plain}", "235");
         await smtp.SendAndExpectAsync($"MAIL FROM:<{from}>{mailParameters}", "250");
         foreach (var rcpt in to)
             await smtp.SendAndExpectAsync($"RCPT TO:<{rcpt}>{rcptParameters}", "250");

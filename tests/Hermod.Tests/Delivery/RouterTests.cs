@@ -125,6 +125,26 @@ public sealed class RouterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Mail_for_a_local_domain_without_a_route_is_held()
+    {
+        var router = Router(o =>
+        {
+            o.Smtp.LocalDomains = ["multi.test"];
+            o.Routes = [new RouteOptions { Domain = "*", Host = "127.0.0.1", Port = 2600 }];
+        });
+        var held = await router.ResolveAsync("multi.test", default);
+        Assert.False(held.Permanent);
+        Assert.StartsWith("held: no delivery target for the local domain multi.test", held.Failure!.Text);
+        Assert.StartsWith("held", (await router.ResolveAsync("", default)).Failure!.Text); // the bare "postmaster"
+        var routed = await Router(o =>
+        {
+            o.Smtp.LocalDomains = ["multi.test"];
+            o.Routes = [new RouteOptions { Domain = "multi.test", Host = "127.0.0.1", Port = 2600 }];
+        }).ResolveAsync("multi.test", default);
+        Assert.Equal(2600, Assert.Single(routed.Hops).EndPoint.Port);
+    }
+
+    [Fact]
     public async Task An_address_literal_goes_to_that_address()
     {
         var route = await Router().ResolveAsync("[127.0.0.5]", default);

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Net;
-using System.Text;
 using System.Security.Cryptography;
+using System.Text;
 using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
 using Hermod.Core.Storage;
