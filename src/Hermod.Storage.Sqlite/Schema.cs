@@ -34,6 +34,32 @@ internal static class Schema
             helo TEXT NOT NULL,
             auth_user TEXT,
             tls TEXT,
+            tenant TEXT,                     -- the API tenant that sent it (HTTP submission), else NULL
+            submission_id TEXT,              -- the Mini-MailGun submission it belongs to, else NULL
+            created INTEGER NOT NULL,
+            finished INTEGER                 -- unix ms when its last recipient reached a final state (retention)
+        );
+        CREATE INDEX IF NOT EXISTS messages_submission ON messages(submission_id) WHERE submission_id IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS messages_finished ON messages(finished) WHERE finished IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS api_keys (
+            id INTEGER PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            prefix TEXT NOT NULL UNIQUE,     -- the public part of the key, to find it
+            hash BLOB NOT NULL,              -- SHA-256 of the secret part
+            created INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS idempotency (
+            tenant TEXT NOT NULL,
+            key TEXT NOT NULL,
+            request_hash BLOB NOT NULL,
+            status INTEGER NOT NULL,
+            response TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            PRIMARY KEY (tenant, key)
+        );
+        CREATE TABLE IF NOT EXISTS submissions (
+            id TEXT PRIMARY KEY,             -- Mini-MailGun submission id (32 hex)
+            client_id TEXT NOT NULL,
             created INTEGER NOT NULL
         );
         CREATE TABLE IF NOT EXISTS deliveries (

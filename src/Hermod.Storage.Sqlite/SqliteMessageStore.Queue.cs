@@ -135,8 +135,16 @@ public sealed partial class SqliteMessageStore
                 db.Exec("INSERT INTO events (message_id, delivery_id, type, at, detail) VALUES ($p0, $p1, $p2, $p3, $p4)",
                     attempt.MessageId, o.DeliveryId, state, ended, reply.ToString());
             }
+            MarkFinished(db, attempt.MessageId, ended);
         }
     }
+
+    /// <summary>Stamps the message finished once no recipient can change state any more (retention counts from then).</summary>
+    private static void MarkFinished(WriteContext db, string messageId, long now) =>
+        db.Exec("""
+            UPDATE messages SET finished = $p1 WHERE id = $p0 AND finished IS NULL
+            AND NOT EXISTS (SELECT 1 FROM deliveries WHERE message_id = $p0 AND state NOT IN ('delivered', 'failed', 'cancelled'))
+            """, messageId, now);
 
     private sealed class CountOp(string sql, long now, string? messageId) : WriteOp
     {
@@ -155,6 +163,7 @@ public sealed partial class SqliteMessageStore
                 .ExecuteNonQuery();
             if (Count > 0)
                 db.Exec("INSERT INTO events (message_id, type, at, detail) VALUES ($p0, 'cancelled', $p1, $p2)", messageId, now, $"{Count} recipient(s) by the operator");
+            MarkFinished(db, messageId, now);
         }
     }
 }

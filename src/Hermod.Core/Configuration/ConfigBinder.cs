@@ -14,7 +14,8 @@ internal sealed class ConfigBinder(string source)
     public HermodOptions Bind(ConfigMap root)
     {
         var o = new HermodOptions();
-        Known(root, "", "hostname", "data_dir", "storage", "smtp", "tls", "users", "http", "log", "dns", "routes", "delivery");
+        Known(root, "", "hostname", "data_dir", "storage", "smtp", "tls", "users", "http", "log", "dns", "routes", "delivery",
+            "mini_mailgun", "api", "retention");
         o.Hostname = String(root, "", "hostname") ?? o.Hostname;
         if (!IsHostname(o.Hostname))
             Error(root, "hostname", $"'{o.Hostname}' is not a valid host name");
@@ -101,6 +102,24 @@ internal sealed class ConfigBinder(string source)
 
         if (Map(root, "", "delivery") is { } delivery)
             BindDelivery(delivery, o.Delivery);
+
+        if (Map(root, "", "mini_mailgun") is { } miniMailgun)
+        {
+            Known(miniMailgun, "mini_mailgun", "clients");
+            o.MiniMailgun.Clients = Strings(miniMailgun, "mini_mailgun", "clients") ?? o.MiniMailgun.Clients;
+            if (o.MiniMailgun.Clients.Any(c => c.Length == 0))
+                Error(miniMailgun, "mini_mailgun.clients", "a client id may not be empty");
+        }
+
+        if (Map(root, "", "api") is { } api)
+        {
+            Known(api, "api", "max_request_size", "max_recipients", "max_attachment_size");
+            o.Api.MaxRequestSize = Size(api, "api", "max_request_size", 1024, 1L << 32) ?? o.Api.MaxRequestSize;
+            o.Api.MaxRecipients = Int(api, "api", "max_recipients", 1, 100_000) ?? o.Api.MaxRecipients;
+            o.Api.MaxAttachmentSize = Size(api, "api", "max_attachment_size", 1, 1L << 32) ?? o.Api.MaxAttachmentSize;
+        }
+
+        o.Retention = Duration(root, "", "retention") ?? o.Retention;
         return o;
     }
 

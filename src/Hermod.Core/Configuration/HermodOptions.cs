@@ -17,6 +17,25 @@ public sealed class HermodOptions
     /// <summary>Static routes, checked before MX lookup: exact domain, then "*".</summary>
     public List<RouteOptions> Routes { get; set; } = [];
     public DeliveryOptions Delivery { get; set; } = new();
+    public MiniMailgunOptions MiniMailgun { get; set; } = new();
+    public ApiOptions Api { get; set; } = new();
+    /// <summary>Finished messages (every recipient delivered, failed or cancelled) are deleted this long after they finished.</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
+}
+
+/// <summary>The Mini-MailGun compatible API (POST /send, POST /status).</summary>
+public sealed class MiniMailgunOptions
+{
+    /// <summary>The client ids allowed to send; empty: the API answers 401 to everyone.</summary>
+    public List<string> Clients { get; set; } = [];
+}
+
+/// <summary>Limits of the native HTTP API (/v1).</summary>
+public sealed class ApiOptions
+{
+    public long MaxRequestSize { get; set; } = 30L << 20;
+    public int MaxRecipients { get; set; } = 1000;
+    public long MaxAttachmentSize { get; set; } = 20L << 20;
 }
 
 public sealed class DnsConfig

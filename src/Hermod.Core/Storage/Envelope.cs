@@ -21,8 +21,8 @@ public enum BodyType { SevenBit, EightBitMime }
 
 public sealed record EnvelopeRecipient(string Address, DsnNotify Notify = DsnNotify.Default, string? OriginalRecipient = null);
 
-/// <summary>Where a message came from: stored with it for the trace, the API and policy.</summary>
-public sealed record MessageSource(string Listener, IPAddress ClientAddress, string Helo, string? AuthUser, string? TlsProtocol);
+/// <summary>Where a message came from: stored with it for the trace, the API and policy. <see cref="Tenant"/>: the API tenant that sent it.</summary>
+public sealed record MessageSource(string Listener, IPAddress ClientAddress, string Helo, string? AuthUser, string? TlsProtocol, string? Tenant = null);
 
 /// <summary>Everything about a message except its content.</summary>
 public sealed record MessageEnvelope(
@@ -33,4 +33,5 @@ public sealed record MessageEnvelope(
     BodyType Body = BodyType.SevenBit,
     bool SmtpUtf8 = false,
     DsnReturn Ret = DsnReturn.Default,
-    string? EnvelopeId = null);
+    string? EnvelopeId = null,
+    string? SubmissionId = null);
