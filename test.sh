@@ -11,11 +11,18 @@ command -v swaks >/dev/null || missing+=(swaks)
 [ -x /usr/sbin/smtp-source ] || missing+=(postfix)
 [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
 /usr/bin/python3 -c "import aiosmtpd" 2>/dev/null || missing+=(python3-aiosmtpd)
+command -v curl >/dev/null || missing+=(curl)
+command -v node >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing peers: ${missing[*]}"
   as_root apt-get update -q
   echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+
+if [ ! -f tests/Hermod.Mime.Tests/node/node_modules/mailparser/package.json ]; then
+  echo "== installing npm peers: mailparser"
+  npm ci --prefix tests/Hermod.Mime.Tests/node --no-audit --no-fund
 fi
 
 echo "== build"

@@ -57,6 +57,10 @@ internal static class Schema
             created INTEGER NOT NULL,
             PRIMARY KEY (tenant, key)
         );
+        CREATE TABLE IF NOT EXISTS webhook_cursors (
+            url TEXT PRIMARY KEY,
+            last_event INTEGER NOT NULL      -- the last event delivered to this receiver
+        );
         CREATE TABLE IF NOT EXISTS submissions (
             id TEXT PRIMARY KEY,             -- Mini-MailGun submission id (32 hex)
             client_id TEXT NOT NULL,

@@ -36,8 +36,11 @@ public sealed partial class SqliteMessageStore
         return await command.ExecuteScalarAsync(cancellationToken) is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
     }
 
-    public Task RecordAsync(AttemptRecord attempt, CancellationToken cancellationToken) =>
-        _writer.EnqueueAsync(new RecordOp(attempt));
+    public async Task RecordAsync(AttemptRecord attempt, CancellationToken cancellationToken)
+    {
+        await _writer.EnqueueAsync(new RecordOp(attempt));
+        EventsWritten.Set();
+    }
 
     public async Task<int> RetryNowAsync(string? messageId, CancellationToken cancellationToken)
     {
@@ -53,6 +56,7 @@ public sealed partial class SqliteMessageStore
     {
         var op = new CancelOp(Now, messageId);
         await _writer.EnqueueAsync(op);
+        EventsWritten.Set();
         return op.Count;
     }
 

@@ -64,18 +64,19 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
     internal Task DropStagingAsync(long stagingId) => _writer.EnqueueAsync(new DropStagingOp(stagingId));
 
     public Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, CancellationToken cancellationToken) =>
-        AcceptAsync(envelope, headerPrefix, body, null);
+        AcceptAsync(envelope, headerPrefix, body, null, null);
 
     public Task AcceptDsnAsync(MessageEnvelope dsn, string headerPrefix, IBlobWriter body, IReadOnlyList<long> deliveryIds, CancellationToken cancellationToken) =>
-        AcceptAsync(dsn, headerPrefix, body, deliveryIds);
+        AcceptAsync(dsn, headerPrefix, body, deliveryIds, null);
 
-    private async Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, IReadOnlyList<long>? clearDsn)
+    private async Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, IReadOnlyList<long>? clearDsn, IdempotentResponse? idempotent)
     {
         var blob = (SqliteBlobWriter)body;
         var (data, count) = blob.TakeBuffer();
-        await _writer.EnqueueAsync(new AcceptOp(envelope, headerPrefix, blob, data, count, _time.GetUtcNow().ToUnixTimeMilliseconds(), clearDsn));
+        await _writer.EnqueueAsync(new AcceptOp(envelope, headerPrefix, blob, data, count, _time.GetUtcNow().ToUnixTimeMilliseconds(), clearDsn, idempotent));
         blob.Accepted = true;
         Signal.Set();
+        EventsWritten.Set();
     }
 
     /// <summary>The route of a recipient: its domain in lower case (the bare "postmaster" is local).</summary>
@@ -236,7 +237,8 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
     }
 
     /// <summary>The message, its recipients and its body become durable together.</summary>
-    private sealed class AcceptOp(MessageEnvelope envelope, string headerPrefix, SqliteBlobWriter blob, byte[] data, int count, long now, IReadOnlyList<long>? clearDsn = null) : WriteOp
+    private sealed class AcceptOp(MessageEnvelope envelope, string headerPrefix, SqliteBlobWriter blob, byte[] data, int count, long now,
+        IReadOnlyList<long>? clearDsn = null, IdempotentResponse? idempotent = null) : WriteOp
     {
         public override void Execute(WriteContext db)
         {
@@ -287,6 +289,9 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
                 }
             db.Exec("INSERT INTO events (message_id, type, at, detail) VALUES ($p0, 'accepted', $p1, $p2)",
                 envelope.Id, now, $"from [{source.ClientAddress}] via {source.Listener}");
+            if (idempotent is not null) // a retried request with the same key gets this response, never a second message
+                db.Exec("INSERT INTO idempotency (tenant, key, request_hash, status, response, created) VALUES ($p0, $p1, $p2, $p3, $p4, $p5)",
+                    idempotent.Tenant, idempotent.Key, idempotent.RequestHash, idempotent.Status, idempotent.Body, now);
         }
 
         public override void Release() => ArrayPool<byte>.Shared.Return(data);

@@ -15,7 +15,7 @@ internal sealed class ConfigBinder(string source)
     {
         var o = new HermodOptions();
         Known(root, "", "hostname", "data_dir", "storage", "smtp", "tls", "users", "http", "log", "dns", "routes", "delivery",
-            "mini_mailgun", "api", "retention");
+            "mini_mailgun", "api", "retention", "webhooks");
         o.Hostname = String(root, "", "hostname") ?? o.Hostname;
         if (!IsHostname(o.Hostname))
             Error(root, "hostname", $"'{o.Hostname}' is not a valid host name");
@@ -120,6 +120,29 @@ internal sealed class ConfigBinder(string source)
         }
 
         o.Retention = Duration(root, "", "retention") ?? o.Retention;
+
+        if (Get(root, "webhooks") is { } webhooksNode)
+        {
+            if (webhooksNode is not ConfigList webhooks)
+                Error(webhooksNode, "webhooks", "must be a list of { url, secret, tenant }");
+            else
+                for (var i = 0; i < webhooks.Items.Count; i++)
+                {
+                    var key = $"webhooks[{i}]";
+                    if (AsMap(webhooks.Items[i], key) is not { } w)
+                        continue;
+                    Known(w, key, "url", "secret", "tenant");
+                    var url = String(w, key, "url");
+                    var hook = new WebhookOptions { Secret = String(w, key, "secret") ?? "", Tenant = String(w, key, "tenant") };
+                    if (Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+                        hook.Url = uri;
+                    else
+                        Error(w, key + ".url", $"'{url}' is not an http:// or https:// URL");
+                    if (hook.Secret.Length < 16)
+                        Error(w, key + ".secret", "is required, at least 16 characters (it signs each request)");
+                    o.Webhooks.Add(hook);
+                }
+        }
         return o;
     }
 
@@ -173,11 +196,12 @@ internal sealed class ConfigBinder(string source)
     private void BindDelivery(ConfigMap delivery, DeliveryOptions o)
     {
         const string k = "delivery";
-        Known(delivery, k, "enabled", "remote_port", "tls", "retry", "delay_warning", "max_concurrency", "max_per_destination",
+        Known(delivery, k, "enabled", "remote_port", "tls", "retry", "max_attempts", "delay_warning", "max_concurrency", "max_per_destination",
             "max_messages_per_connection", "connection_idle", "lease", "timeouts");
         o.Enabled = Bool(delivery, k, "enabled") ?? o.Enabled;
         o.RemotePort = Int(delivery, k, "remote_port", 1, 65535) ?? o.RemotePort;
         o.Tls = Enum<OutboundTls>(delivery, k, "tls") ?? o.Tls;
+        o.MaxAttempts = Int(delivery, k, "max_attempts", 0, 1_000_000) ?? o.MaxAttempts;
         o.DelayWarning = Duration(delivery, k, "delay_warning") ?? o.DelayWarning;
         o.MaxConcurrency = Int(delivery, k, "max_concurrency", 1, 10_000) ?? o.MaxConcurrency;
         o.MaxPerDestination = Int(delivery, k, "max_per_destination", 1, 10_000) ?? o.MaxPerDestination;

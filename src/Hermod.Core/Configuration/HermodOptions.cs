@@ -19,6 +19,8 @@ public sealed class HermodOptions
     public DeliveryOptions Delivery { get; set; } = new();
     public MiniMailgunOptions MiniMailgun { get; set; } = new();
     public ApiOptions Api { get; set; } = new();
+    /// <summary>URLs that receive every delivery event as signed JSON.</summary>
+    public List<WebhookOptions> Webhooks { get; set; } = [];
     /// <summary>Finished messages (every recipient delivered, failed or cancelled) are deleted this long after they finished.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
 }
@@ -28,6 +30,15 @@ public sealed class MiniMailgunOptions
 {
     /// <summary>The client ids allowed to send; empty: the API answers 401 to everyone.</summary>
     public List<string> Clients { get; set; } = [];
+}
+
+/// <summary>A receiver of delivery events: each is POSTed as JSON with an HMAC-SHA256 signature made with <see cref="Secret"/>.</summary>
+public sealed class WebhookOptions
+{
+    public Uri Url { get; set; } = new("http://127.0.0.1/");
+    public string Secret { get; set; } = "";
+    /// <summary>Only events of this tenant; null: all events.</summary>
+    public string? Tenant { get; set; }
 }
 
 /// <summary>Limits of the native HTTP API (/v1).</summary>
@@ -76,6 +87,8 @@ public sealed class DeliveryOptions
     public int RemotePort { get; set; } = 25;
     public OutboundTls Tls { get; set; } = OutboundTls.Opportunistic;
     public RetryOptions Retry { get; set; } = new();
+    /// <summary>Attempts a recipient gets before a temporary failure becomes final (and bounces); 0: no limit but <see cref="RetryOptions.MaxAge"/>.</summary>
+    public int MaxAttempts { get; set; }
     /// <summary>When a deferred message sends its sender one "delayed" DSN.</summary>
     public TimeSpan DelayWarning { get; set; } = TimeSpan.FromHours(4);
     public int MaxConcurrency { get; set; } = 100;

@@ -19,10 +19,14 @@ public static class Outcomes
             return new RecipientOutcome(recipient.DeliveryId, AttemptStatus.Delivered, reply, null,
                 Wants(DsnNotify.Success) && !dsnSupported ? DsnKind.Relayed : DsnKind.None);
 
-        var next = IsPermanent(reply) ? null : RetrySchedule.Next(options.Retry, recipient.Attempts + 1, now, message.Created, jitter);
+        var attempts = recipient.Attempts + 1; // this one included
+        var lastAttempt = options.MaxAttempts > 0 && attempts >= options.MaxAttempts;
+        var next = IsPermanent(reply) || lastAttempt ? null : RetrySchedule.Next(options.Retry, attempts, now, message.Created, jitter);
         if (next is null)
         {
-            var final = IsPermanent(reply) ? reply : reply with { Text = $"{reply.Text} (gave up: the message is older than {options.Retry.MaxAge})" };
+            var final = IsPermanent(reply) ? reply
+                : lastAttempt ? reply with { Text = $"{reply.Text} (gave up after {attempts} attempts)" }
+                : reply with { Text = $"{reply.Text} (gave up: the message is older than {options.Retry.MaxAge})" };
             return new RecipientOutcome(recipient.DeliveryId, AttemptStatus.Failed, final, null, Wants(DsnNotify.Failure) ? DsnKind.Failure : DsnKind.None);
         }
         var warn = !recipient.DelayWarned && now - message.Created >= options.DelayWarning && Wants(DsnNotify.Delay);

@@ -29,6 +29,7 @@ public static class HermodCli
         root.Subcommands.Add(CheckConfig());
         root.Subcommands.Add(HashPassword());
         root.Subcommands.Add(Queue());
+        root.Subcommands.Add(ApiKey());
         return await root.Parse(args).InvokeAsync();
     }
 
@@ -221,6 +222,31 @@ public static class HermodCli
         queue.Subcommands.Add(retry);
         queue.Subcommands.Add(delete);
         return queue;
+    }
+
+    private static Command ApiKey()
+    {
+        var apikey = new Command("apikey", "Manage API keys of the HTTP API");
+        var tenant = new Option<string>("--tenant") { Description = "The tenant the key belongs to (it sees only its own messages)", Required = true };
+        var create = new Command("create", "Make a key; it is printed once, alone on the last line (only its hash is stored)") { tenant };
+        create.SetAction(async (parse, ct) =>
+        {
+            if (LoadConfig(parse) is not { } options)
+                return ConfigError;
+            var name = parse.GetValue(tenant)!;
+            if (name.Length == 0 || name.Length > 100 || name.Any(char.IsControl))
+            {
+                Console.Error.WriteLine("hermod: --tenant: 1 to 100 printable characters");
+                return 1;
+            }
+            await using var store = OpenStore(options);
+            var key = await store.CreateApiKeyAsync(name, ct);
+            Console.WriteLine($"API key for tenant {name} (shown only now; store it safely):");
+            Console.WriteLine(key);
+            return 0;
+        });
+        apikey.Subcommands.Add(create);
+        return apikey;
     }
 
     private static SqliteMessageStore OpenStore(HermodOptions options) =>

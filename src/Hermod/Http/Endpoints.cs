@@ -2,7 +2,7 @@ using Hermod.Core.Storage;
 
 namespace Hermod.Http;
 
-/// <summary>The HTTP surface of this stage: health and metrics.</summary>
+/// <summary>The HTTP surface: health, metrics, the OpenAPI document and the APIs.</summary>
 internal static class Endpoints
 {
     public static void Map(WebApplication app)
@@ -14,5 +14,8 @@ internal static class Endpoints
         });
         app.MapGet("/metrics", (PrometheusExporter exporter) =>
             Results.Text(exporter.Render(), "text/plain; version=0.0.4; charset=utf-8"));
+        MiniMailgun.MiniMailgunApi.Map(app);
+        app.MapOpenApi(); // /openapi/v1.json
+        V1.MessagesApi.Map(app);
     }
 }

@@ -22,6 +22,7 @@ public sealed class DeliveryWorld : IAsyncLifetime
     public const string NoUtf8 = "127.0.0.8";
     public const string Senders = "127.0.0.9";
     public const string Reuse = "127.0.0.10";
+    public const string Refuse553 = "127.0.0.11";
 
     public FakeMx Mx { get; private set; } = null!;
     public Dnsmasq Dns { get; private set; } = null!;
@@ -42,6 +43,7 @@ public sealed class DeliveryWorld : IAsyncLifetime
             [NoUtf8] = "no-utf8",
             [Senders] = "accept",
             [Reuse] = "accept",
+            [Refuse553] = "reject553",
         });
         Dns = await Dnsmasq.StartAsync(
         [
@@ -58,6 +60,8 @@ public sealed class DeliveryWorld : IAsyncLifetime
             "--mx-host=sender.test,mx.sender.test,10", $"--host-record=mx.sender.test,{Senders}",
             $"--host-record=aonly.test,{Accept}",
             "--mx-host=reuse.test,mx.reuse.test,10", $"--host-record=mx.reuse.test,{Reuse}",
+            "--mx-host=refuse553.test,mx.refuse553.test,10", $"--host-record=mx.refuse553.test,{Refuse553}",
+            "--txt-record=nomx.test,no mail here", // exists, with neither MX nor address records
         ], probe: "good.test");
         Host = await TestHost.StartAsync(o =>
         {

@@ -86,6 +86,28 @@ public sealed class RetryAndOutcomeTests
     }
 
     [Fact]
+    public void A_temporary_failure_at_the_last_allowed_attempt_is_final()
+    {
+        var limited = new DeliveryOptions { Retry = Retry, DelayWarning = TimeSpan.FromHours(4), MaxAttempts = 3 };
+        RecipientOutcome At(int attemptsBefore, UpstreamReply reply) =>
+            Outcomes.For(Recipient(attempts: attemptsBefore), reply, Message(), true, limited, Created.AddMinutes(1), 0.5);
+
+        Assert.Equal(AttemptStatus.Deferred, At(0, Temp).Status);
+        Assert.Equal(AttemptStatus.Deferred, At(1, Temp).Status);
+        var last = At(2, Temp); // the third attempt
+        Assert.Equal(AttemptStatus.Failed, last.Status);
+        Assert.Null(last.NextAttempt);
+        Assert.Equal(DsnKind.Failure, last.Dsn);
+        Assert.Equal(451, last.Reply.Code);
+        Assert.Equal("try later (gave up after 3 attempts)", last.Reply.Text);
+        Assert.Equal(AttemptStatus.Delivered, At(2, Ok).Status);
+        Assert.Equal("no such user", At(0, Perm).Reply.Text); // a permanent failure says nothing about attempts
+
+        // 0, the default, is no limit: only the maximum age ends the retries
+        Assert.Equal(AttemptStatus.Deferred, Outcome(Temp, Recipient(attempts: 500)).Status);
+    }
+
+    [Fact]
     public void A_delay_warning_is_owed_once_after_the_delay_warning_time()
     {
         var later = Created.AddHours(5);

@@ -1,0 +1,36 @@
+namespace Hermod.Core.Storage;
+
+/// <summary>A response kept for an Idempotency-Key: the same key and body get it again.</summary>
+public sealed record IdempotentResponse(string Tenant, string Key, byte[] RequestHash, int Status, string Body);
+
+/// <summary>One delivery event for the API feed and webhooks; <see cref="Id"/> is the feed cursor.</summary>
+public sealed record DeliveryEvent(long Id, string MessageId, long? DeliveryId, string? Recipient, string Type, DateTimeOffset At, string? Detail, string? Tenant = null);
+
+/// <summary>One delivery attempt of one recipient, with the upstream reply.</summary>
+public sealed record AttemptView(long DeliveryId, DateTimeOffset Started, DateTimeOffset? Ended, string? RemoteHost, int? Code, string? Enhanced, string? Text);
+
+/// <summary>What the HTTP API stores beside the queue: API keys, idempotent responses, history.</summary>
+public interface IApiStore
+{
+    /// <summary>Makes a key for <paramref name="tenant"/>; only its hash is stored. The key is returned once.</summary>
+    Task<string> CreateApiKeyAsync(string tenant, CancellationToken cancellationToken);
+
+    /// <summary>The tenant of a key, or null for an unknown or malformed key.</summary>
+    Task<string?> AuthenticateAsync(string key, CancellationToken cancellationToken);
+
+    Task<IdempotentResponse?> FindIdempotentAsync(string tenant, string key, CancellationToken cancellationToken);
+
+    /// <summary>Accepts the message and keeps the response for its Idempotency-Key in one commit.</summary>
+    Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, IdempotentResponse? idempotent, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<AttemptView>> AttemptsAsync(string messageId, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<DeliveryEvent>> EventsAsync(string? messageId, string? tenant, long after, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Set whenever events were written (for webhooks: no polling while nothing happens).</summary>
+    QueueSignal EventsWritten { get; }
+
+    Task<long> WebhookCursorAsync(string url, CancellationToken cancellationToken);
+
+    Task SaveWebhookCursorAsync(string url, long lastEvent, CancellationToken cancellationToken);
+}

@@ -1,0 +1,80 @@
+using System.Buffers;
+using Hermod.Core.Storage;
+
+namespace Hermod.Storage.Sqlite;
+
+/// <summary>Mini-MailGun submissions: one row per request, its envelopes are messages with <c>submission_id</c> set.</summary>
+public sealed partial class SqliteMessageStore : ISubmissionStore
+{
+    public async Task AcceptSubmissionAsync(string submissionId, string clientId, IReadOnlyList<MessageEnvelope> envelopes, string headerPrefix,
+        IBlobWriter body, CancellationToken cancellationToken)
+    {
+        if (envelopes.Count == 0)
+            throw new ArgumentException("a submission has at least one envelope", nameof(envelopes));
+        foreach (var envelope in envelopes)
+            if (envelope.SubmissionId != submissionId)
+                throw new ArgumentException($"envelope {envelope.Id} does not belong to submission {submissionId}", nameof(envelopes));
+        var blob = (SqliteBlobWriter)body;
+        var (data, count) = blob.TakeBuffer();
+        await _writer.EnqueueAsync(new SubmissionOp(submissionId, clientId, envelopes, headerPrefix, blob, data, count, Now));
+        blob.Accepted = true;
+        Signal.Set();
+    }
+
+    public async Task<SubmissionStatus?> GetSubmissionStatusAsync(string submissionId, string clientId, CancellationToken cancellationToken)
+    {
+        await using var connection = Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT count(d.id),
+                   coalesce(sum(d.state = 'delivered'), 0),
+                   coalesce(sum(d.state IN ('failed', 'cancelled')), 0)
+            FROM submissions s
+            JOIN messages m ON m.submission_id = s.id
+            JOIN deliveries d ON d.message_id = m.id
+            WHERE s.id = $id AND s.client_id = $client
+            """;
+        command.Parameters.AddWithValue("$id", submissionId);
+        command.Parameters.AddWithValue("$client", clientId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+            return null;
+        var (total, delivered, undeliverable) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+        if (total == 0)
+            return null; // unknown, another client's, or gone with retention
+        return delivered == total ? SubmissionStatus.Sent
+            : undeliverable == total ? SubmissionStatus.Undeliverable
+            : SubmissionStatus.Queued;
+    }
+
+    /// <summary>
+    /// The submission row and all its envelopes in one savepoint of one commit. Each envelope is accepted as
+    /// <see cref="AcceptOp"/> accepts a message, so they share the body's blob: the first stores it (or finds an equal
+    /// one), every further envelope adds a reference.
+    /// </summary>
+    private sealed class SubmissionOp(string submissionId, string clientId, IReadOnlyList<MessageEnvelope> envelopes, string headerPrefix,
+        SqliteBlobWriter blob, byte[] data, int count, long now) : WriteOp
+    {
+        public override void Execute(WriteContext db)
+        {
+            db.Exec("INSERT INTO submissions (id, client_id, created) VALUES ($p0, $p1, $p2)", submissionId, clientId, now);
+            var stagingId = blob.StagingId;
+            try
+            {
+                foreach (var envelope in envelopes)
+                {
+                    new AcceptOp(envelope, headerPrefix, blob, data, count, now).Execute(db);
+                    // The staged chunks (if any) became the blob or were dropped for an equal one: further envelopes
+                    // must only find it by its hash and add a reference, not treat the staging row again.
+                    blob.StagingId = 0;
+                }
+            }
+            finally
+            {
+                blob.StagingId = stagingId; // should the commit fail, disposing the writer drops the staged chunks
+            }
+        }
+
+        public override void Release() => ArrayPool<byte>.Shared.Return(data);
+    }
+}

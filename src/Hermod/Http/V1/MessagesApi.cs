@@ -1,0 +1,232 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Hermod.Core.Configuration;
+using Hermod.Core.Storage;
+using Hermod.Smtp.Protocol;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Hermod.Http.V1;
+
+/// <summary>
+/// The native API: send a message (raw message/rfc822 with the envelope in the query), read a message with its
+/// recipients, attempts and events, read the event feed. Every call needs an API key; a tenant sees only its own.
+/// </summary>
+internal static partial class MessagesApi
+{
+    public const string TenantItem = "hermod.tenant";
+
+    public static void Map(WebApplication app)
+    {
+        var v1 = app.MapGroup("/v1").AddEndpointFilter(AuthenticateAsync).WithTags("v1");
+        v1.MapPost("/messages", SendAsync)
+            .WithSummary("Send a message")
+            .WithDescription("JSON message spec (application/json) or a raw message (message/rfc822 with ?from=&to= in the query). 202 once the message is durable.")
+            .Accepts<SendRequest>("application/json", "message/rfc822")
+            .Produces<SendResponse>(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+        v1.MapGet("/messages/{id}", GetAsync)
+            .WithSummary("A message: envelope, per-recipient state, attempts with upstream replies, events")
+            .Produces<MessageView>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        v1.MapGet("/events", EventsAsync)
+            .WithSummary("Delivery events after a cursor (accepted, delivered, deferred, failed, cancelled, dsn)")
+            .Produces<EventPage>();
+    }
+
+    private static async ValueTask<object?> AuthenticateAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        var header = http.Request.Headers.Authorization.ToString();
+        var tenant = header.StartsWith("Bearer ", StringComparison.Ordinal)
+            ? await http.RequestServices.GetRequiredService<IApiStore>().AuthenticateAsync(header[7..].Trim(), http.RequestAborted)
+            : null;
+        if (tenant is null)
+        {
+            http.Response.Headers.WWWAuthenticate = "Bearer";
+            return Problems.Create(StatusCodes.Status401Unauthorized, "Unauthorized", "A valid API key is required: Authorization: Bearer <key>.");
+        }
+        http.Items[TenantItem] = tenant;
+        return await next(context);
+    }
+
+    private static string Tenant(HttpContext http) => (string)http.Items[TenantItem]!;
+
+    private static async Task<IResult> SendAsync(HttpContext http, HermodOptions options, IMessageStore store, IApiStore api, TimeProvider time)
+    {
+        var request = http.Request;
+        var mediaType = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
+        if (request.ContentLength > options.Api.MaxRequestSize)
+            return Problems.Create(StatusCodes.Status413PayloadTooLarge, "Request too large", $"The limit is {options.Api.MaxRequestSize} bytes.");
+        var tenant = Tenant(http);
+        var key = request.Headers["Idempotency-Key"].ToString();
+        if (key.Length > 200)
+            return Problems.Validation(new() { ["Idempotency-Key"] = ["At most 200 characters."] });
+
+        // The request is read whole (bounded by api.max_request_size) to hash it for Idempotency-Key.
+        var body = await ReadBoundedAsync(request.Body, options.Api.MaxRequestSize, http.RequestAborted);
+        if (body is null)
+            return Problems.Create(StatusCodes.Status413PayloadTooLarge, "Request too large", $"The limit is {options.Api.MaxRequestSize} bytes.");
+        var requestHash = SHA256.HashData([.. Encoding.UTF8.GetBytes(request.QueryString.Value ?? ""), .. Encoding.UTF8.GetBytes(mediaType ?? ""), .. body]);
+        if (key.Length > 0 && await api.FindIdempotentAsync(tenant, key, http.RequestAborted) is { } earlier)
+            return Replay(earlier, requestHash);
+
+        Draft draft;
+        switch (mediaType)
+        {
+            case "message/rfc822":
+                if (RawDraft(request.Query, body, options) is not { } raw)
+                    return Problems.Validation(RawErrors(request.Query, options));
+                draft = raw;
+                break;
+            case "application/json":
+                var built = await SpecDraft.BuildAsync(body, options, time, http.RequestAborted);
+                if (built.Errors is { } errors)
+                    return Problems.Validation(errors);
+                draft = built.Draft!;
+                break;
+            default:
+                return Problems.Create(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", "Send application/json (a message spec) or message/rfc822 (a raw message).");
+        }
+
+        var id = QueueId.New(time);
+        var envelope = new MessageEnvelope(id, draft.Sender, [.. draft.Recipients.Select(r => new EnvelopeRecipient(r))],
+            new MessageSource("http", http.Connection.RemoteIpAddress ?? IPAddress.None, options.Hostname, null, null, tenant),
+            BodyType.EightBitMime, draft.SmtpUtf8);
+        var response = new SendResponse(id, [.. draft.Recipients.Select((r, i) => new RecipientId(RecipientIdOf(id, i), r))]);
+        var responseJson = System.Text.Json.JsonSerializer.Serialize(response, Json.Options);
+        await using var blob = store.CreateBlobWriter();
+        await using (var stream = new BlobStream(blob))
+            await stream.WriteAsync(draft.Content, http.RequestAborted);
+        var trace = $"Received: from [{envelope.Source.ClientAddress}] by {options.Hostname} (Hermod) with HTTP id {id};\r\n\t{Rfc5322Now(time)}\r\n";
+        try
+        {
+            await api.AcceptAsync(envelope, trace, blob, key.Length > 0 ? new IdempotentResponse(tenant, key, requestHash, StatusCodes.Status202Accepted, responseJson) : null, CancellationToken.None);
+        }
+        catch (Exception) when (key.Length > 0)
+        {
+            // the same key raced in from another request: its first answer stands
+            if (await api.FindIdempotentAsync(tenant, key, CancellationToken.None) is { } concurrent)
+                return Replay(concurrent, requestHash);
+            throw;
+        }
+        return Results.Text(responseJson, "application/json", Encoding.UTF8, StatusCodes.Status202Accepted);
+    }
+
+    internal static string RecipientIdOf(string messageId, int index) => $"{messageId}.{index + 1}";
+
+    private static IResult Replay(IdempotentResponse earlier, byte[] requestHash) =>
+        CryptographicOperations.FixedTimeEquals(earlier.RequestHash, requestHash)
+            ? Results.Text(earlier.Body, "application/json", Encoding.UTF8, earlier.Status)
+            : Problems.Create(StatusCodes.Status422UnprocessableEntity, "Idempotency-Key reused", "This Idempotency-Key was used with a different request.");
+
+    private static string Rfc5322Now(TimeProvider time) =>
+        time.GetUtcNow().ToString("ddd, dd MMM yyyy HH:mm:ss +0000", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static async Task<byte[]?> ReadBoundedAsync(Stream body, long limit, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int n;
+        while ((n = await body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + n > limit)
+                return null;
+            buffer.Write(chunk, 0, n);
+        }
+        return buffer.ToArray();
+    }
+
+    /// <summary>What is sent: envelope and the finished message.</summary>
+    internal sealed record Draft(string Sender, IReadOnlyList<string> Recipients, byte[] Content, bool SmtpUtf8);
+
+    private static IEnumerable<string> ListParameter(IQueryCollection query, string name) =>
+        query[name].SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    private static Dictionary<string, string[]> RawErrors(IQueryCollection query, HermodOptions options)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var from = query["from"].ToString();
+        if (from.Length > 0 && !PathParser.TryParseMailbox(from, out _, out _))
+            errors["from"] = [$"'{from}' is not an email address."];
+        else if (!query.ContainsKey("from"))
+            errors["from"] = ["Required (use an empty value for the null sender)."];
+        var to = ListParameter(query, "to").ToList();
+        if (to.Count == 0)
+            errors["to"] = ["At least one recipient is required."];
+        else if (to.Count > options.Api.MaxRecipients)
+            errors["to"] = [$"At most {options.Api.MaxRecipients} recipients."];
+        for (var i = 0; i < to.Count; i++)
+            if (!PathParser.TryParseMailbox(to[i], out _, out _))
+                errors[$"to[{i}]"] = [$"'{to[i]}' is not an email address."];
+        return errors;
+    }
+
+    private static Draft? RawDraft(IQueryCollection query, byte[] body, HermodOptions options)
+    {
+        if (RawErrors(query, options).Count > 0)
+            return null;
+        var to = ListParameter(query, "to").ToList();
+        var from = query["from"].ToString();
+        var content = NormalizeLineEnds(body);
+        return new Draft(from, to, content, !Ascii.IsValid(from) || to.Any(t => !Ascii.IsValid(t)));
+    }
+
+    /// <summary>Bare LF (or CR) line ends of an uploaded message become CRLF, as SMTP requires.</summary>
+    private static byte[] NormalizeLineEnds(byte[] body)
+    {
+        var output = new MemoryStream(body.Length + body.Length / 50);
+        for (var i = 0; i < body.Length; i++)
+        {
+            var b = body[i];
+            if (b == '\r')
+            {
+                output.Write("\r\n"u8);
+                if (i + 1 < body.Length && body[i + 1] == '\n')
+                    i++;
+            }
+            else if (b == '\n')
+                output.Write("\r\n"u8);
+            else
+                output.WriteByte(b);
+        }
+        if (output.Length > 0 && body[^1] is not ((byte)'\n' or (byte)'\r'))
+            output.Write("\r\n"u8);
+        return output.ToArray();
+    }
+
+    private static async Task<IResult> GetAsync(string id, HttpContext http, IMessageStore store, IApiStore api)
+    {
+        var message = await store.GetAsync(id, http.RequestAborted);
+        if (message is null || message.Envelope.Source.Tenant != Tenant(http))
+            return Problems.Create(StatusCodes.Status404NotFound, "Not found", $"No message {id}.");
+        var index = message.Deliveries.Select((d, i) => (d.Id, i)).ToDictionary(x => x.Id, x => RecipientIdOf(id, x.i));
+        var attempts = await api.AttemptsAsync(id, http.RequestAborted);
+        var events = await api.EventsAsync(id, null, 0, 10_000, http.RequestAborted);
+        return Results.Json(new MessageView(
+            id, message.Envelope.Sender, message.Size, message.Created,
+            [.. message.Deliveries.Select(d => new RecipientView(index[d.Id], d.Recipient, d.State.ToString().ToLowerInvariant(), d.Attempts,
+                d.NextAttempt, d.LastReply?.ToString()))],
+            [.. attempts.Select(a => new AttemptItem(index[a.DeliveryId], a.Started, a.Ended, a.RemoteHost, a.Code, a.Enhanced, a.Text))],
+            [.. events.Select(e => EventItem.From(e, index))]), Json.Options);
+    }
+
+    private static async Task<IResult> EventsAsync(HttpContext http, IApiStore api, IMessageStore store, long? after, int? limit)
+    {
+        var take = Math.Clamp(limit ?? 100, 1, 1000);
+        var events = await api.EventsAsync(null, Tenant(http), after ?? 0, take, http.RequestAborted);
+        var items = new List<EventItem>(events.Count);
+        foreach (var group in events.GroupBy(e => e.MessageId))
+        {
+            var message = await store.GetAsync(group.Key, http.RequestAborted);
+            var index = message?.Deliveries.Select((d, i) => (d.Id, i)).ToDictionary(x => x.Id, x => RecipientIdOf(group.Key, x.i)) ?? [];
+            items.AddRange(group.Select(e => EventItem.From(e, index)));
+        }
+        items.Sort((a, b) => a.Cursor.CompareTo(b.Cursor));
+        return Results.Json(new EventPage(items, events.Count > 0 ? events[^1].Id : after ?? 0), Json.Options);
+    }
+}

@@ -1,0 +1,87 @@
+using System.Text.Json;
+using Hermod.Core.Configuration;
+using Hermod.Mime;
+
+namespace Hermod.Http.V1;
+
+/// <summary>Turns a JSON message spec into a MIME message (Hermod.Mime), or field-level errors.</summary>
+internal static class SpecDraft
+{
+    public sealed record Result(MessagesApi.Draft? Draft, Dictionary<string, string[]>? Errors);
+
+    public static async Task<Result> BuildAsync(byte[] body, HermodOptions options, TimeProvider time, CancellationToken cancellationToken)
+    {
+        SendRequest? request;
+        try
+        {
+            request = JsonSerializer.Deserialize<SendRequest>(body, Json.Options);
+        }
+        catch (JsonException e)
+        {
+            return Fail(e.Path is { Length: > 1 } path ? path.TrimStart('$', '.') : "body", $"Not valid JSON here: {e.Message.Split(" Path:")[0]}");
+        }
+        if (request is null)
+            return Fail("body", "A message spec is required.");
+
+        var errors = new Dictionary<string, string[]>();
+        var spec = new MessageSpec { Subject = request.Subject, Text = request.Text, Html = request.Html };
+        if (request.From is null)
+            errors["from"] = ["Required."];
+        else
+            spec.From = new MailAddress(request.From.Address, request.From.Name);
+        void Add(IReadOnlyList<AddressSpec>? list, IList<MailAddress> target)
+        {
+            foreach (var a in list ?? [])
+                target.Add(new MailAddress(a.Address, a.Name));
+        }
+        Add(request.To, spec.To);
+        Add(request.Cc, spec.Cc);
+        Add(request.Bcc, spec.Bcc);
+        Add(request.ReplyTo, spec.ReplyTo);
+        foreach (var (name, value) in request.Headers ?? new Dictionary<string, string>())
+            spec.Headers[name] = value;
+        if (request.Tags is { Count: > 0 } tags)
+            spec.Headers["X-Hermod-Tags"] = string.Join(", ", tags);
+        var recipientCount = spec.To.Count + spec.Cc.Count + spec.Bcc.Count;
+        if (recipientCount == 0)
+            errors["to"] = ["At least one recipient (to, cc or bcc) is required."];
+        else if (recipientCount > options.Api.MaxRecipients)
+            errors["to"] = [$"At most {options.Api.MaxRecipients} recipients (to, cc and bcc together)."];
+
+        var attachments = request.Attachments ?? [];
+        for (var i = 0; i < attachments.Count; i++)
+        {
+            var a = attachments[i];
+            byte[] bytes;
+            try
+            {
+                bytes = Convert.FromBase64String(a.Content ?? "");
+            }
+            catch (FormatException)
+            {
+                errors[$"attachments[{i}].content"] = ["Not valid base64."];
+                continue;
+            }
+            if (bytes.Length > options.Api.MaxAttachmentSize)
+                errors[$"attachments[{i}].content"] = [$"At most {options.Api.MaxAttachmentSize} bytes."];
+            spec.Attachments.Add(new MimeAttachment(a.Filename ?? "", a.ContentType ?? "", bytes, a.ContentId));
+        }
+
+        foreach (var problem in MimeBuilder.Validate(spec))
+        {
+            var colon = problem.IndexOf(": ", StringComparison.Ordinal);
+            var field = colon > 0 ? problem[..colon] : "body";
+            var text = colon > 0 ? problem[(colon + 2)..] : problem;
+            errors[field] = errors.TryGetValue(field, out var existing) ? [.. existing, text] : [text];
+        }
+        if (errors.Count > 0)
+            return new Result(null, errors);
+
+        using var content = new MemoryStream();
+        await MimeBuilder.WriteAsync(spec, content, options.Hostname, time, cancellationToken);
+        var recipients = spec.To.Concat(spec.Cc).Concat(spec.Bcc).Select(a => a.Address).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        return new Result(new MessagesApi.Draft(spec.From!.Address, recipients, content.ToArray(), MimeBuilder.RequiresSmtpUtf8(spec)), null);
+    }
+
+    private static Result Fail(string field, string message) => new(null, new() { [field] = [message] });
+}
