@@ -36,6 +36,7 @@ internal static class Schema
             tls TEXT,
             tenant TEXT,                     -- the API tenant that sent it (HTTP submission), else NULL
             submission_id TEXT,              -- the Mini-MailGun submission it belongs to, else NULL
+            metadata TEXT,                   -- tags and metadata given with an API message (JSON), else NULL
             created INTEGER NOT NULL,
             finished INTEGER                 -- unix ms when its last recipient reached a final state (retention)
         );

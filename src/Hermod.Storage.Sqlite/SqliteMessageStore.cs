@@ -116,7 +116,7 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
     }
 
     private const string MessageColumns =
-        "m.id, m.sender, m.size, m.body_type, m.smtputf8, m.ret, m.envid, m.listener, m.client_ip, m.helo, m.auth_user, m.tls, m.created, m.tenant, m.submission_id";
+        "m.id, m.sender, m.size, m.body_type, m.smtputf8, m.ret, m.envid, m.listener, m.client_ip, m.helo, m.auth_user, m.tls, m.created, m.tenant, m.submission_id, m.metadata";
 
     private const string DeliveryColumns =
         "d.id, d.recipient, d.route, d.state, d.attempts, d.notify, d.orcpt, d.due_at, d.last_remote, d.last_code, d.last_enhanced, d.last_text, d.dsn_pending";
@@ -157,10 +157,11 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
                     reader.GetInt64(4) != 0,
                     reader.IsDBNull(5) ? DsnReturn.Default : reader.GetString(5) == "full" ? DsnReturn.Full : DsnReturn.Headers,
                     reader.IsDBNull(6) ? null : reader.GetString(6),
-                    reader.IsDBNull(14) ? null : reader.GetString(14));
+                    reader.IsDBNull(14) ? null : reader.GetString(14),
+                    reader.IsDBNull(15) ? null : reader.GetString(15));
                 result.Add(new StoredMessage(envelope, reader.GetInt64(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(12)), deliveries));
             }
-            var delivery = ReadDelivery(reader, 15);
+            var delivery = ReadDelivery(reader, 16);
             recipients.Add(new EnvelopeRecipient(delivery.Recipient, delivery.Notify, delivery.OriginalRecipient));
             deliveries.Add(delivery);
         }
@@ -268,14 +269,14 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
             var prefix = System.Text.Encoding.UTF8.GetBytes(headerPrefix);
             var source = envelope.Source;
             db.Exec("""
-                INSERT INTO messages (id, sender, blob_id, header_prefix, size, body_type, smtputf8, ret, envid, listener, client_ip, helo, auth_user, tls, created, tenant, submission_id)
-                VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8, $p9, $p10, $p11, $p12, $p13, $p14, $p15, $p16)
+                INSERT INTO messages (id, sender, blob_id, header_prefix, size, body_type, smtputf8, ret, envid, listener, client_ip, helo, auth_user, tls, created, tenant, submission_id, metadata)
+                VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8, $p9, $p10, $p11, $p12, $p13, $p14, $p15, $p16, $p17)
                 """,
                 envelope.Id, envelope.Sender, blobId, prefix, prefix.Length + blob.Length,
                 envelope.Body == BodyType.EightBitMime ? "8bitmime" : "7bit", envelope.SmtpUtf8 ? 1 : 0,
                 envelope.Ret switch { DsnReturn.Full => "full", DsnReturn.Headers => "hdrs", _ => null },
                 envelope.EnvelopeId, source.Listener, source.ClientAddress.ToString(), source.Helo, source.AuthUser, source.TlsProtocol, now,
-                source.Tenant, envelope.SubmissionId);
+                source.Tenant, envelope.SubmissionId, envelope.Metadata);
             foreach (var rcpt in envelope.Recipients)
                 db.Exec("INSERT INTO deliveries (message_id, recipient, route, notify, orcpt, state, due_at) VALUES ($p0, $p1, $p2, $p3, $p4, 'queued', $p5)",
                     envelope.Id, rcpt.Address, RouteOf(rcpt.Address), (int)rcpt.Notify, rcpt.OriginalRecipient, now);

@@ -24,7 +24,7 @@ public sealed record EnvelopeRecipient(string Address, DsnNotify Notify = DsnNot
 /// <summary>Where a message came from: stored with it for the trace, the API and policy. <see cref="Tenant"/>: the API tenant that sent it.</summary>
 public sealed record MessageSource(string Listener, IPAddress ClientAddress, string Helo, string? AuthUser, string? TlsProtocol, string? Tenant = null);
 
-/// <summary>Everything about a message except its content.</summary>
+/// <summary>Everything about a message except its content. <see cref="Metadata"/>: the API caller's tags and metadata, as JSON.</summary>
 public sealed record MessageEnvelope(
     string Id,
     string Sender,
@@ -34,4 +34,5 @@ public sealed record MessageEnvelope(
     bool SmtpUtf8 = false,
     DsnReturn Ret = DsnReturn.Default,
     string? EnvelopeId = null,
-    string? SubmissionId = null);
+    string? SubmissionId = null,
+    string? Metadata = null);

@@ -67,6 +67,8 @@ public sealed class MessagesApiTests : IAsyncLifetime
         html = "<p>Hello in <b>HTML</b></p>",
         attachments = new[] { new { filename = "report.txt", content_type = "text/plain", content = Convert.ToBase64String("a,b\n1,2\n"u8.ToArray()) } },
         headers = new Dictionary<string, string> { ["X-Campaign"] = "autumn" },
+        tags = new[] { "newsletter", "autumn" },
+        metadata = new Dictionary<string, string> { ["order"] = "1234" },
     };
 
     [Fact]
@@ -89,6 +91,10 @@ public sealed class MessagesApiTests : IAsyncLifetime
         Assert.Contains("X-Campaign: autumn", text);
         Assert.Contains("multipart/mixed", text);
         Assert.Contains("Subject: =?utf-8?", text, StringComparison.OrdinalIgnoreCase);
+
+        var view = await GetJsonAsync(_acme, $"/v1/messages/{id}");
+        Assert.Equal(["newsletter", "autumn"], view.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal("1234", view.GetProperty("metadata").GetProperty("order").GetString());
     }
 
     [Fact]
@@ -213,6 +219,8 @@ public sealed class MessagesApiTests : IAsyncLifetime
         { """{"from":{"address":"a@acme.test"},"to":[{"address":"x@example.net"}],"text":"t","attachments":[{"filename":"a","content_type":"text/plain","content":"!!"}]}""", "attachments[0].content" },
         { $$"""{"from":{"address":"a@acme.test"},"to":[{"address":"x@example.net"}],"text":"t","attachments":[{"filename":"a","content_type":"text/plain","content":"{{Convert.ToBase64String(new byte[2000])}}"}]}""", "attachments[0].content" },
         { """{"from":""", "from" }, // truncated JSON: the error points where it broke
+        { $$"""{"from":{"address":"a@acme.test"},"to":[{"address":"x@example.net"}],"text":"t","tags":[{{string.Join(",", Enumerable.Repeat("\"t\"", 51))}}]}""", "tags" },
+        { $$$"""{"from":{"address":"a@acme.test"},"to":[{"address":"x@example.net"}],"text":"t","metadata":{"k":"{{{new string('v', 1001)}}}"}}""", "metadata" },
     };
 
     [Theory]

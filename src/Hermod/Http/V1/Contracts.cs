@@ -48,7 +48,11 @@ public sealed record EventItem(long Cursor, string MessageId, string? RecipientI
         new(e.Id, e.MessageId, e.DeliveryId is { } d && recipientIds.TryGetValue(d, out var rid) ? rid : null, e.Recipient, e.Type, e.At, e.Detail);
 }
 
-public sealed record MessageView(string Id, string From, long Size, DateTimeOffset Created, IReadOnlyList<RecipientView> Recipients,
+/// <summary>Tags and metadata as stored with a message.</summary>
+public sealed record StoredMetadata(IReadOnlyList<string>? Tags, IReadOnlyDictionary<string, string>? Metadata);
+
+public sealed record MessageView(string Id, string From, long Size, DateTimeOffset Created, IReadOnlyList<string>? Tags,
+    IReadOnlyDictionary<string, string>? Metadata, IReadOnlyList<RecipientView> Recipients,
     IReadOnlyList<AttemptItem> Attempts, IReadOnlyList<EventItem> Events);
 
 public sealed record EventPage(IReadOnlyList<EventItem> Events, long Next);

@@ -96,7 +96,7 @@ internal static partial class MessagesApi
         var id = QueueId.New(time);
         var envelope = new MessageEnvelope(id, draft.Sender, [.. draft.Recipients.Select(r => new EnvelopeRecipient(r))],
             new MessageSource("http", http.Connection.RemoteIpAddress ?? IPAddress.None, options.Hostname, null, null, tenant),
-            BodyType.EightBitMime, draft.SmtpUtf8);
+            BodyType.EightBitMime, draft.SmtpUtf8, Metadata: draft.Metadata);
         var response = new SendResponse(id, [.. draft.Recipients.Select((r, i) => new RecipientId(RecipientIdOf(id, i), r))]);
         var responseJson = System.Text.Json.JsonSerializer.Serialize(response, Json.Options);
         await using var blob = store.CreateBlobWriter();
@@ -142,7 +142,7 @@ internal static partial class MessagesApi
     }
 
     /// <summary>What is sent: envelope and the finished message.</summary>
-    internal sealed record Draft(string Sender, IReadOnlyList<string> Recipients, byte[] Content, bool SmtpUtf8);
+    internal sealed record Draft(string Sender, IReadOnlyList<string> Recipients, byte[] Content, bool SmtpUtf8, string? Metadata = null);
 
     private static IEnumerable<string> ListParameter(IQueryCollection query, string name) =>
         query[name].SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
@@ -207,8 +207,9 @@ internal static partial class MessagesApi
         var index = message.Deliveries.Select((d, i) => (d.Id, i)).ToDictionary(x => x.Id, x => RecipientIdOf(id, x.i));
         var attempts = await api.AttemptsAsync(id, http.RequestAborted);
         var events = await api.EventsAsync(id, null, 0, 10_000, http.RequestAborted);
+        var metadata = message.Envelope.Metadata is { } json ? System.Text.Json.JsonSerializer.Deserialize<StoredMetadata>(json, Json.Options) : null;
         return Results.Json(new MessageView(
-            id, message.Envelope.Sender, message.Size, message.Created,
+            id, message.Envelope.Sender, message.Size, message.Created, metadata?.Tags, metadata?.Metadata,
             [.. message.Deliveries.Select(d => new RecipientView(index[d.Id], d.Recipient, d.State.ToString().ToLowerInvariant(), d.Attempts,
                 d.NextAttempt, d.LastReply?.ToString()))],
             [.. attempts.Select(a => new AttemptItem(index[a.DeliveryId], a.Started, a.Ended, a.RemoteHost, a.Code, a.Enhanced, a.Text))],

@@ -40,8 +40,10 @@ internal static class SpecDraft
         Add(request.ReplyTo, spec.ReplyTo);
         foreach (var (name, value) in request.Headers ?? new Dictionary<string, string>())
             spec.Headers[name] = value;
-        if (request.Tags is { Count: > 0 } tags)
-            spec.Headers["X-Hermod-Tags"] = string.Join(", ", tags);
+        if (request.Tags is { Count: > 50 } || request.Tags?.Any(t => t.Length is 0 or > 100) == true)
+            errors["tags"] = ["At most 50 tags of 1 to 100 characters."];
+        if (request.Metadata is { Count: > 50 } || request.Metadata?.Any(m => m.Key.Length is 0 or > 100 || m.Value.Length > 1000) == true)
+            errors["metadata"] = ["At most 50 entries; keys of 1 to 100 characters, values up to 1000."];
         var recipientCount = spec.To.Count + spec.Cc.Count + spec.Bcc.Count;
         if (recipientCount == 0)
             errors["to"] = ["At least one recipient (to, cc or bcc) is required."];
@@ -80,7 +82,10 @@ internal static class SpecDraft
         using var content = new MemoryStream();
         await MimeBuilder.WriteAsync(spec, content, options.Hostname, time, cancellationToken);
         var recipients = spec.To.Concat(spec.Cc).Concat(spec.Bcc).Select(a => a.Address).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-        return new Result(new MessagesApi.Draft(spec.From!.Address, recipients, content.ToArray(), MimeBuilder.RequiresSmtpUtf8(spec)), null);
+        var metadata = request.Tags is { Count: > 0 } || request.Metadata is { Count: > 0 }
+            ? JsonSerializer.Serialize(new StoredMetadata(request.Tags, request.Metadata), Json.Options)
+            : null;
+        return new Result(new MessagesApi.Draft(spec.From!.Address, recipients, content.ToArray(), MimeBuilder.RequiresSmtpUtf8(spec), metadata), null);
     }
 
     private static Result Fail(string field, string message) => new(null, new() { [field] = [message] });
