@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Hermod.Core.IO;
 using Hermod.Core.Storage;
 
 namespace Hermod.Delivery.Bounces;
@@ -132,17 +133,13 @@ public static class DsnBuilder
         time.ToUniversalTime().ToString("ddd, dd MMM yyyy HH:mm:ss +0000", CultureInfo.InvariantCulture);
 
     /// <summary>Passes bytes through up to the end of the header block (the first empty line) or a byte limit, then drops the rest.</summary>
-    private sealed class HeaderOnlyStream(Stream inner, int limit) : Stream
+    private sealed class HeaderOnlyStream(Stream inner, int limit) : AsyncWriteStream
     {
         private int _written;
         private int _state; // bytes of "\r\n\r\n" matched so far
         private bool _done;
 
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => _written;
-        public override long Position { get => _written; set => throw new NotSupportedException(); }
+        protected override long BytesWritten => _written;
 
         public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -166,13 +163,5 @@ public static class DsnBuilder
             await inner.WriteAsync(buffer[..take], cancellationToken);
         }
 
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("use WriteAsync");
-        public override void Flush() => inner.Flush();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

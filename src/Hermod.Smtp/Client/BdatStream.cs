@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
+using Hermod.Core.IO;
 using Hermod.Smtp.Protocol;
 
 namespace Hermod.Smtp.Client;
@@ -11,7 +12,7 @@ namespace Hermod.Smtp.Client;
 /// (1 without PIPELINING). When the server refuses a chunk no further chunk is sent (RFC 3030 2) and writes throw:
 /// <see cref="Failure"/> says why.
 /// </summary>
-internal sealed class BdatStream : Stream
+internal sealed class BdatStream : AsyncWriteStream
 {
     private const int HeaderRoom = 32; // "BDAT 67108864 LAST\r\n" fits
 
@@ -47,16 +48,8 @@ internal sealed class BdatStream : Stream
     /// <summary>Whether "BDAT n LAST" went out (the transaction is over at the server).</summary>
     public bool LastSent { get; private set; }
 
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
     public override bool CanWrite => !_completed && _buffer is not null;
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => ContentLength;
-        set => throw new NotSupportedException();
-    }
+    protected override long BytesWritten => ContentLength;
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -76,32 +69,6 @@ internal sealed class BdatStream : Stream
             buffer = buffer[n..];
         }
     }
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Write(byte[] buffer, int offset, int count) =>
-        WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override void Write(ReadOnlySpan<byte> buffer)
-    {
-        var copy = ArrayPool<byte>.Shared.Rent(buffer.Length);
-        try
-        {
-            buffer.CopyTo(copy);
-            Write(copy, 0, buffer.Length);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(copy);
-        }
-    }
-
-    public override void Flush()
-    {
-    }
-
-    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>
     /// Sends the last chunk (unless a chunk was refused), reads every outstanding reply, and returns the reply that
@@ -167,7 +134,4 @@ internal sealed class BdatStream : Stream
         base.Dispose(disposing);
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 }

@@ -1,5 +1,7 @@
 using System.Buffers;
 
+using Hermod.Core.IO;
+
 namespace Hermod.Smtp.Client;
 
 /// <summary>
@@ -9,7 +11,7 @@ namespace Hermod.Smtp.Client;
 /// A '.' is doubled at the start of the content and after every LF or CR — a bare LF or CR included, so content
 /// with stray line endings cannot end the data early at a lenient server (SMTP smuggling).
 /// </summary>
-internal sealed class DotStuffingStream : Stream
+internal sealed class DotStuffingStream : AsyncWriteStream
 {
     private static readonly byte[] Dot = ".\r\n"u8.ToArray();
     private static readonly byte[] CrLfDot = "\r\n.\r\n"u8.ToArray();
@@ -34,16 +36,8 @@ internal sealed class DotStuffingStream : Stream
     /// <summary>Content octets written (before stuffing).</summary>
     public long ContentLength { get; private set; }
 
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
     public override bool CanWrite => !_completed && _buffer is not null;
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => ContentLength;
-        set => throw new NotSupportedException();
-    }
+    protected override long BytesWritten => ContentLength;
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -56,33 +50,6 @@ internal sealed class DotStuffingStream : Stream
                 await SendBufferAsync();
         }
     }
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Write(byte[] buffer, int offset, int count) =>
-        WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override void Write(ReadOnlySpan<byte> buffer)
-    {
-        var copy = ArrayPool<byte>.Shared.Rent(buffer.Length);
-        try
-        {
-            buffer.CopyTo(copy);
-            Write(copy, 0, buffer.Length);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(copy);
-        }
-    }
-
-    /// <summary>Content is sent as the buffer fills and at the end; a flush in between would only make small sends.</summary>
-    public override void Flush()
-    {
-    }
-
-    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Ends the data: CRLF if the content did not end with one, then "." CRLF; sends what is buffered.</summary>
     public async ValueTask CompleteAsync()
@@ -139,7 +106,4 @@ internal sealed class DotStuffingStream : Stream
         base.Dispose(disposing);
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 }
