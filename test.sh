@@ -12,6 +12,8 @@ command -v swaks >/dev/null || missing+=(swaks)
 [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
 /usr/bin/python3 -c "import aiosmtpd" 2>/dev/null || missing+=(python3-aiosmtpd)
 command -v curl >/dev/null || missing+=(curl)
+/usr/bin/python3 -c "import dkim, nacl" 2>/dev/null || missing+=(python3-dkim python3-nacl)
+/usr/bin/python3 -c "import spf, yaml" 2>/dev/null || missing+=(python3-spf python3-yaml)
 command -v node >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing peers: ${missing[*]}"
@@ -23,6 +25,11 @@ fi
 if [ ! -f tests/Hermod.Mime.Tests/node/node_modules/mailparser/package.json ]; then
   echo "== installing npm peers: mailparser"
   npm ci --prefix tests/Hermod.Mime.Tests/node --no-audit --no-fund
+fi
+
+if [ ! -f tests/Hermod.Policy.Tests/Dkim/node/node_modules/mailauth/package.json ]; then
+  echo "== installing npm peers: mailauth"
+  npm ci --prefix tests/Hermod.Policy.Tests/Dkim/node --no-audit --no-fund
 fi
 
 echo "== build"

@@ -30,6 +30,7 @@ public static class HermodCli
         root.Subcommands.Add(HashPassword());
         root.Subcommands.Add(Queue());
         root.Subcommands.Add(ApiKey());
+        root.Subcommands.Add(Dkim());
         return await root.Parse(args).InvokeAsync();
     }
 
@@ -247,6 +248,43 @@ public static class HermodCli
         });
         apikey.Subcommands.Add(create);
         return apikey;
+    }
+
+    private static Command Dkim()
+    {
+        var dkim = new Command("dkim", "DKIM signing keys");
+        var domain = new Option<string>("--domain") { Description = "The signing domain (d=)", Required = true };
+        var selector = new Option<string>("--selector") { Description = "The selector (s=)", Required = true };
+        var algorithm = new Option<string>("--algorithm") { Description = "rsa2048 or ed25519", DefaultValueFactory = _ => "rsa2048" };
+        var dir = new Option<string?>("--dir") { Description = "Where to write the private key (default: data_dir/dkim)" };
+        var keygen = new Command("keygen", "Write a new private key (PEM, mode 0600) and print the DNS TXT record to publish") { domain, selector, algorithm, dir };
+        keygen.SetAction(parse =>
+        {
+            if (LoadConfig(parse) is not { } options)
+                return ConfigError;
+            if (!Hermod.Policy.Dkim.DkimKeys.TryParseAlgorithm(parse.GetValue(algorithm)!, out var kind))
+            {
+                Console.Error.WriteLine($"hermod: --algorithm: '{parse.GetValue(algorithm)}' is not rsa2048 or ed25519");
+                return 1;
+            }
+            var target = parse.GetValue(dir) ?? Path.Combine(options.DataDir, "dkim");
+            Directory.CreateDirectory(target);
+            try
+            {
+                var key = Hermod.Policy.Dkim.DkimKeys.Generate(kind, parse.GetValue(domain)!, parse.GetValue(selector)!, target);
+                Console.WriteLine($"private key: {key.PrivateKeyPath}");
+                Console.WriteLine($"publish this TXT record at {key.RecordName}:");
+                Console.WriteLine(key.RecordText);
+                return 0;
+            }
+            catch (Exception e) when (e is IOException or ArgumentException)
+            {
+                Console.Error.WriteLine($"hermod: {e.Message}");
+                return 1;
+            }
+        });
+        dkim.Subcommands.Add(keygen);
+        return dkim;
     }
 
     private static SqliteMessageStore OpenStore(HermodOptions options) =>

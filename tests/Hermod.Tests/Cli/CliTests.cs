@@ -55,6 +55,25 @@ public sealed class CliTests : IDisposable
         Assert.Contains($"hermod: cannot start: SMTP listener mx cannot listen on {address}: ", result.Stderr);
     }
 
+    [Theory]
+    [InlineData("rsa2048", "k=rsa")]
+    [InlineData("ed25519", "k=ed25519")]
+    public async Task Dkim_keygen_writes_a_private_key_and_prints_the_txt_record(string algorithm, string keyType)
+    {
+        var result = await CliRunner.RunAsync(["dkim", "keygen", "--domain", "example.test", "--selector", "s1", "--algorithm", algorithm, "--dir", _dir]);
+        Assert.Equal(0, result.ExitCode);
+        var lines = result.Text.TrimEnd().Split('\n');
+        Assert.Equal("publish this TXT record at s1._domainkey.example.test:", lines[^2]);
+        Assert.StartsWith($"v=DKIM1; {keyType}; p=", lines[^1]);
+        var pem = Path.Combine(_dir, "example.test.s1.pem");
+        Assert.Contains("-----BEGIN PRIVATE KEY-----", await File.ReadAllTextAsync(pem));
+        if (!OperatingSystem.IsWindows())
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(pem));
+        var again = await CliRunner.RunAsync(["dkim", "keygen", "--domain", "example.test", "--selector", "s1", "--algorithm", algorithm, "--dir", _dir]);
+        Assert.Equal(1, again.ExitCode); // an existing key is never overwritten
+        Assert.Equal(1, (await CliRunner.RunAsync(["dkim", "keygen", "--domain", "example.test", "--selector", "s2", "--algorithm", "dsa", "--dir", _dir])).ExitCode);
+    }
+
     [Fact]
     public async Task Hash_password_reads_stdin_and_prints_a_verifiable_salted_hash()
     {
