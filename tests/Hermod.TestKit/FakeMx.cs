@@ -14,7 +14,7 @@ public sealed record ReceivedMessage(string MailFrom, IReadOnlyList<string> Reci
 
 /// <summary>
 /// Fake MX hosts (scripts/fake_mx.py on aiosmtpd, a real SMTP server no one here wrote), one per loopback address,
-/// all on one port, each scripted: accept, tempfail-once, reject, stall, drop, no-utf8. Recipients named reject* or
+/// all on one port, each scripted: accept, tempfail-once, reject, reject553, busy, stall, drop, no-utf8. Recipients named reject* or
 /// tempfail* are refused on any host. What each host accepted is read back per address.
 /// </summary>
 public sealed class FakeMx : IAsyncDisposable

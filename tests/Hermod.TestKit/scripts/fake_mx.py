@@ -6,6 +6,7 @@ Every host listens on the same --port at its own loopback address and behaves as
   tempfail-once   451 4.3.0 to the first MAIL it sees, then like accept
   reject          550 5.7.1 to every MAIL
   reject553       553 5.1.8 to every MAIL (sender address refused)
+  busy            451 4.3.2 to every MAIL (a host that is up but not taking mail now)
   stall           greets, then never answers MAIL (the client's timeout must end it)
   drop            greets, then closes the connection when MAIL comes
   no-utf8         like accept, without the SMTPUTF8 extension
@@ -47,6 +48,8 @@ class Host:
             return "451 4.3.0 Temporary trouble, try again"
         if self.mode == "reject":
             return "550 5.7.1 Mail refused by policy"
+        if self.mode == "busy":
+            return "451 4.3.2 System busy, try another MX"
         if self.mode == "reject553":
             return "553 5.1.8 Sender address rejected"
         if self.mode == "stall":

@@ -86,6 +86,19 @@ public sealed class DeliveryTests(DeliveryWorld world) : IClassFixture<DeliveryW
     }
 
     [Fact]
+    public async Task A_4xx_to_mail_sends_the_message_to_the_next_mx_at_once()
+    {
+        var rcpt = Unique("busy", "busyfirst.test");
+        var id = await world.SendAsync("sender@sender.test", [rcpt], Content("busy first"));
+        var message = await world.WaitFinalAsync(id);
+        Assert.Equal(DeliveryState.Delivered, message.Deliveries[0].State);
+        Assert.Equal(1, message.Deliveries[0].Attempts); // one attempt: both hosts within it
+        Assert.Equal("mx2.busyfirst.test", message.Deliveries[0].LastReply!.RemoteHost);
+        Assert.Single(For(world.Mx.Received(Accept), rcpt));
+        Assert.Empty(world.Mx.Received(Busy));
+    }
+
+    [Fact]
     public async Task A_451_is_retried_and_delivered_once()
     {
         var rcpt = Unique("flaky", "flaky.test");

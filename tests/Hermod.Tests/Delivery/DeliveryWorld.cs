@@ -23,6 +23,7 @@ public sealed class DeliveryWorld : IAsyncLifetime
     public const string Senders = "127.0.0.9";
     public const string Reuse = "127.0.0.10";
     public const string Refuse553 = "127.0.0.11";
+    public const string Busy = "127.0.0.12";
 
     public FakeMx Mx { get; private set; } = null!;
     public Dnsmasq Dns { get; private set; } = null!;
@@ -44,6 +45,7 @@ public sealed class DeliveryWorld : IAsyncLifetime
             [Senders] = "accept",
             [Reuse] = "accept",
             [Refuse553] = "reject553",
+            [Busy] = "busy",
         });
         Dns = await Dnsmasq.StartAsync(
         [
@@ -62,6 +64,8 @@ public sealed class DeliveryWorld : IAsyncLifetime
             "--mx-host=reuse.test,mx.reuse.test,10", $"--host-record=mx.reuse.test,{Reuse}",
             "--mx-host=refuse553.test,mx.refuse553.test,10", $"--host-record=mx.refuse553.test,{Refuse553}",
             "--txt-record=nomx.test,no mail here", // exists, with neither MX nor address records
+            "--mx-host=busyfirst.test,mx1.busyfirst.test,10", $"--host-record=mx1.busyfirst.test,{Busy}",
+            "--mx-host=busyfirst.test,mx2.busyfirst.test,20", $"--host-record=mx2.busyfirst.test,{Accept}",
         ], probe: "good.test");
         Host = await TestHost.StartAsync(o =>
         {
