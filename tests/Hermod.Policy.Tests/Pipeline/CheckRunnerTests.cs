@@ -4,6 +4,11 @@ using Hermod.Policy.Pipeline;
 
 namespace Hermod.Policy.Tests.Pipeline;
 
+/// <summary>Timed assertions run alone: a thread pool starved by other test classes would measure them, not us.</summary>
+[CollectionDefinition(nameof(TimingCollection), DisableParallelization = true)]
+public sealed class TimingCollection;
+
+[Collection(nameof(TimingCollection))]
 public sealed class CheckRunnerTests
 {
     /// <summary>A check that waits, then answers; it records whether it was cancelled.</summary>
