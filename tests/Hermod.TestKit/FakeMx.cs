@@ -14,7 +14,7 @@ public sealed record ReceivedMessage(string MailFrom, IReadOnlyList<string> Reci
 
 /// <summary>
 /// Fake MX hosts (scripts/fake_mx.py on aiosmtpd, a real SMTP server no one here wrote), one per loopback address,
-/// all on one port, each scripted: accept, tempfail-once, reject, reject553, busy, stall, drop, no-utf8. Recipients named reject* or
+/// all on one port, each scripted: accept, tempfail-once, reject, reject553, busy, slow, stall, drop, no-utf8. Recipients named reject* or
 /// tempfail* are refused on any host. What each host accepted is read back per address.
 /// </summary>
 public sealed class FakeMx : IAsyncDisposable
@@ -109,6 +109,13 @@ public sealed class FakeMx : IAsyncDisposable
                 Strings(root.GetProperty("mail_options")), Strings(root.GetProperty("rcpt_options")), File.ReadAllBytes(Path.Combine(dir, $"{n}.eml"))));
         }
         return result;
+    }
+
+    /// <summary>For a "slow" host: the most transactions it had in DATA at once.</summary>
+    public int MaxInData(string address)
+    {
+        var path = Path.Combine(Directory, address, "max_in_data");
+        return File.Exists(path) ? int.Parse(File.ReadAllText(path), System.Globalization.CultureInfo.InvariantCulture) : 0;
     }
 
     /// <summary>How many connections <paramref name="address"/> has accepted.</summary>

@@ -7,6 +7,8 @@ Every host listens on the same --port at its own loopback address and behaves as
   reject          550 5.7.1 to every MAIL
   reject553       553 5.1.8 to every MAIL (sender address refused)
   busy            451 4.3.2 to every MAIL (a host that is up but not taking mail now)
+  slow            like accept, but each DATA takes half a second; --dir/<address>/max_in_data records
+                  how many transactions were in DATA at once
   stall           greets, then never answers MAIL (the client's timeout must end it)
   drop            greets, then closes the connection when MAIL comes
   no-utf8         like accept, without the SMTPUTF8 extension
@@ -34,6 +36,8 @@ class Host:
         self.count = 0
         self.mails = 0
         self.connections = 0
+        self.in_data = 0
+        self.max_in_data = 0
 
     def connected(self):
         self.connections += 1
@@ -72,6 +76,15 @@ class Host:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.mode == "slow":
+            self.in_data += 1
+            self.max_in_data = max(self.max_in_data, self.in_data)
+            path = os.path.join(self.directory, "max_in_data")
+            with open(path + ".tmp", "w") as f:
+                f.write(str(self.max_in_data))
+            os.rename(path + ".tmp", path)
+            await asyncio.sleep(0.5)
+            self.in_data -= 1
         self.count += 1
         base = os.path.join(self.directory, str(self.count))
         with open(base + ".eml", "wb") as f:

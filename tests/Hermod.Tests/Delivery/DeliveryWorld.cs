@@ -24,6 +24,8 @@ public sealed class DeliveryWorld : IAsyncLifetime
     public const string Reuse = "127.0.0.10";
     public const string Refuse553 = "127.0.0.11";
     public const string Busy = "127.0.0.12";
+    public const string Slow = "127.0.0.13";
+    public const string Slow2 = "127.0.0.14";
 
     public FakeMx Mx { get; private set; } = null!;
     public Dnsmasq Dns { get; private set; } = null!;
@@ -46,6 +48,8 @@ public sealed class DeliveryWorld : IAsyncLifetime
             [Reuse] = "accept",
             [Refuse553] = "reject553",
             [Busy] = "busy",
+            [Slow] = "slow",
+            [Slow2] = "slow",
         });
         Dns = await Dnsmasq.StartAsync(
         [
@@ -65,6 +69,8 @@ public sealed class DeliveryWorld : IAsyncLifetime
             "--mx-host=refuse553.test,mx.refuse553.test,10", $"--host-record=mx.refuse553.test,{Refuse553}",
             "--txt-record=nomx.test,no mail here", // exists, with neither MX nor address records
             "--mx-host=busyfirst.test,mx1.busyfirst.test,10", $"--host-record=mx1.busyfirst.test,{Busy}",
+            "--mx-host=slow.test,mx.slow.test,10", $"--host-record=mx.slow.test,{Slow}",
+            "--mx-host=slow2.test,mx.slow2.test,10", $"--host-record=mx.slow2.test,{Slow2}",
             "--mx-host=busyfirst.test,mx2.busyfirst.test,20", $"--host-record=mx2.busyfirst.test,{Accept}",
         ], probe: "good.test");
         Host = await TestHost.StartAsync(o =>

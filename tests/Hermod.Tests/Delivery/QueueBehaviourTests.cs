@@ -13,6 +13,9 @@ public sealed class SlowRetryWorld() : DeliveryWorldFixture(o =>
     o.Delivery.Retry = new RetryOptions { Min = TimeSpan.FromHours(1), Max = TimeSpan.FromHours(2), Factor = 2, MaxAge = TimeSpan.FromDays(1) };
 });
 
+/// <summary>A world with one delivery at a time per destination.</summary>
+public sealed class NarrowWorld() : DeliveryWorldFixture(o => o.Delivery.MaxPerDestination = 1);
+
 /// <summary>A world where messages warn after a second and expire after four.</summary>
 public sealed class ShortLifeWorld() : DeliveryWorldFixture(o =>
 {
@@ -68,6 +71,23 @@ public sealed class OperatorCommandTests(SlowRetryWorld fixture) : IClassFixture
         }
         Assert.Equal(3, _world.Mx.Received(Reuse).Count);
         Assert.Equal(1, _world.Mx.Connections(Reuse));
+    }
+}
+
+public sealed class ConcurrencyLimitTests(NarrowWorld fixture) : IClassFixture<NarrowWorld>
+{
+    private readonly DeliveryWorld _world = fixture.World;
+
+    [Fact]
+    public async Task Deliveries_to_one_destination_stay_within_max_per_destination()
+    {
+        // three messages arrive within milliseconds; each takes half a second at the MX
+        var ids = await Task.WhenAll(Enumerable.Range(0, 3).Select(i =>
+            _world.SendAsync("sender@sender.test", [$"u{i}@slow.test"], $"Subject: slow {i}\r\n\r\nx\r\n")));
+        foreach (var id in ids)
+            Assert.Equal(DeliveryState.Delivered, (await _world.WaitFinalAsync(id, TimeSpan.FromSeconds(30))).Deliveries[0].State);
+        Assert.Equal(3, _world.Mx.Received(Slow).Count);
+        Assert.Equal(1, _world.Mx.MaxInData(Slow)); // max_per_destination: 1 (3 without the limit)
     }
 }
 

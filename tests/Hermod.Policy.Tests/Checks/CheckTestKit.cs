@@ -1,0 +1,46 @@
+using System.Net;
+using System.Text;
+using Hermod.Policy.Pipeline;
+
+namespace Hermod.Policy.Tests.Checks;
+
+/// <summary>A TimeProvider that moves only when told to.</summary>
+internal sealed class ManualTime : TimeProvider
+{
+    private long _ticks = TimeSpan.FromDays(1).Ticks;
+
+    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+    public override long GetTimestamp() => Interlocked.Read(ref _ticks);
+
+    public override DateTimeOffset GetUtcNow() => new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero).AddTicks(GetTimestamp());
+
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+}
+
+internal static class Contexts
+{
+    public static CheckContext Make(string ip = "192.0.2.1", bool tls = false, string? user = null, string? sender = null,
+        string? recipient = null, string? message = null, string helo = "client.example") => new()
+        {
+            Listener = "test",
+            ClientAddress = IPAddress.Parse(ip),
+            Helo = helo,
+            Tls = tls,
+            AuthUser = user,
+            Sender = sender,
+            Recipient = recipient,
+            Recipients = recipient is null ? [] : [recipient],
+            OpenBody = message is null ? null : _ => Task.FromResult<Stream>(new MemoryStream(Encoding.Latin1.GetBytes(message))),
+        };
+
+    public static void AssertRefused(CheckResult result, CheckAction action, int code, string enhanced)
+    {
+        Assert.Equal(action, result.Action);
+        Assert.Equal(code, result.Code);
+        Assert.Equal(enhanced, result.Enhanced);
+    }
+
+    public static string Header(CheckResult result, string name = "Authentication-Results") =>
+        Assert.Single(result.Headers ?? [], h => h.Key == name).Value;
+}
