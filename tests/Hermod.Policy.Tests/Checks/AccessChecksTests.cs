@@ -110,6 +110,35 @@ public sealed class AccessChecksTests
             AssertRefused(result, CheckAction.Reject, 553, "5.7.1");
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(5)]
+    [InlineData(64)]
+    public async Task AuthorizeSenderReadsTheHeaderAcrossEverySplit(int chunk)
+    {
+        var check = Authorize();
+        foreach (var (message, allowed) in new[]
+        {
+            ("From: alice@example.org\r\n\r\nFrom: bob@example.org\r\n", true),
+            ("To: x@example.net\r\nFrom: bob@example.org\r\n\r\n", false),
+            ("From: alice@example.org\n\nFrom: bob@example.org\n", true), // bare LF line ends
+            ("From: alice@example.org\r\nFrom: bob@example.org", false), // no body, no final CRLF
+        })
+        {
+            var context = new CheckContext
+            {
+                Listener = "test",
+                ClientAddress = System.Net.IPAddress.Loopback,
+                AuthUser = "alice",
+                OpenBody = _ => Task.FromResult(Dkim.DkimSamples.Trickle(message, chunk)),
+            };
+            var result = await check.CheckAsync(CheckStage.Body, context, default);
+            Assert.True(allowed == (result.Action == CheckAction.Accept), $"{chunk}: {message}");
+        }
+    }
+
     [Fact]
     public async Task AuthorizeSenderRefusesAnOversizedHeaderBlock()
     {

@@ -58,12 +58,18 @@ public sealed class CheckRunnerTests
         var checks = Enumerable.Range(0, 3).Select(i => new DelayCheck($"c{i}", TimeSpan.FromMilliseconds(200), CheckResult.Accept)).ToList();
         var runner = Runner(10, [.. checks.Select(c => Configured(c))]);
         await runner.RunAsync(CheckStage.Rcpt, Context, default); // warm up
-        var clock = Stopwatch.StartNew();
-        var outcome = await runner.RunAsync(CheckStage.Rcpt, Context, default);
-        clock.Stop();
-        Assert.False(outcome.Refused);
-        Assert.True(clock.ElapsedMilliseconds < 450, $"took {clock.ElapsedMilliseconds} ms");
-        Assert.All(checks, c => Assert.Equal(2, c.Runs));
+        // The best of three runs: one run of checks in sequence could never go under 600 ms, a busy machine can
+        // slow any single run down.
+        var best = long.MaxValue;
+        for (var i = 0; i < 3; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            var outcome = await runner.RunAsync(CheckStage.Rcpt, Context, default);
+            best = Math.Min(best, clock.ElapsedMilliseconds);
+            Assert.False(outcome.Refused);
+        }
+        Assert.True(best < 450, $"took {best} ms");
+        Assert.All(checks, c => Assert.Equal(4, c.Runs));
     }
 
     [Fact]
