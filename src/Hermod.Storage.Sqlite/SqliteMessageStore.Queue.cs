@@ -15,7 +15,9 @@ public sealed partial class SqliteMessageStore
 
     /// <summary>Run once at open: this store has a single process, so nothing can still be in flight.</summary>
     private const string RecoverInflight =
-        "UPDATE deliveries SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END, lease_owner = NULL, due_at = strftime('%s', 'now') * 1000 WHERE state = 'inflight';";
+        "UPDATE deliveries SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END, lease_owner = NULL, due_at = strftime('%s', 'now') * 1000 WHERE state = 'inflight';" +
+        // held mail gets another look with this start's configuration (a route may have been added)
+        "UPDATE deliveries SET state = 'queued', due_at = strftime('%s', 'now') * 1000 WHERE state = 'held';";
 
     public async Task<IReadOnlyList<DeliveryJob>> ClaimAsync(int maxJobs, TimeSpan lease, CancellationToken cancellationToken)
     {
@@ -45,8 +47,8 @@ public sealed partial class SqliteMessageStore
     public async Task<int> RetryNowAsync(string? messageId, CancellationToken cancellationToken)
     {
         var op = new CountOp(messageId is null
-            ? "UPDATE deliveries SET due_at = $p0 WHERE state IN ('queued', 'deferred') AND $p1 IS NULL"
-            : "UPDATE deliveries SET due_at = $p0 WHERE state IN ('queued', 'deferred') AND message_id = $p1", Now, messageId);
+            ? "UPDATE deliveries SET state = CASE state WHEN 'held' THEN 'queued' ELSE state END, due_at = $p0 WHERE state IN ('queued', 'deferred', 'held') AND $p1 IS NULL"
+            : "UPDATE deliveries SET state = CASE state WHEN 'held' THEN 'queued' ELSE state END, due_at = $p0 WHERE state IN ('queued', 'deferred', 'held') AND message_id = $p1", Now, messageId);
         await _writer.EnqueueAsync(op);
         Signal.Set();
         return op.Count;
@@ -118,6 +120,15 @@ public sealed partial class SqliteMessageStore
             var ended = attempt.Ended.ToUnixTimeMilliseconds();
             foreach (var o in attempt.Outcomes)
             {
+                if (o.Status == AttemptStatus.Held)
+                {
+                    // not an attempt: no retry schedule, no expiry, no DSN; the reason is shown with the recipient
+                    db.Exec("UPDATE deliveries SET state = 'held', due_at = NULL, lease_owner = NULL, last_code = 0, last_enhanced = $p1, last_text = $p2 WHERE id = $p0",
+                        o.DeliveryId, o.Reply.Enhanced, o.Reply.Text);
+                    db.Exec("INSERT INTO events (message_id, delivery_id, type, at, detail) VALUES ($p0, $p1, 'held', $p2, $p3)",
+                        attempt.MessageId, o.DeliveryId, ended, o.Reply.Text);
+                    continue;
+                }
                 var state = o.Status switch
                 {
                     AttemptStatus.Delivered => "delivered",
@@ -163,7 +174,7 @@ public sealed partial class SqliteMessageStore
 
         public override void Execute(WriteContext db)
         {
-            Count = db.Command("UPDATE deliveries SET state = 'cancelled', due_at = NULL WHERE message_id = $p0 AND state IN ('queued', 'deferred')", messageId)
+            Count = db.Command("UPDATE deliveries SET state = 'cancelled', due_at = NULL WHERE message_id = $p0 AND state IN ('queued', 'deferred', 'held')", messageId)
                 .ExecuteNonQuery();
             if (Count > 0)
                 db.Exec("INSERT INTO events (message_id, type, at, detail) VALUES ($p0, 'cancelled', $p1, $p2)", messageId, now, $"{Count} recipient(s) by the operator");

@@ -12,7 +12,8 @@ public sealed record UpstreamReply(string? RemoteHost, int Code, string Enhanced
     public override string ToString() => Code == 0 ? Text : $"{Code} {(Enhanced.Length > 0 ? Enhanced + " " : "")}{Text}";
 }
 
-public enum AttemptStatus { Delivered, Deferred, Failed }
+/// <summary>Held: nowhere to deliver yet; not retried on a schedule, never expires.</summary>
+public enum AttemptStatus { Delivered, Deferred, Failed, Held }
 
 /// <summary>Which delivery status notification a recipient now owes its sender.</summary>
 public enum DsnKind { None, Failure, Delay, Relayed }

@@ -2,7 +2,8 @@ using System.Buffers;
 
 namespace Hermod.Core.Storage;
 
-public enum DeliveryState { Queued, Inflight, Delivered, Deferred, Failed, Cancelled }
+/// <summary>Held: waiting for a delivery target (released by a restart with new configuration, or `queue retry`).</summary>
+public enum DeliveryState { Queued, Inflight, Delivered, Deferred, Failed, Cancelled, Held }
 
 public sealed record DeliverySummary(
     long Id,

@@ -86,8 +86,10 @@ public sealed partial class QueueRunner(
                 result = new TransportResult(job.Recipients.ToDictionary(r => r.DeliveryId, _ => local), false);
             }
             var now = time.GetUtcNow();
-            var outcomes = job.Recipients.Select(r => Outcomes.For(r, result.Replies[r.DeliveryId], job.Message, result.DsnSupported,
-                options.Delivery, now, Random.Shared.NextDouble())).ToList();
+            var outcomes = result.Held
+                ? [.. job.Recipients.Select(r => new RecipientOutcome(r.DeliveryId, AttemptStatus.Held, result.Replies[r.DeliveryId]))]
+                : job.Recipients.Select(r => Outcomes.For(r, result.Replies[r.DeliveryId], job.Message, result.DsnSupported,
+                    options.Delivery, now, Random.Shared.NextDouble())).ToList();
             await queue.RecordAsync(new AttemptRecord(job.Message.Envelope.Id, started, now, outcomes), CancellationToken.None);
             foreach (var o in outcomes)
                 LogOutcome(logger, job.Message.Envelope.Id, job.Recipients.First(r => r.DeliveryId == o.DeliveryId).Address, o.Status, o.Reply.ToString());
@@ -112,7 +114,7 @@ public sealed partial class QueueRunner(
     {
         var route = await router.ResolveAsync(job.Route, stoppingToken);
         if (route.Failure is { } failure)
-            return new TransportResult(job.Recipients.ToDictionary(r => r.DeliveryId, _ => failure), false);
+            return new TransportResult(job.Recipients.ToDictionary(r => r.DeliveryId, _ => failure), false) { Held = route.Held };
         return await transport.SendAsync(job, route, stoppingToken);
     }
 

@@ -14,9 +14,13 @@ public sealed record RouteResolution(
     OutboundTls Tls,
     NetworkCredential? Credentials = null,
     UpstreamReply? Failure = null,
-    bool Permanent = false)
+    bool Permanent = false,
+    bool Held = false)
 {
     public static RouteResolution Fail(UpstreamReply reply, bool permanent) => new([], OutboundTls.None, null, reply, permanent);
+
+    /// <summary>Nowhere to deliver yet (a local domain without a target): hold the mail, do not retry or bounce it.</summary>
+    public static RouteResolution Hold(string reason) => new([], OutboundTls.None, null, new UpstreamReply(null, 0, "4.3.0", reason), Held: true);
 }
 
 /// <summary>
@@ -68,8 +72,7 @@ public sealed class Router(HermodOptions options, IDnsResolver dns)
         // This server is the destination of its local domains: without a route for one, its mail is held, not
         // sent to the MX (which is this server) or to the smarthost.
         if (domain.Length == 0 || _localDomains.Contains(domain))
-            return RouteResolution.Fail(new UpstreamReply(null, 0, "4.3.0",
-                $"held: no delivery target for the local domain {(domain.Length == 0 ? options.Hostname : domain)} (add a route for it)"), permanent: false);
+            return RouteResolution.Hold($"held: no delivery target for the local domain {(domain.Length == 0 ? options.Hostname : domain)} (add a route for it)");
         if (_routes.TryGetValue("*", out route))
             return await StaticAsync(route, cancellationToken);
 

@@ -124,7 +124,7 @@ public static class HermodCli
     {
         var queue = new Command("queue", "Inspect the queue");
         var json = new Option<bool>("--json") { Description = "JSON instead of a table" };
-        var state = new Option<string?>("--state") { Description = "Only messages with a recipient in this state (queued, inflight, delivered, deferred, failed, cancelled)" };
+        var state = new Option<string?>("--state") { Description = "Only messages with a recipient in this state (queued, inflight, delivered, deferred, failed, cancelled, held)" };
         var limit = new Option<int>("--limit") { Description = "At most this many messages", DefaultValueFactory = _ => 1_000_000 };
         var list = new Command("list", "List queued messages: id, sender, recipients, size, state, age") { json, state, limit };
         list.SetAction(async (parse, ct) =>
@@ -136,7 +136,7 @@ public static class HermodCli
             {
                 if (!Enum.TryParse<DeliveryState>(s, true, out var parsed) || !Enum.IsDefined(parsed))
                 {
-                    Console.Error.WriteLine($"hermod: --state: '{s}' is not one of queued, inflight, delivered, deferred, failed, cancelled");
+                    Console.Error.WriteLine($"hermod: --state: '{s}' is not one of queued, inflight, delivered, deferred, failed, cancelled, held");
                     return 1;
                 }
                 filter = parsed;

@@ -99,6 +99,19 @@ public sealed class DeliveryTests(DeliveryWorld world) : IClassFixture<DeliveryW
     }
 
     [Fact]
+    public async Task Mail_for_a_local_domain_without_a_route_is_held_not_retried()
+    {
+        var id = await world.SendAsync("sender@sender.test", [Unique("local", "example.test")], Content("local"));
+        var message = await world.WaitAsync(id, m => m.Deliveries[0].State == DeliveryState.Held);
+        Assert.Equal(0, message.Deliveries[0].Attempts);
+        Assert.StartsWith("held: no delivery target for the local domain example.test", message.Deliveries[0].LastReply!.Text);
+        await Task.Delay(1000); // several retry intervals of this world: still held, never attempted, never bounced
+        message = (await world.Host.Store.GetAsync(id, default))!;
+        Assert.Equal((DeliveryState.Held, 0), (message.Deliveries[0].State, message.Deliveries[0].Attempts));
+        Assert.DoesNotContain(world.Bounces("sender@sender.test"), b => b.Text.Contains(id, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_451_is_retried_and_delivered_once()
     {
         var rcpt = Unique("flaky", "flaky.test");

@@ -133,6 +133,7 @@ public sealed class RouterTests : IAsyncLifetime
             o.Routes = [new RouteOptions { Domain = "*", Host = "127.0.0.1", Port = 2600 }];
         });
         var held = await router.ResolveAsync("multi.test", default);
+        Assert.True(held.Held);
         Assert.False(held.Permanent);
         Assert.StartsWith("held: no delivery target for the local domain multi.test", held.Failure!.Text);
         Assert.StartsWith("held", (await router.ResolveAsync("", default)).Failure!.Text); // the bare "postmaster"

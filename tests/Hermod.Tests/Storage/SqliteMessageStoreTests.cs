@@ -172,6 +172,33 @@ public sealed class SqliteMessageStoreTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Held_mail_waits_without_retries_until_a_retry_or_a_restart()
+    {
+        string id;
+        await using (var store = Open())
+        {
+            id = await AcceptAsync(store, [1], "", "a@local.test");
+            var job = Assert.Single(await store.ClaimAsync(10, TimeSpan.FromHours(1), default));
+            await store.RecordAsync(new AttemptRecord(id, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow,
+                [new RecipientOutcome(job.Recipients[0].DeliveryId, AttemptStatus.Held, new UpstreamReply(null, 0, "4.3.0", "held: no delivery target"))]), default);
+            var held = (await store.GetAsync(id, default))!.Deliveries[0];
+            Assert.Equal((DeliveryState.Held, 0, "held: no delivery target"), (held.State, held.Attempts, held.LastReply!.Text));
+            Assert.Null(await store.NextDueAsync(default)); // nothing scheduled: no retries, no expiry
+            Assert.Single(await store.ListAsync(DeliveryState.Held, 10, default));
+
+            Assert.Equal(1, await store.RetryNowAsync(id, default)); // the operator releases it
+            Assert.Single(await store.ClaimAsync(10, TimeSpan.FromHours(1), default));
+            await store.RecordAsync(new AttemptRecord(id, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow,
+                [new RecipientOutcome(job.Recipients[0].DeliveryId, AttemptStatus.Held, new UpstreamReply(null, 0, "4.3.0", "held: no delivery target"))]), default);
+        }
+        await using (var store = Open()) // a restart (maybe with a new route) releases held mail
+        {
+            Assert.Equal(DeliveryState.Queued, (await store.GetAsync(id, default))!.Deliveries[0].State);
+            Assert.Single(await store.ClaimAsync(10, TimeSpan.FromHours(1), default));
+        }
+    }
+
+    [Fact]
     public async Task An_expired_lease_makes_work_due_again_without_a_restart()
     {
         await using var store = Open();
