@@ -53,6 +53,7 @@ PY=/usr/bin/python3
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hermod-ingest.XXXXXX")
 chmod 755 "$WORK" # Postfix daemons run as the postfix user and must reach the queue directory
 HERMOD_PID=
+SOURCE_PID=
 POSTFIX_CONF="$WORK/postfix/etc"
 POSTFIX_QUEUE="$WORK/postfix/queue"
 POSTFIX_UP=
@@ -113,7 +114,6 @@ wait_smtp() {
 # Runs smtp-source and sets SECS to the elapsed seconds, measured with the monotonic clock around the
 # child process alone. Non-zero exit when smtp-source failed or ran out of time. The runner goes to
 # the background so that a signal to this script is handled at once (the trap stops it).
-SOURCE_PID=
 SECS=
 timed_source() {
   local port=$1 count=$2 length=$3 errlog=$4 status=0
@@ -165,6 +165,26 @@ check_quiet() {
   done
   BUSY+=("$busy")
   [ "$busy" -le 25 ] || warn "the CPUs were $busy% busy with other work just before this run: its figure is skewed"
+  FSYNCS+=("$(fsync_rate)")
+}
+
+# 4 KiB write + fsync, as many as fit in one second, in the work directory: the disk's speed at the
+# moment (on a shared virtual disk it swings widely, and a server that fsyncs every message feels it
+# more than one that shares fsyncs between sessions).
+FSYNCS=()
+fsync_rate() {
+  "$PY" - "$WORK/fsync-probe" <<'PY'
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+block, n, start = b"x" * 4096, 0, time.monotonic()
+while time.monotonic() - start < 1:
+    os.write(fd, block)
+    os.fsync(fd)
+    n += 1
+os.close(fd)
+os.unlink(sys.argv[1])
+print(round(n / (time.monotonic() - start)))
+PY
 }
 
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
@@ -402,7 +422,7 @@ measure "100 KiB" "$MESSAGES_LARGE" 102400
   echo "mode: $MODE"
   echo "Postfix $([ -n "${POSTFIX_FRESH:-}" ] && echo "restarted on a new queue directory before each run" || echo "queue emptied with postsuper -d ALL after each run")"
   echo "machine: $(nproc) cores, $(uname -sr), Postfix $(postconf -h -d mail_version), .NET SDK $(dotnet --version 2>/dev/null), work dir on $fs"
-  echo "CPU busy with other work just before each run, %: ${BUSY[*]}"
+  echo "just before each run (H, P, H, P, ...): CPU busy % ${BUSY[*]}; fsync/s ${FSYNCS[*]}"
   printf '%-8s %9s %13s %14s %11s   %s\n' size messages "Hermod msg/s" "Postfix msg/s" "ratio H/P" "target"
   printf '%s\n' "${ROWS[@]}"
   echo "each run, msg/s:"
