@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Hermod.Core.IO;
 using Hermod.Core.Storage;
+using Hermod.Core.Text;
 
 namespace Hermod.Delivery.Bounces;
 
@@ -44,7 +45,7 @@ public static class DsnBuilder
         Line($"From: Mail Delivery System <MAILER-DAEMON@{reportingMta}>");
         Line($"To: <{env.Sender}>");
         Line($"Subject: {Subject(recipients)}");
-        Line($"Date: {Rfc5322Date(now)}");
+        Line($"Date: {Rfc5322.Date(now)}");
         Line($"Message-ID: <{now.ToUnixTimeMilliseconds()}.{Convert.ToHexString(RandomNumberGenerator.GetBytes(6))}@{reportingMta}>");
         Line("Auto-Submitted: auto-replied");
         Line("MIME-Version: 1.0");
@@ -63,7 +64,7 @@ public static class DsnBuilder
             Line(group.Key switch
             {
                 DsnKind.Failure => "Your message could not be delivered to the following recipients; delivery has been given up:",
-                DsnKind.Delay => $"Your message has not been delivered yet to the following recipients. Delivery will be retried{(willRetryUntil is { } until ? " until " + Rfc5322Date(until) : "")}; you need not resend it:",
+                DsnKind.Delay => $"Your message has not been delivered yet to the following recipients. Delivery will be retried{(willRetryUntil is { } until ? " until " + Rfc5322.Date(until) : "")}; you need not resend it:",
                 _ => "Your message was relayed to a system that does not send delivery notifications for these recipients:",
             });
             Line("");
@@ -78,7 +79,7 @@ public static class DsnBuilder
         Line($"Reporting-MTA: dns; {reportingMta}");
         if (env.EnvelopeId is { } envId)
             Line($"Original-Envelope-Id: {envId}");
-        Line($"Arrival-Date: {Rfc5322Date(original.Created)}");
+        Line($"Arrival-Date: {Rfc5322.Date(original.Created)}");
         foreach (var r in recipients)
         {
             var d = r.Delivery;
@@ -94,9 +95,9 @@ public static class DsnBuilder
                 Line($"Diagnostic-Code: smtp; {reply.Code} {(reply.Enhanced.Length > 0 ? reply.Enhanced + " " : "")}{Flatten(reply.Text)}");
             else if (d.LastReply is { } local)
                 Line($"Diagnostic-Code: X-Hermod; {Flatten(local.Text)}");
-            Line($"Last-Attempt-Date: {Rfc5322Date(now)}");
+            Line($"Last-Attempt-Date: {Rfc5322.Date(now)}");
             if (r.Kind == DsnKind.Delay && willRetryUntil is { } retryUntil)
-                Line($"Will-Retry-Until: {Rfc5322Date(retryUntil)}");
+                Line($"Will-Retry-Until: {Rfc5322.Date(retryUntil)}");
         }
         Line("");
         Line($"--{boundary}");
@@ -128,9 +129,6 @@ public static class DsnBuilder
     }
 
     private static string Flatten(string text) => text.Replace("\r", " ", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
-
-    public static string Rfc5322Date(DateTimeOffset time) =>
-        time.ToUniversalTime().ToString("ddd, dd MMM yyyy HH:mm:ss +0000", CultureInfo.InvariantCulture);
 
     /// <summary>Passes bytes through up to the end of the header block (the first empty line) or a byte limit, then drops the rest.</summary>
     private sealed class HeaderOnlyStream(Stream inner, int limit) : AsyncWriteStream

@@ -7,6 +7,7 @@ using System.Security.Authentication;
 using System.Text;
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
+using Hermod.Core.Text;
 using Hermod.Smtp.Protocol;
 using Hermod.Smtp.StateMachine;
 using Microsoft.AspNetCore.Connections;
@@ -668,7 +669,7 @@ public sealed partial class SmtpSession
         var protocol = (_smtpUtf8 ? "UTF8SMTP" : _esmtp ? "ESMTP" : "SMTP") + (_tls is null ? "" : "S") + (_authUser is null ? "" : "A");
         var tls = _tls is null ? "" : $"\r\n\t(using {TlsProtocol} with cipher {_tls.NegotiatedCipherSuite})";
         var forClause = _recipients.Count == 1 ? $"\r\n\tfor <{_recipients[0].Address}>" : "";
-        var date = _ctx.Time.GetUtcNow().ToString("ddd, dd MMM yyyy HH:mm:ss +0000", CultureInfo.InvariantCulture);
+        var date = Rfc5322.Date(_ctx.Time.GetUtcNow());
         return $"Received: from {_helo} ([{_remote}]){tls}\r\n\tby {_ctx.Options.Hostname} (Hermod) with {protocol} id {id}{forClause};\r\n\t{date}\r\n";
     }
 

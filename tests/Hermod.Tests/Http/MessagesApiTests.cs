@@ -87,7 +87,7 @@ public sealed class MessagesApiTests : IAsyncLifetime
         using var content = new MemoryStream();
         await _host.Store.CopyContentAsync(id, content, default);
         var text = Encoding.UTF8.GetString(content.ToArray());
-        Assert.StartsWith("Received: from [127.0.0.1] by mx.example.test (Hermod) with HTTP id " + id, text);
+        Assert.StartsWith("Received: from [127.0.0.1]\r\n\tby mx.example.test (Hermod) with HTTP id " + id + ";\r\n\t", text);
         Assert.Contains("X-Campaign: autumn", text);
         Assert.Contains("multipart/mixed", text);
         Assert.Contains("Subject: =?utf-8?", text, StringComparison.OrdinalIgnoreCase);

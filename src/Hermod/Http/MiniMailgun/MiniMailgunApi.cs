@@ -82,7 +82,7 @@ internal sealed partial class MiniMailgunApi(
         var submissionId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var now = time.GetUtcNow();
         var message = MiniMailgunMessage.Build(sender, recipients, subject, body, $"{submissionId}@{options.Hostname}", now);
-        var client = ClientAddress(context);
+        var client = HttpTrace.ClientAddress(context);
         var source = new MessageSource(Listener, client, options.Hostname, null, null);
         var envelopes = recipients
             .GroupBy(DomainOf, StringComparer.Ordinal) // one envelope per destination domain, in the order first named
@@ -95,7 +95,7 @@ internal sealed partial class MiniMailgunApi(
             await using (var stream = new BlobStream(blob))
                 for (var offset = 0; offset < message.Content.Length; offset += 64 * 1024) // the writer flushes chunk by chunk
                     await stream.WriteAsync(message.Content.AsMemory(offset, Math.Min(64 * 1024, message.Content.Length - offset)), CancellationToken.None);
-            await submissions.AcceptSubmissionAsync(submissionId, request.ClientId, envelopes, ReceivedHeader(client, submissionId, now), blob,
+            await submissions.AcceptSubmissionAsync(submissionId, request.ClientId, envelopes, HttpTrace.ReceivedHeader(client, options.Hostname, submissionId, now), blob,
                 CancellationToken.None);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -215,17 +215,6 @@ internal sealed partial class MiniMailgunApi(
     }
 
     private static string Fingerprint(string clientId) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(clientId)));
-
-    private static IPAddress ClientAddress(HttpContext context)
-    {
-        var address = context.Connection.RemoteIpAddress ?? IPAddress.None;
-        return address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
-    }
-
-    /// <summary>The trace header every envelope of the submission carries (RFC 5321 4.4; the protocol is HTTP).</summary>
-    private string ReceivedHeader(IPAddress client, string submissionId, DateTimeOffset now) =>
-        $"Received: from [{client}]\r\n\tby {options.Hostname} (Hermod) with HTTP id {submissionId};\r\n\t" +
-        now.UtcDateTime.ToString("ddd, dd MMM yyyy HH:mm:ss '+0000'", CultureInfo.InvariantCulture) + "\r\n";
 
     private static IResult BadRequest(string message) => Error(StatusCodes.Status400BadRequest, message);
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Hermod.Core.Text;
 
 namespace Hermod.Http.MiniMailgun;
 
@@ -36,7 +37,7 @@ internal static class MiniMailgunMessage
         text.Append("From: ").Append(sender).Append("\r\n");
         AppendAddressList(text, "To: ", recipients);
         text.Append(SubjectHeader(subject));
-        text.Append("Date: ").Append(date.UtcDateTime.ToString("ddd, dd MMM yyyy HH:mm:ss '+0000'", CultureInfo.InvariantCulture)).Append("\r\n");
+        text.Append("Date: ").Append(Rfc5322.Date(date)).Append("\r\n");
         text.Append("Message-ID: <").Append(messageId).Append(">\r\n");
         text.Append("MIME-Version: 1.0\r\n");
         text.Append("Content-Type: text/plain; charset=utf-8\r\n");

@@ -95,14 +95,14 @@ internal static partial class MessagesApi
 
         var id = QueueId.New(time);
         var envelope = new MessageEnvelope(id, draft.Sender, [.. draft.Recipients.Select(r => new EnvelopeRecipient(r))],
-            new MessageSource("http", http.Connection.RemoteIpAddress ?? IPAddress.None, options.Hostname, null, null, tenant),
+            new MessageSource("http", HttpTrace.ClientAddress(http), options.Hostname, null, null, tenant),
             BodyType.EightBitMime, draft.SmtpUtf8, Metadata: draft.Metadata);
         var response = new SendResponse(id, [.. draft.Recipients.Select((r, i) => new RecipientId(RecipientIdOf(id, i), r))]);
         var responseJson = System.Text.Json.JsonSerializer.Serialize(response, Json.Options);
         await using var blob = store.CreateBlobWriter();
         await using (var stream = new BlobStream(blob))
             await stream.WriteAsync(draft.Content, http.RequestAborted);
-        var trace = $"Received: from [{envelope.Source.ClientAddress}] by {options.Hostname} (Hermod) with HTTP id {id};\r\n\t{Rfc5322Now(time)}\r\n";
+        var trace = HttpTrace.ReceivedHeader(envelope.Source.ClientAddress, options.Hostname, id, time.GetUtcNow());
         try
         {
             await api.AcceptAsync(envelope, trace, blob, key.Length > 0 ? new IdempotentResponse(tenant, key, requestHash, StatusCodes.Status202Accepted, responseJson) : null, CancellationToken.None);
@@ -123,9 +123,6 @@ internal static partial class MessagesApi
         CryptographicOperations.FixedTimeEquals(earlier.RequestHash, requestHash)
             ? Results.Text(earlier.Body, "application/json", Encoding.UTF8, earlier.Status)
             : Problems.Create(StatusCodes.Status422UnprocessableEntity, "Idempotency-Key reused", "This Idempotency-Key was used with a different request.");
-
-    private static string Rfc5322Now(TimeProvider time) =>
-        time.GetUtcNow().ToString("ddd, dd MMM yyyy HH:mm:ss +0000", System.Globalization.CultureInfo.InvariantCulture);
 
     private static async Task<byte[]?> ReadBoundedAsync(Stream body, long limit, CancellationToken cancellationToken)
     {
