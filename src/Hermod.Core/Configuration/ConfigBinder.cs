@@ -304,24 +304,24 @@ internal sealed class ConfigBinder(string source)
         }
     }
 
-    private static bool IsHostname(string name) =>
+    internal static bool IsHostname(string name) =>
         name.Length is > 0 and <= 253 && Uri.CheckHostName(name) == UriHostNameType.Dns;
 
-    private void Error(ConfigNode node, string key, string reason) =>
+    internal void Error(ConfigNode node, string key, string reason) =>
         Errors.Add($"{(node.Origin.Length > 0 ? node.Origin : source)}: {key}: {reason}");
 
-    private static string Join(string prefix, string key) => prefix.Length == 0 ? key : prefix + "." + key;
+    internal static string Join(string prefix, string key) => prefix.Length == 0 ? key : prefix + "." + key;
 
-    private void Known(ConfigMap map, string prefix, params string[] keys)
+    internal void Known(ConfigMap map, string prefix, params string[] keys)
     {
         foreach (var (key, node) in map.Entries)
             if (!keys.Contains(key, StringComparer.OrdinalIgnoreCase))
                 Error(node, Join(prefix, key), $"unknown key (known here: {string.Join(", ", keys)})");
     }
 
-    private static ConfigNode? Get(ConfigMap map, string key) => map.Entries.GetValueOrDefault(key);
+    internal static ConfigNode? Get(ConfigMap map, string key) => map.Entries.GetValueOrDefault(key);
 
-    private ConfigMap? AsMap(ConfigNode node, string key)
+    internal ConfigMap? AsMap(ConfigNode node, string key)
     {
         if (node is ConfigMap m)
             return m;
@@ -329,10 +329,10 @@ internal sealed class ConfigBinder(string source)
         return null;
     }
 
-    private ConfigMap? Map(ConfigMap map, string prefix, string key) =>
+    internal ConfigMap? Map(ConfigMap map, string prefix, string key) =>
         Get(map, key) is { } node ? AsMap(node, Join(prefix, key)) : null;
 
-    private (ConfigScalar Node, string Text)? Scalar(ConfigMap map, string prefix, string key)
+    internal (ConfigScalar Node, string Text)? Scalar(ConfigMap map, string prefix, string key)
     {
         switch (Get(map, key))
         {
@@ -347,9 +347,9 @@ internal sealed class ConfigBinder(string source)
         }
     }
 
-    private string? String(ConfigMap map, string prefix, string key) => Scalar(map, prefix, key)?.Text;
+    internal string? String(ConfigMap map, string prefix, string key) => Scalar(map, prefix, key)?.Text;
 
-    private int? Int(ConfigMap map, string prefix, string key, int min, int max)
+    internal int? Int(ConfigMap map, string prefix, string key, int min, int max)
     {
         if (Scalar(map, prefix, key) is not var (node, text))
             return null;
@@ -359,7 +359,7 @@ internal sealed class ConfigBinder(string source)
         return null;
     }
 
-    private long? Size(ConfigMap map, string prefix, string key, long min, long max)
+    internal long? Size(ConfigMap map, string prefix, string key, long min, long max)
     {
         if (Scalar(map, prefix, key) is not var (node, text))
             return null;
@@ -369,7 +369,7 @@ internal sealed class ConfigBinder(string source)
         return null;
     }
 
-    private TimeSpan? Duration(ConfigMap map, string prefix, string key)
+    internal TimeSpan? Duration(ConfigMap map, string prefix, string key)
     {
         if (Scalar(map, prefix, key) is not var (node, text))
             return null;
@@ -379,7 +379,7 @@ internal sealed class ConfigBinder(string source)
         return null;
     }
 
-    private bool? Bool(ConfigMap map, string prefix, string key)
+    internal bool? Bool(ConfigMap map, string prefix, string key)
     {
         if (Scalar(map, prefix, key) is not var (node, text))
             return null;
@@ -389,7 +389,7 @@ internal sealed class ConfigBinder(string source)
         return null;
     }
 
-    private T? Enum<T>(ConfigMap map, string prefix, string key) where T : struct, Enum
+    internal T? Enum<T>(ConfigMap map, string prefix, string key) where T : struct, Enum
     {
         if (Scalar(map, prefix, key) is not var (node, text))
             return null;
@@ -400,7 +400,7 @@ internal sealed class ConfigBinder(string source)
         return null;
     }
 
-    private IPEndPoint? EndPoint(ConfigMap map, string prefix, string key)
+    internal IPEndPoint? EndPoint(ConfigMap map, string prefix, string key)
     {
         if (Scalar(map, prefix, key) is not var (node, text))
             return null;
@@ -410,7 +410,7 @@ internal sealed class ConfigBinder(string source)
         return null;
     }
 
-    private List<string>? Strings(ConfigMap map, string prefix, string key)
+    internal List<string>? Strings(ConfigMap map, string prefix, string key)
     {
         switch (Get(map, key))
         {

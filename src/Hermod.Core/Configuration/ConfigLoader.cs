@@ -42,6 +42,13 @@ public static class ConfigLoader
             throw new ConfigException([$"{path}: cannot read the file: {e.Message}"]);
         }
 
+        return ParseYaml(text, path);
+    }
+
+    /// <summary>Parses YAML text whose top level is a mapping; <paramref name="source"/> names it in errors.</summary>
+    internal static ConfigMap ParseYaml(string text, string source)
+    {
+        var path = source;
         var stream = new YamlStream();
         try
         {
