@@ -3,7 +3,14 @@ namespace Hermod.Storage.Sqlite;
 /// <summary>The SQLite schema (DESIGN.md "Storage model"). Versioned with PRAGMA user_version.</summary>
 internal static class Schema
 {
-    public const int Version = 1;
+    public const int Version = 2;
+
+    /// <summary>Brings a database of an older version up to <see cref="Version"/> (before <see cref="Create"/> runs).</summary>
+    public static string Upgrade(int from) => from switch
+    {
+        1 => "ALTER TABLE messages ADD COLUMN body_offset INTEGER NOT NULL DEFAULT 0;",
+        _ => "",
+    };
 
     public const string Create = """
         CREATE TABLE IF NOT EXISTS blobs (
@@ -24,6 +31,7 @@ internal static class Schema
             sender TEXT NOT NULL,
             blob_id INTEGER NOT NULL REFERENCES blobs(id),
             header_prefix BLOB NOT NULL,     -- trace headers Hermod prepends; stored apart so equal bodies share a blob
+            body_offset INTEGER NOT NULL DEFAULT 0, -- bytes of the blob skipped when read: a header block replaced by one in header_prefix
             size INTEGER NOT NULL,           -- header_prefix + body
             body_type TEXT NOT NULL,
             smtputf8 INTEGER NOT NULL,

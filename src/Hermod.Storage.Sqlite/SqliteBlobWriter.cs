@@ -78,6 +78,13 @@ internal sealed class SqliteBlobWriter(SqliteMessageStore store, int chunkSize) 
 
     public byte[] Hash() => _hash.GetCurrentHash();
 
+    /// <summary>The staged chunks, then the buffered tail: the whole body written so far, read a chunk at a time.</summary>
+    public ValueTask<Stream> OpenReadAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return ValueTask.FromResult<Stream>(new StagedBodyStream(store, StagingId, ChunksWritten, _buffer.AsSpan(0, _count).ToArray()));
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_disposed)

@@ -63,7 +63,7 @@ public sealed partial class SqliteMessageStore : ISubmissionStore
             {
                 foreach (var envelope in envelopes)
                 {
-                    new AcceptOp(envelope, headerPrefix, blob, data, count, now).Execute(db);
+                    new AcceptOp(envelope, headerPrefix, null, blob, data, count, now).Execute(db);
                     // The staged chunks (if any) became the blob or were dropped for an equal one: further envelopes
                     // must only find it by its hash and add a reference, not treat the staging row again.
                     blob.StagingId = 0;

@@ -34,7 +34,7 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
             var version = Convert.ToInt32(setup.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
             if (version > Schema.Version)
                 throw new InvalidOperationException($"{DatabasePath}: schema version {version} is newer than this Hermod ({Schema.Version})");
-            setup.CommandText = Schema.Create + $"PRAGMA user_version={Schema.Version};" +
+            setup.CommandText = (version > 0 ? Schema.Upgrade(version) : "") + Schema.Create + $"PRAGMA user_version={Schema.Version};" +
                 // bodies staged by a process that died before accepting them
                 "DELETE FROM blob_chunks WHERE blob_id IN (SELECT id FROM blobs WHERE hash IS NULL);" +
                 "DELETE FROM blobs WHERE hash IS NULL;" +
@@ -63,27 +63,21 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
 
     internal Task DropStagingAsync(long stagingId) => _writer.EnqueueAsync(new DropStagingOp(stagingId));
 
-    public Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, CancellationToken cancellationToken) =>
-        AcceptAsync(envelope, headerPrefix, body, null, null);
+    public Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, CancellationToken cancellationToken, ReplacedHeader? header = null) =>
+        AcceptAsync(envelope, headerPrefix, body, null, null, header);
 
     public Task AcceptDsnAsync(MessageEnvelope dsn, string headerPrefix, IBlobWriter body, IReadOnlyList<long> deliveryIds, CancellationToken cancellationToken) =>
         AcceptAsync(dsn, headerPrefix, body, deliveryIds, null);
 
-    private async Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, IReadOnlyList<long>? clearDsn, IdempotentResponse? idempotent)
+    private async Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, IReadOnlyList<long>? clearDsn, IdempotentResponse? idempotent,
+        ReplacedHeader? header = null)
     {
         var blob = (SqliteBlobWriter)body;
         var (data, count) = blob.TakeBuffer();
-        await _writer.EnqueueAsync(new AcceptOp(envelope, headerPrefix, blob, data, count, _time.GetUtcNow().ToUnixTimeMilliseconds(), clearDsn, idempotent));
+        await _writer.EnqueueAsync(new AcceptOp(envelope, headerPrefix, header, blob, data, count, _time.GetUtcNow().ToUnixTimeMilliseconds(), clearDsn, idempotent));
         blob.Accepted = true;
         Signal.Set();
         EventsWritten.Set();
-    }
-
-    /// <summary>The route of a recipient: its domain in lower case (the bare "postmaster" is local).</summary>
-    internal static string RouteOf(string address)
-    {
-        var at = address.LastIndexOf('@');
-        return at < 0 ? "" : address[(at + 1)..].ToLowerInvariant();
     }
 
     public async Task<IReadOnlyList<StoredMessage>> ListAsync(DeliveryState? state, int limit, CancellationToken cancellationToken)
@@ -162,7 +156,7 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
                 result.Add(new StoredMessage(envelope, reader.GetInt64(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(12)), deliveries));
             }
             var delivery = ReadDelivery(reader, 16);
-            recipients.Add(new EnvelopeRecipient(delivery.Recipient, delivery.Notify, delivery.OriginalRecipient));
+            recipients.Add(new EnvelopeRecipient(delivery.Recipient, delivery.Notify, delivery.OriginalRecipient, delivery.Route));
             deliveries.Add(delivery);
         }
         return result;
@@ -172,9 +166,10 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
     {
         await using var connection = Open();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT header_prefix, blob_id FROM messages WHERE id = $id";
+        command.CommandText = "SELECT header_prefix, blob_id, body_offset FROM messages WHERE id = $id";
         command.Parameters.AddWithValue("$id", id);
         long blobId;
+        long skip;
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             if (!await reader.ReadAsync(cancellationToken))
@@ -182,10 +177,17 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
             var prefix = (byte[])reader.GetValue(0);
             await destination.WriteAsync(prefix, cancellationToken);
             blobId = reader.GetInt64(1);
+            skip = reader.GetInt64(2);
         }
-        // Chunk by chunk: memory stays at one chunk whatever the size of the message.
+        await CopyChunksAsync(connection, blobId, skip, destination, cancellationToken);
+        return true;
+    }
+
+    /// <summary>Copies a blob's chunks from <paramref name="skip"/> on, chunk by chunk: memory stays at one chunk whatever the size.</summary>
+    internal static async Task CopyChunksAsync(SqliteConnection connection, long blobId, long skip, Stream destination, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
         command.CommandText = "SELECT data FROM blob_chunks WHERE blob_id = $blob AND seq = $seq";
-        command.Parameters.Clear();
         command.Parameters.AddWithValue("$blob", blobId);
         var seqParameter = command.Parameters.AddWithValue("$seq", 0);
         for (var seq = 0; ; seq++)
@@ -194,10 +196,23 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             if (!await reader.ReadAsync(cancellationToken))
                 break;
-            await using var chunk = reader.GetStream(0);
-            await chunk.CopyToAsync(destination, cancellationToken);
+            var data = (byte[])reader.GetValue(0);
+            var from = (int)Math.Min(skip, data.Length);
+            skip -= from;
+            await destination.WriteAsync(data.AsMemory(from), cancellationToken);
         }
-        return true;
+    }
+
+    /// <summary>One staged chunk of a body that is still being written (see <see cref="SqliteBlobWriter.OpenReadAsync"/>).</summary>
+    internal async Task<byte[]> ReadStagedChunkAsync(long stagingId, int seq, CancellationToken cancellationToken)
+    {
+        await using var connection = Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT data FROM blob_chunks WHERE blob_id = $blob AND seq = $seq";
+        command.Parameters.AddWithValue("$blob", stagingId);
+        command.Parameters.AddWithValue("$seq", seq);
+        return await command.ExecuteScalarAsync(cancellationToken) as byte[]
+            ?? throw new InvalidOperationException($"staged chunk {seq} of blob {stagingId} is missing");
     }
 
     internal static string StateName(DeliveryState state) => state.ToString().ToLowerInvariant();
@@ -238,7 +253,7 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
     }
 
     /// <summary>The message, its recipients and its body become durable together.</summary>
-    private sealed class AcceptOp(MessageEnvelope envelope, string headerPrefix, SqliteBlobWriter blob, byte[] data, int count, long now,
+    private sealed class AcceptOp(MessageEnvelope envelope, string headerPrefix, ReplacedHeader? header, SqliteBlobWriter blob, byte[] data, int count, long now,
         IReadOnlyList<long>? clearDsn = null, IdempotentResponse? idempotent = null) : WriteOp
     {
         public override void Execute(WriteContext db)
@@ -267,19 +282,22 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
             }
 
             var prefix = System.Text.Encoding.UTF8.GetBytes(headerPrefix);
+            if (header is not null)
+                prefix = [.. prefix, .. header.Block];
+            var offset = header?.ReceivedLength ?? 0;
             var source = envelope.Source;
             db.Exec("""
-                INSERT INTO messages (id, sender, blob_id, header_prefix, size, body_type, smtputf8, ret, envid, listener, client_ip, helo, auth_user, tls, created, tenant, submission_id, metadata)
-                VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8, $p9, $p10, $p11, $p12, $p13, $p14, $p15, $p16, $p17)
+                INSERT INTO messages (id, sender, blob_id, header_prefix, body_offset, size, body_type, smtputf8, ret, envid, listener, client_ip, helo, auth_user, tls, created, tenant, submission_id, metadata)
+                VALUES ($p0, $p1, $p2, $p3, $p18, $p4, $p5, $p6, $p7, $p8, $p9, $p10, $p11, $p12, $p13, $p14, $p15, $p16, $p17)
                 """,
-                envelope.Id, envelope.Sender, blobId, prefix, prefix.Length + blob.Length,
+                envelope.Id, envelope.Sender, blobId, prefix, prefix.Length + blob.Length - offset,
                 envelope.Body == BodyType.EightBitMime ? "8bitmime" : "7bit", envelope.SmtpUtf8 ? 1 : 0,
                 envelope.Ret switch { DsnReturn.Full => "full", DsnReturn.Headers => "hdrs", _ => null },
                 envelope.EnvelopeId, source.Listener, source.ClientAddress.ToString(), source.Helo, source.AuthUser, source.TlsProtocol, now,
-                source.Tenant, envelope.SubmissionId, envelope.Metadata);
+                source.Tenant, envelope.SubmissionId, envelope.Metadata, offset);
             foreach (var rcpt in envelope.Recipients)
                 db.Exec("INSERT INTO deliveries (message_id, recipient, route, notify, orcpt, state, due_at) VALUES ($p0, $p1, $p2, $p3, $p4, 'queued', $p5)",
-                    envelope.Id, rcpt.Address, RouteOf(rcpt.Address), (int)rcpt.Notify, rcpt.OriginalRecipient, now);
+                    envelope.Id, rcpt.Address, rcpt.Route ?? RouteKey.For(RouteKey.Remote, rcpt.Address).ToString(), (int)rcpt.Notify, rcpt.OriginalRecipient, now);
             if (clearDsn is not null)
                 foreach (var id in clearDsn)
                 {

@@ -14,11 +14,16 @@ public sealed class ComponentConfig
     private readonly ConfigMap _map;
 
     internal ComponentConfig(string kind, string key, ConfigMap map, string source)
+        : this(kind, key, map, new ConfigBinder(source))
+    {
+    }
+
+    private ComponentConfig(string kind, string key, ConfigMap map, ConfigBinder binder)
     {
         Kind = kind;
         Key = key;
         _map = map;
-        _binder = new ConfigBinder(source);
+        _binder = binder;
     }
 
     /// <summary>An empty section (a component configured without options).</summary>
@@ -87,5 +92,32 @@ public sealed class ComponentConfig
             else
                 _binder.Error(node, ConfigBinder.Join(ConfigBinder.Join(Key, key), name), "must be a single value");
         return result;
+    }
+
+    /// <summary>
+    /// A list of mappings, e.g. <c>keys: [{ domain, selector, key }]</c>: each item as its own section keyed
+    /// "&lt;Key&gt;.&lt;key&gt;[i]". The sections share this section's <see cref="Errors"/>, so problems found through them
+    /// are reported with the component's. Items that are not mappings are errors and left out.
+    /// </summary>
+    public IReadOnlyList<ComponentConfig>? Sections(string key)
+    {
+        switch (ConfigBinder.Get(_map, key))
+        {
+            case null:
+            case ConfigScalar { Value: null }:
+                return null;
+            case ConfigList list:
+                var sections = new List<ComponentConfig>(list.Items.Count);
+                for (var i = 0; i < list.Items.Count; i++)
+                {
+                    var itemKey = $"{ConfigBinder.Join(Key, key)}[{i}]";
+                    if (_binder.AsMap(list.Items[i], itemKey) is { } map)
+                        sections.Add(new ComponentConfig(Kind, itemKey, map, _binder));
+                }
+                return sections;
+            default:
+                Error(key, "must be a list of mappings");
+                return null;
+        }
     }
 }

@@ -15,7 +15,7 @@ internal sealed class ConfigBinder(string source)
     {
         var o = new HermodOptions();
         Known(root, "", "hostname", "data_dir", "storage", "smtp", "tls", "users", "http", "log", "dns", "routes", "delivery",
-            "mini_mailgun", "api", "retention", "webhooks");
+            "mini_mailgun", "api", "retention", "webhooks", "pipelines", "targets");
         o.Hostname = String(root, "", "hostname") ?? o.Hostname;
         if (!IsHostname(o.Hostname))
             Error(root, "hostname", $"'{o.Hostname}' is not a valid host name");
@@ -71,8 +71,9 @@ internal sealed class ConfigBinder(string source)
 
         if (Map(root, "", "http") is { } http)
         {
-            Known(http, "http", "address");
+            Known(http, "http", "address", "pipeline");
             o.Http.Address = EndPoint(http, "http", "address") ?? o.Http.Address;
+            o.Http.Pipeline = String(http, "http", "pipeline");
         }
 
         if (Map(root, "", "log") is { } log)
@@ -143,7 +144,193 @@ internal sealed class ConfigBinder(string source)
                     o.Webhooks.Add(hook);
                 }
         }
+        if (Map(root, "", "targets") is { } targets)
+            foreach (var (name, node) in targets.Entries)
+                BindTarget(name, node, o.Targets);
+        if (Map(root, "", "pipelines") is { } pipelines)
+            foreach (var (name, node) in pipelines.Entries)
+            {
+                var key = $"pipelines.{name}";
+                if (!IsName(name))
+                    Error(node, key, "a pipeline name is letters, digits, '_' and '-'");
+                if (AsMap(node, key) is { } map)
+                    o.Pipelines[name] = BindBlock(map, key, BlockLevel.Root, o.Targets);
+            }
+        foreach (var (i, listener) in o.Smtp.Listeners.Index())
+            if (listener.Pipeline is { } name && !o.Pipelines.ContainsKey(name))
+                Error(root, $"smtp.listeners[{i}].pipeline", $"no pipeline '{name}' under pipelines:");
+        if (o.Http.Pipeline is { } httpPipeline && !o.Pipelines.ContainsKey(httpPipeline))
+            Error(root, "http.pipeline", $"no pipeline '{httpPipeline}' under pipelines:");
         return o;
+    }
+
+    internal static bool IsName(string name) =>
+        name.Length is > 0 and <= 64 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-');
+
+    /// <summary>Target types Hermod has built in; extensions may register more (checked when the targets are built).</summary>
+    internal static readonly string[] BuiltInTargets = ["remote", "discard", "quarantine"];
+
+    /// <summary>targets: { archive: { type: http, url: ... } }: the section goes to the target type to read.</summary>
+    private void BindTarget(string name, ConfigNode node, Dictionary<string, TargetSpec> targets)
+    {
+        var key = $"targets.{name}";
+        if (!IsName(name))
+            Error(node, key, "a target name is letters, digits, '_' and '-'");
+        else if (BuiltInTargets.Contains(name))
+            Error(node, key, $"'{name}' is a built-in target and cannot be redefined");
+        if (AsMap(node, key) is not { } map)
+            return;
+        if (String(map, key, "type") is not { } type)
+        {
+            Error(map, key + ".type", "is required (relay, maildir, http, or a type an extension registered)");
+            return;
+        }
+        targets[name] = new TargetSpec { Name = name, Type = type, Section = new ComponentConfig(type, key, map, source) };
+    }
+
+    private enum BlockLevel { Root, Source, Destination, SourceDefault }
+
+    /// <summary>A pipeline or dispatch block: checks, modifiers, and one way to end (see <see cref="DispatchBlockOptions"/>).</summary>
+    private DispatchBlockOptions BindBlock(ConfigMap map, string key, BlockLevel level, Dictionary<string, TargetSpec> targets)
+    {
+        var block = new DispatchBlockOptions { Key = key };
+        var keys = new List<string> { "checks", "modifiers", "deliver_to", "reject" };
+        if (level is BlockLevel.Source or BlockLevel.Destination)
+            keys.AddRange(["match", "table"]);
+        if (level == BlockLevel.Source)
+            keys.Add("users");
+        if (level == BlockLevel.Root)
+            keys.Add("source");
+        if (level != BlockLevel.Destination)
+            keys.AddRange(["destination", "default"]);
+        Known(map, key, [.. keys]);
+
+        block.Checks = Components(map, key, "checks", timeouts: true);
+        block.Modifiers = Components(map, key, "modifiers", timeouts: false);
+        block.Match = Strings(map, key, "match") ?? [];
+        foreach (var entry in block.Match.Where(e => !IsAddressOrDomain(e)))
+            Error(map, Join(key, "match"), $"'{entry}' is not an address or a domain");
+        block.Table = String(map, key, "table");
+        if (block.Table is not null && !File.Exists(block.Table))
+            Error(map, Join(key, "table"), $"'{block.Table}' does not exist");
+        block.Users = Strings(map, key, "users") ?? [];
+        if (level is BlockLevel.Source or BlockLevel.Destination && block.Match.Count == 0 && block.Table is null && block.Users.Count == 0)
+            Error(map, key, level == BlockLevel.Source ? "a source block needs match, users or table" : "a destination block needs match or table");
+
+        if (Get(map, "source") is ConfigList sources)
+        {
+            for (var i = 0; i < sources.Items.Count; i++)
+                if (AsMap(sources.Items[i], $"{key}.source[{i}]") is { } item)
+                    block.Source.Add(BindBlock(item, $"{key}.source[{i}]", BlockLevel.Source, targets));
+        }
+        else if (Get(map, "source") is { } notList)
+            Error(notList, Join(key, "source"), "must be a list of source blocks");
+        if (Get(map, "destination") is ConfigList destinations)
+        {
+            for (var i = 0; i < destinations.Items.Count; i++)
+                if (AsMap(destinations.Items[i], $"{key}.destination[{i}]") is { } item)
+                    block.Destination.Add(BindBlock(item, $"{key}.destination[{i}]", BlockLevel.Destination, targets));
+        }
+        else if (Get(map, "destination") is { } notList)
+            Error(notList, Join(key, "destination"), "must be a list of destination blocks");
+        if (Map(map, key, "default") is { } defaultMap)
+            block.Default = BindBlock(defaultMap, Join(key, "default"),
+                block.Source.Count > 0 || level == BlockLevel.Root && block.Destination.Count == 0 ? BlockLevel.SourceDefault : BlockLevel.Destination, targets);
+
+        block.DeliverTo = Strings(map, key, "deliver_to");
+        foreach (var target in block.DeliverTo ?? [])
+            if (!BuiltInTargets.Contains(target) && !targets.ContainsKey(target))
+                Error(map, Join(key, "deliver_to"), $"no target '{target}' (built in: {string.Join(", ", BuiltInTargets)}; others are defined under targets:)");
+        if (block.DeliverTo is { Count: 0 })
+            Error(map, Join(key, "deliver_to"), "names no target");
+        if (Map(map, key, "reject") is { } reject)
+        {
+            var r = Join(key, "reject");
+            Known(reject, r, "code", "enhanced", "text");
+            var code = Int(reject, r, "code", 400, 599) ?? 550;
+            var enhanced = String(reject, r, "enhanced") ?? (code >= 500 ? "5.7.1" : "4.7.1");
+            if (!System.Text.RegularExpressions.Regex.IsMatch(enhanced, @"^[45]\.\d{1,3}\.\d{1,3}$") || enhanced[0] != (char)('0' + code / 100))
+                Error(reject, r + ".enhanced", $"'{enhanced}' is not an enhanced status code of the same class as {code}");
+            var text = String(reject, r, "text") ?? "Message refused";
+            if (text.Any(c => c is < ' ' or > '~'))
+                Error(reject, r + ".text", "must be printable ASCII on one line");
+            block.Reject = new RejectOptions(code, enhanced, text);
+        }
+
+        var endings = (block.DeliverTo is not null ? 1 : 0) + (block.Reject is not null ? 1 : 0) + (block.Source.Count > 0 || block.Destination.Count > 0 ? 1 : 0);
+        if (block.Source.Count > 0 && block.Destination.Count > 0)
+            Error(map, key, "has both source and destination blocks: put destination blocks inside the source blocks (and default)");
+        else if (endings > 1)
+            Error(map, key, "ends in more than one way: use one of deliver_to, reject, or source/destination blocks with a default");
+        else if (block.Source.Count + block.Destination.Count > 0 && block.Default is null)
+            Error(map, key, "has source or destination blocks but no default (where does the rest go?)");
+        else if (block.Default is not null && block.Source.Count + block.Destination.Count == 0)
+            Error(map, Join(key, "default"), "only goes with source or destination blocks");
+        else if (endings == 0 && level != BlockLevel.Root)
+            Error(map, key, "needs deliver_to, reject, or destination blocks with a default");
+        return block;
+    }
+
+    private static bool IsAddressOrDomain(string entry)
+    {
+        var at = entry.LastIndexOf('@');
+        return at < 0 ? IsHostname(entry) : at > 0 && IsHostname(entry[(at + 1)..]) && !entry.Any(char.IsWhiteSpace);
+    }
+
+    /// <summary>checks: [ spf, { dnsbl: { zones: [...], timeout: 2s } } ]: each item names a component and holds its options.</summary>
+    private List<ComponentSpec> Components(ConfigMap map, string prefix, string key, bool timeouts)
+    {
+        var result = new List<ComponentSpec>();
+        switch (Get(map, key))
+        {
+            case null:
+                return result;
+            case ConfigList list:
+                for (var i = 0; i < list.Items.Count; i++)
+                {
+                    var itemKey = $"{Join(prefix, key)}[{i}]";
+                    switch (list.Items[i])
+                    {
+                        case ConfigScalar { Value: { } name }:
+                            result.Add(new ComponentSpec { Kind = name, Section = new ComponentConfig(name, $"{itemKey}.{name}", new ConfigMap { Origin = list.Items[i].Origin }, source) });
+                            break;
+                        case ConfigMap { Entries.Count: 1 } item:
+                            var (kind, node) = item.Entries.First();
+                            var sectionKey = $"{itemKey}.{kind}";
+                            var section = node switch
+                            {
+                                ConfigMap m => m,
+                                ConfigScalar { Value: null } => new ConfigMap { Origin = node.Origin },
+                                _ => null,
+                            };
+                            if (section is null)
+                            {
+                                Error(node, sectionKey, "must be a mapping of options (or nothing)");
+                                break;
+                            }
+                            TimeSpan? timeout = null;
+                            string? onTimeout = null;
+                            if (timeouts)
+                            {
+                                timeout = Duration(section, sectionKey, "timeout");
+                                onTimeout = String(section, sectionKey, "on_timeout");
+                                if (onTimeout is not null and not ("tempfail" or "reject" or "accept"))
+                                    Error(section, sectionKey + ".on_timeout", $"'{onTimeout}' is not one of tempfail, reject, accept");
+                                section.Entries.Remove("timeout");
+                                section.Entries.Remove("on_timeout");
+                            }
+                            result.Add(new ComponentSpec { Kind = kind, Section = new ComponentConfig(kind, sectionKey, section, source), Timeout = timeout, OnTimeout = onTimeout });
+                            break;
+                        default:
+                            Error(list.Items[i], itemKey, "must be a name, or a mapping of one name to its options");
+                            break;
+                    }
+                }
+                return result;
+            default:
+                Error(map, Join(prefix, key), "must be a list");
+                return result;
+        }
     }
 
     /// <summary>routes: { "example.test": "127.0.0.1:2600", "*": { host: smarthost.test:587, tls: required, auth: { user, password } } }</summary>
@@ -255,13 +442,14 @@ internal sealed class ConfigBinder(string source)
                     var key = $"smtp.listeners[{i}]";
                     if (AsMap(listeners.Items[i], key) is not { } l)
                         continue;
-                    Known(l, key, "name", "address", "role", "tls", "auth", "allow_plaintext_auth");
+                    Known(l, key, "name", "address", "role", "tls", "auth", "allow_plaintext_auth", "pipeline");
                     var listener = new ListenerOptions { Name = String(l, key, "name") ?? $"smtp{i}" };
                     listener.Address = EndPoint(l, key, "address") ?? listener.Address;
                     listener.Role = Enum<ListenerRole>(l, key, "role") ?? listener.Role;
                     listener.Tls = Enum<TlsMode>(l, key, "tls") ?? listener.Tls;
                     listener.Auth = Enum<AuthMode>(l, key, "auth") ?? (listener.Role == ListenerRole.Submission ? AuthMode.Required : AuthMode.None);
                     listener.AllowPlaintextAuth = Bool(l, key, "allow_plaintext_auth") ?? false;
+                    listener.Pipeline = String(l, key, "pipeline");
                     if (listener.Role == ListenerRole.Submission && listener.Auth != AuthMode.Required)
                         Error(l, key + ".auth", "a submission listener relays anywhere, so it must have auth: required");
                     if (listener.Auth != AuthMode.None && listener.Tls == TlsMode.None && !listener.AllowPlaintextAuth)

@@ -23,6 +23,10 @@ public sealed class HermodOptions
     public List<WebhookOptions> Webhooks { get; set; } = [];
     /// <summary>Finished messages (every recipient delivered, failed or cancelled) are deleted this long after they finished.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
+    /// <summary>Policy pipelines by name; listeners and the HTTP API name the one they use.</summary>
+    public Dictionary<string, DispatchBlockOptions> Pipelines { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Delivery targets by name, besides the built-in "remote" and "discard".</summary>
+    public Dictionary<string, TargetSpec> Targets { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>The Mini-MailGun compatible API (POST /send, POST /status).</summary>
@@ -136,6 +140,8 @@ public sealed class ListenerOptions
     public AuthMode Auth { get; set; } = AuthMode.None;
     /// <summary>Allow AUTH before TLS on this listener (off by default).</summary>
     public bool AllowPlaintextAuth { get; set; }
+    /// <summary>The policy pipeline (a name in <see cref="HermodOptions.Pipelines"/>); null: deliver everything accepted to "remote".</summary>
+    public string? Pipeline { get; set; }
 }
 
 public sealed class SmtpLimits
@@ -189,6 +195,8 @@ public sealed class UserOptions
 public sealed class HttpOptions
 {
     public IPEndPoint Address { get; set; } = new(IPAddress.Loopback, 8025);
+    /// <summary>The policy pipeline of HTTP submission (both APIs); null: deliver everything accepted to "remote".</summary>
+    public string? Pipeline { get; set; }
 }
 
 public sealed class LogOptions

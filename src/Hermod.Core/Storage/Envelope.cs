@@ -19,7 +19,8 @@ public enum DsnReturn { Default, Full, Headers }
 /// <summary>RFC 6152 / 3030 BODY.</summary>
 public enum BodyType { SevenBit, EightBitMime }
 
-public sealed record EnvelopeRecipient(string Address, DsnNotify Notify = DsnNotify.Default, string? OriginalRecipient = null);
+/// <summary>A recipient of a message. <see cref="Route"/>: the delivery route (see <see cref="RouteKey"/>); null: the default route of its domain.</summary>
+public sealed record EnvelopeRecipient(string Address, DsnNotify Notify = DsnNotify.Default, string? OriginalRecipient = null, string? Route = null);
 
 /// <summary>Where a message came from: stored with it for the trace, the API and policy. <see cref="Tenant"/>: the API tenant that sent it.</summary>
 public sealed record MessageSource(string Listener, IPAddress ClientAddress, string Helo, string? AuthUser, string? TlsProtocol, string? Tenant = null);

@@ -17,6 +17,9 @@ public sealed record DeliverySummary(
     UpstreamReply? LastReply = null,
     DsnKind DsnPending = DsnKind.None);
 
+/// <summary>A header block that replaces the first <see cref="ReceivedLength"/> bytes of a body (the block as received); bytes as they go on the wire.</summary>
+public sealed record ReplacedHeader(byte[] Block, long ReceivedLength);
+
 /// <summary>A stored message with its recipients' states.</summary>
 public sealed record StoredMessage(
     MessageEnvelope Envelope,
@@ -38,6 +41,9 @@ public interface IBlobWriter : IBufferWriter<byte>, IAsyncDisposable
     bool ShouldFlush { get; }
 
     ValueTask FlushAsync(CancellationToken cancellationToken);
+
+    /// <summary>Reads back everything written so far (for body checks and modifiers before the message is accepted).</summary>
+    ValueTask<Stream> OpenReadAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>The durable queue: what both storage providers implement.</summary>
@@ -48,9 +54,10 @@ public interface IMessageStore
     /// <summary>
     /// Makes the message and one delivery per recipient durable (committed and fsync'd, shared with
     /// concurrent callers by group commit). Only after this returns may a 250 be sent.
-    /// <paramref name="headerPrefix"/> (trace headers) is stored with the message and precedes the body when read.
+    /// <paramref name="headerPrefix"/> (trace headers) is stored with the message and precedes the body when read;
+    /// <paramref name="header"/>, when modifiers rewrote the header block, follows it and replaces the block as received.
     /// </summary>
-    Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, CancellationToken cancellationToken);
+    Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, CancellationToken cancellationToken, ReplacedHeader? header = null);
 
     Task<IReadOnlyList<StoredMessage>> ListAsync(DeliveryState? state, int limit, CancellationToken cancellationToken);
 

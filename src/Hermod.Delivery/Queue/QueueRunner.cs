@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Bounces;
-using Hermod.Delivery.Routing;
+using Hermod.Delivery.Targets;
 using Hermod.Delivery.Transport;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -17,8 +17,8 @@ namespace Hermod.Delivery.Queue;
 public sealed partial class QueueRunner(
     HermodOptions options,
     IDeliveryQueue queue,
-    Router router,
-    IMessageTransport transport,
+    IMessageStore store,
+    DeliveryTargets targets,
     BounceService bounces,
     TimeProvider time,
     ILogger<QueueRunner> logger) : BackgroundService
@@ -112,10 +112,18 @@ public sealed partial class QueueRunner(
 
     private async Task<TransportResult> AttemptAsync(DeliveryJob job, CancellationToken stoppingToken)
     {
-        var route = await router.ResolveAsync(job.Route, stoppingToken);
-        if (route.Failure is { } failure)
-            return new TransportResult(job.Recipients.ToDictionary(r => r.DeliveryId, _ => failure), false) { Held = route.Held };
-        return await transport.SendAsync(job, route, stoppingToken);
+        var route = RouteKey.Parse(job.Route);
+        var held = route.Target == RouteKey.Quarantine ? $"held: quarantined (after review: 'hermod queue release {job.Message.Envelope.Id}' or 'hermod queue delete')"
+            : targets.Find(route.Target) is null ? $"held: no target '{route.Target}' is configured (add it, then restart or 'hermod queue retry')"
+            : null;
+        if (held is not null)
+        {
+            var reply = new UpstreamReply(null, 0, "4.3.0", held);
+            return new TransportResult(job.Recipients.ToDictionary(r => r.DeliveryId, _ => reply), false) { Held = true };
+        }
+        var id = job.Message.Envelope.Id;
+        var message = new TargetMessage(job.Message, route.Domain, (stream, ct) => store.CopyContentAsync(id, stream, ct));
+        return await DeliveryTargets.DeliverAsync(targets.Find(route.Target)!, message, job.Recipients, stoppingToken);
     }
 
     [LoggerMessage(3001, LogLevel.Information, "{MessageId} to <{Recipient}>: {Status}: {Reply}")]

@@ -122,7 +122,8 @@ public sealed class Router(HermodOptions options, IDnsResolver dns)
         }
     }
 
-    private async Task<RouteResolution> StaticAsync(RouteOptions route, CancellationToken cancellationToken)
+    /// <summary>The hops of a fixed next hop (a smarthost): its address, or the addresses its name resolves to.</summary>
+    public async Task<RouteResolution> StaticAsync(RouteOptions route, CancellationToken cancellationToken)
     {
         var port = route.Port ?? options.Delivery.RemotePort;
         var tls = route.Tls ?? options.Delivery.Tls;

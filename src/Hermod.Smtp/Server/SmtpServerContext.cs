@@ -1,6 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
+using Hermod.Core.Pipeline;
 using Hermod.Core.Security;
 using Hermod.Core.Storage;
 using Microsoft.Extensions.Logging;
@@ -15,8 +16,10 @@ public sealed class SmtpServerContext(
     X509Certificate2? certificate,
     HermodMetrics metrics,
     TimeProvider time,
-    ILoggerFactory loggers)
+    ILoggerFactory loggers,
+    PipelineSet pipelines)
 {
+    public PipelineSet Pipelines { get; } = pipelines;
     public HermodOptions Options { get; } = options;
     public IMessageStore Store { get; } = store;
     public IPasswordVerifier Passwords { get; } = passwords;

@@ -6,6 +6,7 @@ using System.Net.Security;
 using System.Security.Authentication;
 using System.Text;
 using Hermod.Core.Configuration;
+using Hermod.Core.Pipeline;
 using Hermod.Core.Storage;
 using Hermod.Core.Text;
 using Hermod.Smtp.Protocol;
@@ -32,6 +33,7 @@ public sealed partial class SmtpSession
     private readonly IDuplexPipe _transport;
     private readonly IPAddress _remote;
     private readonly CancellationToken _stopping;
+    private readonly IMessagePipeline _pipeline;
     private PipeReader _input;
     private PipeWriter _output;
     private SslStream? _tls;
@@ -51,6 +53,7 @@ public sealed partial class SmtpSession
     private string? _authLoginUser;
 
     // The mail transaction
+    private IPipelineTransaction? _tx;
     private string _sender = "";
     private readonly List<EnvelopeRecipient> _recipients = [];
     private BodyType _body;
@@ -76,7 +79,12 @@ public sealed partial class SmtpSession
         _stopping = stopping;
         _input = transport.Input;
         _output = transport.Output;
+        _pipeline = ctx.Pipelines.For(listener.Pipeline);
     }
+
+    private SessionInfo Session => new(_listener.Name, _remote, _helo, _authUser, _tls is not null);
+
+    private static SmtpReply ReplyOf(PolicyReply refusal) => new(refusal.Code, refusal.Enhanced, refusal.Text);
 
     private string TlsProtocol => _tls is null ? "" : $"{_tls.SslProtocol}";
 
@@ -87,6 +95,13 @@ public sealed partial class SmtpSession
         {
             if (_listener.Tls == TlsMode.Implicit && !await StartTlsAsync(aborted.Token))
                 return;
+            if (await _pipeline.ConnectAsync(Session, aborted.Token) is { } refused)
+            {
+                _ctx.Metrics.Reject(_listener.Name, "policy");
+                Reply(new SmtpReply(refused.Permanent ? 554 : 421, refused.Enhanced, refused.Text));
+                await _output.FlushAsync(aborted.Token);
+                return;
+            }
             Reply(new SmtpReply(220, "", $"{_ctx.Options.Hostname} ESMTP Hermod"));
             await _output.FlushAsync(aborted.Token);
             while (!_close)
@@ -268,10 +283,10 @@ public sealed partial class SmtpSession
                 Hello(command);
                 break;
             case SmtpVerb.Mail:
-                Mail(command.Argument);
+                await MailAsync(command.Argument);
                 break;
             case SmtpVerb.Rcpt:
-                Rcpt(command.Argument);
+                await RcptAsync(command.Argument);
                 break;
             case SmtpVerb.Data:
                 if (command.Argument.Length > 0)
@@ -342,7 +357,7 @@ public sealed partial class SmtpSession
 
     private bool CanAuth => _listener.Auth != AuthMode.None && _authUser is null && (_tls is not null || _listener.AllowPlaintextAuth);
 
-    private void Mail(string argument)
+    private async Task MailAsync(string argument)
     {
         if (_listener.Auth == AuthMode.Required && _authUser is null)
         {
@@ -416,7 +431,15 @@ public sealed partial class SmtpSession
             Error(SmtpReply.NonAsciiWithoutSmtpUtf8, "smtputf8");
             return;
         }
-        _sender = mailbox;
+        var tx = _pipeline.Begin(Session);
+        if (await tx.MailAsync(mailbox, _stopping) is { } refused)
+        {
+            _ctx.Metrics.Reject(_listener.Name, "policy");
+            Reply(ReplyOf(refused));
+            return;
+        }
+        _tx = tx;
+        _sender = tx.Sender;
         _body = body;
         _smtpUtf8 = smtpUtf8;
         _ret = ret;
@@ -425,7 +448,7 @@ public sealed partial class SmtpSession
         Reply(SmtpReply.SenderOk);
     }
 
-    private void Rcpt(string argument)
+    private async Task RcptAsync(string argument)
     {
         if (_recipients.Count >= _limits.MaxRecipients)
         {
@@ -483,13 +506,21 @@ public sealed partial class SmtpSession
             Error(SmtpReply.RelayDenied, "relay_denied");
             return;
         }
-        _recipients.Add(new EnvelopeRecipient(mailbox, notify, orcpt));
+        var recipient = new EnvelopeRecipient(mailbox, notify, orcpt);
+        if (await _tx!.RcptAsync(recipient, _stopping) is { } refused)
+        {
+            _ctx.Metrics.Reject(_listener.Name, "policy");
+            Reply(ReplyOf(refused));
+            return;
+        }
+        _recipients.Add(recipient);
         _state = SmtpState.RcptGiven;
         Reply(SmtpReply.RecipientOk);
     }
 
     private void ResetTransaction()
     {
+        _tx = null;
         _sender = "";
         _recipients.Clear();
         _body = BodyType.SevenBit;
@@ -641,13 +672,27 @@ public sealed partial class SmtpSession
         {
             var id = QueueId.New(_ctx.Time);
             var source = new MessageSource(_listener.Name, _remote, _helo, _authUser, _tls is null ? null : TlsProtocol);
-            var envelope = new MessageEnvelope(id, _sender, [.. _recipients], source, _body, _smtpUtf8, _ret, _envId);
             var blob = _blob!;
             _blob = null;
             try
             {
                 await using (blob)
-                    await _ctx.Store.AcceptAsync(envelope, ReceivedHeader(id), blob, CancellationToken.None);
+                {
+                    var decision = await _tx!.BodyAsync(blob, _stopping);
+                    if (decision.Refusal is { } refused)
+                    {
+                        Reject(ReplyOf(refused), "policy");
+                        return;
+                    }
+                    if (_tx.Recipients.Count == 0) // every recipient's copy was discarded by configuration
+                    {
+                        Reply(new SmtpReply(250, "2.0.0", "Ok"));
+                        ResetTransaction();
+                        return;
+                    }
+                    var envelope = new MessageEnvelope(id, _sender, _tx.Recipients, source, _body, _smtpUtf8, _ret, _envId);
+                    await _ctx.Store.AcceptAsync(envelope, ReceivedHeader(id) + decision.AddedFields, blob, CancellationToken.None, decision.Header);
+                }
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -1,16 +1,20 @@
 using System.Net;
 using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
+using Hermod.Core.Pipeline;
 using Hermod.Core.Security;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Bounces;
 using Hermod.Delivery.Queue;
 using Hermod.Delivery.Retention;
 using Hermod.Delivery.Routing;
+using Hermod.Delivery.Targets;
 using Hermod.Delivery.Transport;
 using Hermod.Dns;
+using Hermod.Extensions;
 using Hermod.Http;
 using Hermod.Http.MiniMailgun;
+using Hermod.Policy.Pipeline;
 using Hermod.Smtp.Server;
 using Hermod.Storage.Sqlite;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -31,8 +35,10 @@ public sealed partial class HermodHost : IAsyncDisposable
 
     public IPEndPoint HttpEndpoint => (IPEndPoint)_http!.EndPoint;
 
-    public static HermodHost Create(HermodOptions options, Action<ILoggingBuilder>? logging = null)
+    /// <param name="extensions">Checks, modifiers and targets beyond the built-in ones (null: only those).</param>
+    public static HermodHost Create(HermodOptions options, HermodExtensions? extensions = null, Action<ILoggingBuilder>? logging = null)
     {
+        extensions ??= new HermodExtensions();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(c =>
@@ -65,9 +71,11 @@ public sealed partial class HermodHost : IAsyncDisposable
         services.AddHttpClient();
         services.AddHostedService<Http.Webhooks.WebhookDispatcher>();
         services.AddProblemDetails();
-        AddDelivery(services, options);
+        AddDelivery(services, options, extensions);
+        AddPipelines(services, options, extensions);
         services.AddSingleton(sp => new SmtpServerContext(options, sp.GetRequiredService<IMessageStore>(), sp.GetRequiredService<IPasswordVerifier>(),
-            CertificateProvider.Load(options), sp.GetRequiredService<HermodMetrics>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
+            CertificateProvider.Load(options), sp.GetRequiredService<HermodMetrics>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>(),
+            sp.GetRequiredService<PipelineSet>()));
 
         var host = new HermodHost();
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -94,7 +102,22 @@ public sealed partial class HermodHost : IAsyncDisposable
         return host;
     }
 
-    private static void AddDelivery(IServiceCollection services, HermodOptions options)
+    /// <summary>Pipelines and the components in them, built (and validated) once; components with start/stop hooks run them.</summary>
+    private static void AddPipelines(IServiceCollection services, HermodOptions options, HermodExtensions extensions)
+    {
+        services.AddSingleton(sp => new PipelineBuilder(options, extensions.Checks, extensions.Modifiers, sp, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp =>
+        {
+            var built = sp.GetRequiredService<PipelineBuilder>().Build(MaxPolicyWorkers);
+            return new PipelineSet(built.ToDictionary(p => p.Key, p => (IMessagePipeline)p.Value), MessagePipeline.Default(options.Smtp.Limits.MaxHeaderSize));
+        });
+        services.AddHostedService<ComponentLifecycleService>();
+    }
+
+    /// <summary>Checks running at once over all sessions; beyond it a stage is answered 451 4.3.2.</summary>
+    private const int MaxPolicyWorkers = 1024;
+
+    private static void AddDelivery(IServiceCollection services, HermodOptions options, HermodExtensions extensions)
     {
         services.AddSingleton<IDnsResolver>(_ =>
         {
@@ -105,6 +128,8 @@ public sealed partial class HermodHost : IAsyncDisposable
         });
         services.AddSingleton<Router>();
         services.AddSingleton<IMessageTransport, SmtpTransport>();
+        services.AddSingleton(sp => new DeliveryTargets(options, extensions.Targets,
+            new SmtpTarget(sp.GetRequiredService<Router>(), sp.GetRequiredService<IMessageTransport>()), sp));
         services.AddSingleton<BounceService>();
         if (options.Delivery.Enabled)
             services.AddHostedService<QueueRunner>();
@@ -113,7 +138,8 @@ public sealed partial class HermodHost : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         _ = _app.Services.GetRequiredService<PrometheusExporter>(); // listen before the first measurement
-        _ = _app.Services.GetRequiredService<SmtpServerContext>(); // open the store and load the certificate before binding
+        _ = _app.Services.GetRequiredService<SmtpServerContext>(); // open the store, load the certificate, build the pipelines before binding
+        _ = _app.Services.GetRequiredService<DeliveryTargets>();
         await _app.StartAsync(cancellationToken);
         var logger = _app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Hermod");
         var options = _app.Services.GetRequiredService<HermodOptions>();

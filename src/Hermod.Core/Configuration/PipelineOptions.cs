@@ -1,0 +1,59 @@
+namespace Hermod.Core.Configuration;
+
+/// <summary>A component configured by name: a check, a modifier or a stream processor, with its own options section.</summary>
+public sealed class ComponentSpec
+{
+    /// <summary>The registered name, e.g. "spf".</summary>
+    public required string Kind { get; init; }
+
+    public required ComponentConfig Section { get; init; }
+
+    /// <summary>Checks: how long the check may take (default 30s).</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>Checks: what a timeout means: tempfail (default), reject or accept.</summary>
+    public string? OnTimeout { get; init; }
+}
+
+/// <summary>A refusal configured in a dispatch block.</summary>
+public sealed record RejectOptions(int Code, string Enhanced, string Text);
+
+/// <summary>
+/// A dispatch block. The pipeline itself is the root block; it may hold <see cref="Source"/> blocks (matched by
+/// sender) or <see cref="Destination"/> blocks (matched by recipient) with a <see cref="Default"/>; a source block
+/// (and the root's default) may hold destination blocks. A block that holds none ends in <see cref="DeliverTo"/>
+/// or <see cref="Reject"/>.
+/// </summary>
+public sealed class DispatchBlockOptions
+{
+    /// <summary>Where the block is configured, for errors: "pipelines.in.source[0]".</summary>
+    public string Key { get; set; } = "";
+
+    /// <summary>Addresses (exact) and domains this block matches.</summary>
+    public List<string> Match { get; set; } = [];
+
+    /// <summary>A table file with more addresses and domains, one per line ('#' comments).</summary>
+    public string? Table { get; set; }
+
+    /// <summary>Source blocks only: authenticated users this block matches.</summary>
+    public List<string> Users { get; set; } = [];
+
+    public List<ComponentSpec> Checks { get; set; } = [];
+    public List<ComponentSpec> Modifiers { get; set; } = [];
+    public List<DispatchBlockOptions> Source { get; set; } = [];
+    public List<DispatchBlockOptions> Destination { get; set; } = [];
+    public DispatchBlockOptions? Default { get; set; }
+    public List<string>? DeliverTo { get; set; }
+    public RejectOptions? Reject { get; set; }
+}
+
+/// <summary>A delivery target configured by name (targets: { archive: { type: http, url: ... } }).</summary>
+public sealed class TargetSpec
+{
+    public required string Name { get; init; }
+
+    /// <summary>The registered target type: remote, relay, maildir, http, discard, or one an extension added.</summary>
+    public required string Type { get; init; }
+
+    public required ComponentConfig Section { get; init; }
+}

@@ -1,0 +1,55 @@
+using Hermod.Core.Configuration;
+
+namespace Hermod.Core.Extensions;
+
+/// <summary>What a component factory gets: the instance name (a target's name, else the kind), its options section and the services.</summary>
+public sealed record ComponentContext(string Name, ComponentConfig Config, IServiceProvider Services);
+
+/// <summary>
+/// Components of one sort (checks, modifiers, stream processors or targets) by registered name. Built-in ones and
+/// those an extension adds are registered the same way; configuration names them, and each is built from its own
+/// section, which it validates.
+/// </summary>
+public sealed class ComponentRegistry<T> where T : class
+{
+    private readonly Dictionary<string, Func<ComponentContext, T>> _factories = new(StringComparer.Ordinal);
+
+    public IEnumerable<string> Names => _factories.Keys.Order(StringComparer.Ordinal);
+
+    /// <summary>Registers (or replaces) the factory for <paramref name="name"/>.</summary>
+    public void Add(string name, Func<ComponentContext, T> factory)
+    {
+        if (!ConfigBinder.IsName(name))
+            throw new ArgumentException($"'{name}' is not a valid component name (letters, digits, '_' and '-')", nameof(name));
+        _factories[name] = factory;
+    }
+
+    public bool Contains(string name) => _factories.ContainsKey(name);
+
+    /// <summary>
+    /// Builds the component <paramref name="kind"/>; null (with the reason recorded in the section's errors) when the
+    /// name is unknown, the section is invalid, or the factory threw.
+    /// </summary>
+    public T? Build(string kind, string name, ComponentConfig config, IServiceProvider services, string sort)
+    {
+        if (!_factories.TryGetValue(kind, out var factory))
+        {
+            config.Error(null, $"no {sort} named '{kind}' (known: {string.Join(", ", Names)})");
+            return null;
+        }
+        T component;
+        try
+        {
+            component = factory(new ComponentContext(name, config, services));
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or FormatException or UnauthorizedAccessException)
+        {
+            config.Error(null, e.Message);
+            return null;
+        }
+        if (config.Errors.Count == 0)
+            return component;
+        (component as IDisposable)?.Dispose();
+        return null;
+    }
+}

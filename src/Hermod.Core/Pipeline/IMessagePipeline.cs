@@ -1,0 +1,56 @@
+using System.Net;
+using Hermod.Core.Storage;
+
+namespace Hermod.Core.Pipeline;
+
+/// <summary>A refusal for the client: an SMTP reply (the HTTP APIs turn it into a problem document).</summary>
+public sealed record PolicyReply(int Code, string Enhanced, string Text)
+{
+    public bool Permanent => Code >= 500;
+
+    public override string ToString() => $"{Code} {Enhanced} {Text}";
+}
+
+/// <summary>What the pipeline knows of the client at a stage.</summary>
+public sealed record SessionInfo(string Listener, IPAddress ClientAddress, string Helo, string? AuthUser, bool Tls);
+
+/// <summary>
+/// The policy pipeline of one listener (or of HTTP submission): checks, modifiers and dispatch. The SMTP server and
+/// the HTTP APIs call it at each stage and pass its refusals to the client as early as possible.
+/// </summary>
+public interface IMessagePipeline
+{
+    /// <summary>The connection stage; null: go on.</summary>
+    ValueTask<PolicyReply?> ConnectAsync(SessionInfo session, CancellationToken cancellationToken);
+
+    /// <summary>Starts a transaction (at MAIL).</summary>
+    IPipelineTransaction Begin(SessionInfo session);
+}
+
+/// <summary>One transaction through the pipeline: MAIL, each RCPT, then the body.</summary>
+public interface IPipelineTransaction
+{
+    /// <summary>The envelope sender after the sender rewrites.</summary>
+    string Sender { get; }
+
+    /// <summary>The accepted recipients after rewrites and alias expansion, one per delivery (address and route).</summary>
+    IReadOnlyList<EnvelopeRecipient> Recipients { get; }
+
+    /// <summary>MAIL: null to accept the sender, else the refusal.</summary>
+    ValueTask<PolicyReply?> MailAsync(string sender, CancellationToken cancellationToken);
+
+    /// <summary>RCPT: null when the recipient is accepted (its deliveries join <see cref="Recipients"/>), else the refusal.</summary>
+    ValueTask<PolicyReply?> RcptAsync(EnvelopeRecipient recipient, CancellationToken cancellationToken);
+
+    /// <summary>After the body is stored (not yet accepted): body checks and header modifiers.</summary>
+    ValueTask<BodyDecision> BodyAsync(IBlobWriter body, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The end of the body stage: a refusal, or what to store: header fields to add (after the trace header; e.g.
+/// Authentication-Results), and the rewritten header block when modifiers changed it.
+/// </summary>
+public sealed record BodyDecision(PolicyReply? Refusal, string AddedFields = "", ReplacedHeader? Header = null)
+{
+    public static readonly BodyDecision Unchanged = new(Refusal: null);
+}

@@ -1,0 +1,278 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Hermod.Core.Pipeline;
+using Hermod.Core.Storage;
+using Hermod.Policy.Dispatch;
+
+namespace Hermod.Policy.Pipeline;
+
+/// <summary>
+/// A policy pipeline (maddy's model): checks of a stage run concurrently (root block, then the source and
+/// destination blocks a transaction goes through), modifiers run one after another in configuration order, and
+/// dispatch decides per recipient which targets get a copy or which refusal the client gets — at RCPT, as early
+/// as possible.
+/// </summary>
+public sealed class MessagePipeline : IMessagePipeline
+{
+    private readonly ConcurrentDictionary<(DispatchBlock, DispatchBlock?), CheckRunner> _runners = new();
+
+    public MessagePipeline(string name, DispatchBlock root, SemaphoreSlim pool, TimeProvider time, int maxHeaderBytes)
+    {
+        Name = name;
+        Root = root;
+        Pool = pool;
+        Time = time;
+        MaxHeaderBytes = maxHeaderBytes;
+    }
+
+    /// <summary>No checks, no modifiers: everything accepted goes to the "remote" target.</summary>
+    public static MessagePipeline Default(int maxHeaderBytes) =>
+        new("default", new DispatchBlock { Key = "default" }, new SemaphoreSlim(1), TimeProvider.System, maxHeaderBytes);
+
+    public string Name { get; }
+
+    public DispatchBlock Root { get; }
+
+    internal SemaphoreSlim Pool { get; }
+
+    internal TimeProvider Time { get; }
+
+    internal int MaxHeaderBytes { get; }
+
+    public async ValueTask<PolicyReply?> ConnectAsync(SessionInfo session, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        if (Root.Checks.Count == 0)
+            return null;
+        var outcome = await RunnerFor(Root, null).RunAsync(CheckStage.Connection, Context(session), cancellationToken);
+        return Reply(outcome.Refusal);
+    }
+
+    public IPipelineTransaction Begin(SessionInfo session) => new PipelineTransaction(this, session);
+
+    /// <summary>The checks of the blocks from the root to <paramref name="source"/> and <paramref name="leaf"/>, run together.</summary>
+    internal CheckRunner RunnerFor(DispatchBlock source, DispatchBlock? leaf) =>
+        _runners.GetOrAdd((source, leaf), key =>
+        {
+            var checks = new List<ConfiguredCheck>(Root.Checks);
+            if (key.Item1 != Root)
+                checks.AddRange(key.Item1.Checks);
+            if (key.Item2 is { } l && l != key.Item1)
+                checks.AddRange(l.Checks);
+            return new CheckRunner(checks, Pool, Time);
+        });
+
+    internal static bool HasChecks(DispatchBlock root, DispatchBlock source, DispatchBlock? leaf) =>
+        root.Checks.Count > 0 || source.Checks.Count > 0 || leaf?.Checks.Count > 0;
+
+    internal static CheckContext Context(SessionInfo session, string? sender = null, string? recipient = null, IReadOnlyList<string>? recipients = null,
+        Func<CancellationToken, Task<Stream>>? openBody = null) => new()
+        {
+            Listener = session.Listener,
+            ClientAddress = session.ClientAddress,
+            Helo = session.Helo,
+            AuthUser = session.AuthUser,
+            Tls = session.Tls,
+            Sender = sender,
+            Recipient = recipient,
+            Recipients = recipients ?? [],
+            OpenBody = openBody,
+        };
+
+    internal static PolicyReply? Reply(CheckResult? refusal) =>
+        refusal is null ? null : new PolicyReply(refusal.Code, refusal.Enhanced, refusal.Text);
+}
+
+/// <summary>One transaction through a <see cref="MessagePipeline"/>.</summary>
+internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo session) : IPipelineTransaction
+{
+    private readonly List<EnvelopeRecipient> _recipients = [];
+    private readonly HashSet<(string Address, string Route)> _routes = [];
+    private readonly List<DispatchBlock> _leaves = [];
+    private readonly StringBuilder _addedFields = new();
+    private DispatchBlock _source = pipeline.Root;
+    private string? _quarantine;
+
+    public string Sender { get; private set; } = "";
+
+    public IReadOnlyList<EnvelopeRecipient> Recipients => _recipients;
+
+    private DispatchBlock Root => pipeline.Root;
+
+    public async ValueTask<PolicyReply?> MailAsync(string sender, CancellationToken cancellationToken)
+    {
+        Sender = await RewriteSenderAsync(Root.Modifiers, sender, cancellationToken);
+        _source = Dispatcher.SourceFor(Root, Sender, session.AuthUser);
+        if (_source != Root)
+            Sender = await RewriteSenderAsync(_source.Modifiers, Sender, cancellationToken);
+        if (!MessagePipeline.HasChecks(Root, _source, null))
+            return null;
+        var outcome = await pipeline.RunnerFor(_source, null).RunAsync(CheckStage.Mail, MessagePipeline.Context(session, Sender), cancellationToken);
+        Collect(outcome);
+        return MessagePipeline.Reply(outcome.Refusal);
+    }
+
+    public async ValueTask<PolicyReply?> RcptAsync(EnvelopeRecipient recipient, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(recipient);
+        IReadOnlyList<string> addresses = [recipient.Address];
+        addresses = await RewriteRecipientsAsync(Root.Modifiers, addresses, cancellationToken);
+        if (_source != Root)
+            addresses = await RewriteRecipientsAsync(_source.Modifiers, addresses, cancellationToken);
+
+        var accepted = new List<(string Address, DispatchBlock Leaf)>(addresses.Count);
+        foreach (var address in addresses)
+        {
+            var leaf = Dispatcher.DestinationFor(_source, address);
+            if (leaf.Reject is { } reject)
+                return reject;
+            if (MessagePipeline.HasChecks(Root, _source, leaf))
+            {
+                var context = MessagePipeline.Context(session, Sender, address, [.. _recipients.Select(r => r.Address)]);
+                var outcome = await pipeline.RunnerFor(_source, leaf).RunAsync(CheckStage.Rcpt, context, cancellationToken);
+                if (outcome.Refused)
+                    return MessagePipeline.Reply(outcome.Refusal);
+                Collect(outcome);
+            }
+            accepted.Add((address, leaf));
+        }
+        foreach (var (address, leaf) in accepted)
+        {
+            var finals = leaf == _source || leaf == Root ? [address] : await RewriteRecipientsAsync(leaf.Modifiers, [address], cancellationToken);
+            if (!_leaves.Contains(leaf))
+                _leaves.Add(leaf);
+            foreach (var final in finals)
+                foreach (var target in leaf.DeliverTo ?? [RouteKey.Remote])
+                {
+                    if (target == "discard")
+                        continue;
+                    var route = RouteKey.For(target, final).ToString();
+                    if (!_routes.Add((final.ToLowerInvariant(), route)))
+                        continue; // one copy per address and route, however many ways it was reached
+                    var original = recipient.OriginalRecipient ?? (final.Equals(recipient.Address, StringComparison.OrdinalIgnoreCase) ? null : $"rfc822;{recipient.Address}");
+                    _recipients.Add(new EnvelopeRecipient(final, recipient.Notify, original, route));
+                }
+        }
+        return null;
+    }
+
+    public async ValueTask<BodyDecision> BodyAsync(IBlobWriter body, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var checks = new List<ConfiguredCheck>(Root.Checks);
+        if (_source != Root)
+            checks.AddRange(_source.Checks);
+        foreach (var leaf in _leaves)
+            if (leaf != _source && leaf != Root)
+                checks.AddRange(leaf.Checks.Where(c => !checks.Contains(c)));
+        if (checks.Count > 0)
+        {
+            var context = MessagePipeline.Context(session, Sender, null, [.. _recipients.Select(r => r.Address)],
+                async ct => await body.OpenReadAsync(ct));
+            var outcome = await new CheckRunner(checks, pipeline.Pool, pipeline.Time).RunAsync(CheckStage.Body, context, cancellationToken);
+            if (outcome.Refused)
+                return new BodyDecision(MessagePipeline.Reply(outcome.Refusal));
+            Collect(outcome);
+        }
+        if (_quarantine is not null)
+            for (var i = 0; i < _recipients.Count; i++) // held for an operator, whatever the targets were
+                _recipients[i] = _recipients[i] with { Route = RouteKey.Quarantine + ":" + _recipients[i].Route };
+
+        var modifiers = HeaderModifiers();
+        if (modifiers.Count == 0)
+            return new BodyDecision(null, _addedFields.ToString());
+        Stream? read = null;
+        try
+        {
+            read = await body.OpenReadAsync(cancellationToken);
+            if (await MessageHeader.ReadAsync(read, pipeline.MaxHeaderBytes, cancellationToken) is not var (header, length))
+                return new BodyDecision(new PolicyReply(552, "5.3.4", "Message header too large"));
+            var context = new ModifierContext
+            {
+                Listener = session.Listener,
+                ClientAddress = session.ClientAddress,
+                AuthUser = session.AuthUser,
+                Sender = Sender,
+                Recipients = [.. _recipients.Select(r => r.Address).Distinct(StringComparer.OrdinalIgnoreCase)],
+                OpenBody = async ct =>
+                {
+                    var stream = await body.OpenReadAsync(ct);
+                    await SkipAsync(stream, length, ct);
+                    return stream;
+                },
+            };
+            foreach (var modifier in modifiers)
+                await modifier.ModifyHeaderAsync(header, context, cancellationToken);
+            return new BodyDecision(null, _addedFields.ToString(), header.Changed ? new ReplacedHeader(header.ToBytes(), length) : null);
+        }
+        finally
+        {
+            if (read is not null)
+                await read.DisposeAsync();
+        }
+    }
+
+    private List<IModifier> HeaderModifiers()
+    {
+        var result = new List<IModifier>();
+        foreach (var m in Root.Modifiers)
+            if ((m.Stages & ModifierStages.Header) != 0)
+                result.Add(m);
+        if (_source != Root)
+            foreach (var m in _source.Modifiers)
+                if ((m.Stages & ModifierStages.Header) != 0)
+                    result.Add(m);
+        return result;
+    }
+
+    private async ValueTask<string> RewriteSenderAsync(IReadOnlyList<IModifier> modifiers, string sender, CancellationToken cancellationToken)
+    {
+        foreach (var modifier in modifiers)
+            if ((modifier.Stages & ModifierStages.Sender) != 0)
+                sender = await modifier.RewriteSenderAsync(sender, ModifierContext(sender), cancellationToken);
+        return sender;
+    }
+
+    private async ValueTask<IReadOnlyList<string>> RewriteRecipientsAsync(IReadOnlyList<IModifier> modifiers, IReadOnlyList<string> addresses, CancellationToken cancellationToken)
+    {
+        foreach (var modifier in modifiers)
+        {
+            if ((modifier.Stages & ModifierStages.Recipient) == 0)
+                continue;
+            var next = new List<string>(addresses.Count);
+            foreach (var address in addresses)
+                foreach (var rewritten in await modifier.RewriteRecipientAsync(address, ModifierContext(Sender), cancellationToken))
+                    if (!next.Contains(rewritten, StringComparer.OrdinalIgnoreCase))
+                        next.Add(rewritten);
+            addresses = next;
+        }
+        return addresses;
+    }
+
+    private ModifierContext ModifierContext(string sender) => new()
+    {
+        Listener = session.Listener,
+        ClientAddress = session.ClientAddress,
+        AuthUser = session.AuthUser,
+        Sender = sender,
+    };
+
+    private void Collect(StageOutcome outcome)
+    {
+        foreach (var (name, value) in outcome.Headers)
+            _addedFields.Append(name).Append(": ").Append(value).Append("\r\n");
+        _quarantine ??= outcome.QuarantineReason;
+    }
+
+    private static async Task SkipAsync(Stream stream, long count, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[Math.Min(count, 16 * 1024)];
+        while (count > 0)
+        {
+            var read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)), cancellationToken);
+            if (read == 0)
+                return;
+            count -= read;
+        }
+    }
+}
