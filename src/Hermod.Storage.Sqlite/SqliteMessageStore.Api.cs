@@ -51,8 +51,9 @@ public sealed partial class SqliteMessageStore : IApiStore
             : null;
     }
 
-    public Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, IdempotentResponse? idempotent, CancellationToken cancellationToken) =>
-        AcceptAsync(envelope, headerPrefix, body, null, idempotent);
+    public Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, IdempotentResponse? idempotent, CancellationToken cancellationToken,
+        ReplacedHeader? header = null) =>
+        AcceptAsync(envelope, headerPrefix, body, null, idempotent, header);
 
     public async Task<IReadOnlyList<AttemptView>> AttemptsAsync(string messageId, CancellationToken cancellationToken)
     {

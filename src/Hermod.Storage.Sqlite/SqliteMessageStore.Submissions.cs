@@ -7,7 +7,7 @@ namespace Hermod.Storage.Sqlite;
 public sealed partial class SqliteMessageStore : ISubmissionStore
 {
     public async Task AcceptSubmissionAsync(string submissionId, string clientId, IReadOnlyList<MessageEnvelope> envelopes, string headerPrefix,
-        IBlobWriter body, CancellationToken cancellationToken)
+        IBlobWriter body, CancellationToken cancellationToken, ReplacedHeader? header = null)
     {
         if (envelopes.Count == 0)
             throw new ArgumentException("a submission has at least one envelope", nameof(envelopes));
@@ -16,7 +16,7 @@ public sealed partial class SqliteMessageStore : ISubmissionStore
                 throw new ArgumentException($"envelope {envelope.Id} does not belong to submission {submissionId}", nameof(envelopes));
         var blob = (SqliteBlobWriter)body;
         var (data, count) = blob.TakeBuffer();
-        await _writer.EnqueueAsync(new SubmissionOp(submissionId, clientId, envelopes, headerPrefix, blob, data, count, Now));
+        await _writer.EnqueueAsync(new SubmissionOp(submissionId, clientId, envelopes, headerPrefix, header, blob, data, count, Now));
         blob.Accepted = true;
         Signal.Set();
     }
@@ -53,7 +53,7 @@ public sealed partial class SqliteMessageStore : ISubmissionStore
     /// one), every further envelope adds a reference.
     /// </summary>
     private sealed class SubmissionOp(string submissionId, string clientId, IReadOnlyList<MessageEnvelope> envelopes, string headerPrefix,
-        SqliteBlobWriter blob, byte[] data, int count, long now) : WriteOp
+        ReplacedHeader? header, SqliteBlobWriter blob, byte[] data, int count, long now) : WriteOp
     {
         public override void Execute(WriteContext db)
         {
@@ -63,7 +63,7 @@ public sealed partial class SqliteMessageStore : ISubmissionStore
             {
                 foreach (var envelope in envelopes)
                 {
-                    new AcceptOp(envelope, headerPrefix, null, blob, data, count, now).Execute(db);
+                    new AcceptOp(envelope, headerPrefix, header, blob, data, count, now).Execute(db);
                     // The staged chunks (if any) became the blob or were dropped for an equal one: further envelopes
                     // must only find it by its hash and add a reference, not treat the staging row again.
                     blob.StagingId = 0;

@@ -21,7 +21,8 @@ public interface IApiStore
     Task<IdempotentResponse?> FindIdempotentAsync(string tenant, string key, CancellationToken cancellationToken);
 
     /// <summary>Accepts the message and keeps the response for its Idempotency-Key in one commit.</summary>
-    Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, IdempotentResponse? idempotent, CancellationToken cancellationToken);
+    Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, IdempotentResponse? idempotent, CancellationToken cancellationToken,
+        ReplacedHeader? header = null);
 
     Task<IReadOnlyList<AttemptView>> AttemptsAsync(string messageId, CancellationToken cancellationToken);
 

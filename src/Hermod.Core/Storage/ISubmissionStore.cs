@@ -25,7 +25,7 @@ public interface ISubmissionStore
     /// and the shared body durable in one commit: when this returns, all of it is; when it throws, none of it is.
     /// </summary>
     Task AcceptSubmissionAsync(string submissionId, string clientId, IReadOnlyList<MessageEnvelope> envelopes, string headerPrefix,
-        IBlobWriter body, CancellationToken cancellationToken);
+        IBlobWriter body, CancellationToken cancellationToken, ReplacedHeader? header = null);
 
     /// <summary>
     /// The common state of every recipient of the submission (delivered → <see cref="SubmissionStatus.Sent"/>; failed or

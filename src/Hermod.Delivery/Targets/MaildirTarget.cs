@@ -294,18 +294,32 @@ public sealed partial class MaildirTarget : IDeliveryTarget
         {
             cancellationToken.ThrowIfCancellationRequested();
             var directories = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var copy in _copies)
+            var current = "";
+            try
             {
-                if (copy.FileName is null || copy.Committed)
-                    continue;
-                // no overwrite: link(2) then unlink(2), as the spec says; the name is unique, so this never collides
-                File.Move(copy.TmpPath, copy.NewPath, overwrite: false);
-                copy.Committed = true;
-                directories.Add(Path.Combine(copy.Root, "new"));
+                foreach (var copy in _copies)
+                {
+                    if (copy.FileName is null || copy.Committed)
+                        continue;
+                    current = copy.Root;
+                    // no overwrite: link(2) then unlink(2), as the spec says; the name is unique, so this never collides
+                    File.Move(copy.TmpPath, copy.NewPath, overwrite: false);
+                    copy.Committed = true;
+                    directories.Add(Path.Combine(copy.Root, "new"));
+                }
+                if (target._fsync)
+                    foreach (var directory in directories)
+                    {
+                        current = Path.GetDirectoryName(directory)!;
+                        DirectorySync.Flush(directory);
+                    }
             }
-            if (target._fsync)
-                foreach (var directory in directories)
-                    DirectorySync.Flush(directory);
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // the caller turns this into every recipient's temporary reply: the reason without local paths
+                LogCommitFailed(target._logger, e, MessageId, target.Name, current);
+                throw new IOException(WriteFailed(e).Text.Replace("write", "commit", StringComparison.Ordinal), e);
+            }
             return Task.CompletedTask;
         }
 
@@ -349,4 +363,7 @@ public sealed partial class MaildirTarget : IDeliveryTarget
 
     [LoggerMessage(3402, LogLevel.Error, "{MessageId}: maildir target {Target} could not deliver to {Recipient} in {Maildir}")]
     private static partial void LogWriteFailed(ILogger logger, Exception exception, string messageId, string target, string recipient, string maildir);
+
+    [LoggerMessage(3403, LogLevel.Error, "{MessageId}: maildir target {Target} could not commit in {Maildir}")]
+    private static partial void LogCommitFailed(ILogger logger, Exception exception, string messageId, string target, string maildir);
 }

@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
+using Hermod.Core.Pipeline;
 using Hermod.Core.Storage;
 using Hermod.Smtp.Protocol;
 using Microsoft.Net.Http.Headers;
@@ -21,6 +22,7 @@ internal sealed partial class MiniMailgunApi(
     HermodOptions options,
     IMessageStore store,
     ISubmissionStore submissions,
+    PipelineSet pipelines,
     HermodMetrics metrics,
     TimeProvider time,
     ILogger<MiniMailgunApi> logger)
@@ -84,19 +86,25 @@ internal sealed partial class MiniMailgunApi(
         var message = MiniMailgunMessage.Build(sender, recipients, subject, body, $"{submissionId}@{options.Hostname}", now);
         var client = HttpTrace.ClientAddress(context);
         var source = new MessageSource(Listener, client, options.Hostname, null, null);
-        var envelopes = recipients
-            .GroupBy(DomainOf, StringComparer.Ordinal) // one envelope per destination domain, in the order first named
-            .Select(g => new MessageEnvelope(QueueId.New(time), sender, [.. g.Select(r => new EnvelopeRecipient(r))], source,
-                message.EightBit ? BodyType.EightBitMime : BodyType.SevenBit, message.SmtpUtf8, SubmissionId: submissionId))
-            .ToList();
+        List<MessageEnvelope> envelopes;
         try
         {
             await using var blob = store.CreateBlobWriter();
             await using (var stream = new BlobStream(blob))
                 for (var offset = 0; offset < message.Content.Length; offset += 64 * 1024) // the writer flushes chunk by chunk
                     await stream.WriteAsync(message.Content.AsMemory(offset, Math.Min(64 * 1024, message.Content.Length - offset)), CancellationToken.None);
-            await submissions.AcceptSubmissionAsync(submissionId, request.ClientId, envelopes, HttpTrace.ReceivedHeader(client, options.Hostname, submissionId, now), blob,
-                CancellationToken.None);
+            var policy = await HttpPolicy.RunAsync(pipelines.For(options.Http.Pipeline), new SessionInfo(Listener, client, options.Hostname, request.ClientName, context.Request.IsHttps),
+                sender, recipients, blob, i => $"recipients[{i}]", "sender", context.RequestAborted);
+            if (policy.Refused)
+                return Error(policy.Refusal!.Permanent ? StatusCodes.Status422UnprocessableEntity : StatusCodes.Status503ServiceUnavailable,
+                    $"refused{(policy.Field.Length > 0 ? " (" + policy.Field + ")" : "")}: {policy.Refusal}");
+            envelopes = [.. policy.Transaction!.Recipients
+                .GroupBy(r => r.Route, StringComparer.Ordinal) // one envelope per destination (domain and target), in the order first named
+                .Select(g => new MessageEnvelope(QueueId.New(time), policy.Transaction.Sender, [.. g], source,
+                    message.EightBit ? BodyType.EightBitMime : BodyType.SevenBit, message.SmtpUtf8, SubmissionId: submissionId))];
+            if (envelopes.Count > 0) // else every copy was discarded by configuration
+                await submissions.AcceptSubmissionAsync(submissionId, request.ClientId, envelopes,
+                    HttpTrace.ReceivedHeader(client, options.Hostname, submissionId, now) + policy.Decision!.AddedFields, blob, CancellationToken.None, policy.Decision.Header);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -205,8 +213,6 @@ internal sealed partial class MiniMailgunApi(
             value = element.GetString()!;
         return failure is null;
     }
-
-    private static string DomainOf(string address) => address[(address.LastIndexOf('@') + 1)..].ToLowerInvariant();
 
     private static string WithLowerDomain(string address)
     {

@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Hermod.Core.Configuration;
+using Hermod.Core.Pipeline;
 using Hermod.Core.Storage;
 using Hermod.Smtp.Protocol;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -56,7 +57,7 @@ internal static partial class MessagesApi
 
     private static string Tenant(HttpContext http) => (string)http.Items[TenantItem]!;
 
-    private static async Task<IResult> SendAsync(HttpContext http, HermodOptions options, IMessageStore store, IApiStore api, TimeProvider time)
+    private static async Task<IResult> SendAsync(HttpContext http, HermodOptions options, IMessageStore store, IApiStore api, PipelineSet pipelines, TimeProvider time)
     {
         var request = http.Request;
         var mediaType = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
@@ -94,18 +95,25 @@ internal static partial class MessagesApi
         }
 
         var id = QueueId.New(time);
-        var envelope = new MessageEnvelope(id, draft.Sender, [.. draft.Recipients.Select(r => new EnvelopeRecipient(r))],
-            new MessageSource("http", HttpTrace.ClientAddress(http), options.Hostname, null, null, tenant),
-            BodyType.EightBitMime, draft.SmtpUtf8, Metadata: draft.Metadata);
-        var response = new SendResponse(id, [.. draft.Recipients.Select((r, i) => new RecipientId(RecipientIdOf(id, i), r))]);
-        var responseJson = System.Text.Json.JsonSerializer.Serialize(response, Json.Options);
+        var client = HttpTrace.ClientAddress(http);
         await using var blob = store.CreateBlobWriter();
         await using (var stream = new BlobStream(blob))
             await stream.WriteAsync(draft.Content, http.RequestAborted);
-        var trace = HttpTrace.ReceivedHeader(envelope.Source.ClientAddress, options.Hostname, id, time.GetUtcNow());
+        var policy = await HttpPolicy.RunAsync(pipelines.For(options.Http.Pipeline), new SessionInfo("http", client, options.Hostname, tenant, request.IsHttps),
+            draft.Sender, draft.Recipients, blob, i => $"recipients[{i}]", "from", http.RequestAborted);
+        if (policy.Refused)
+            return HttpPolicy.Problem(http, policy);
+        var envelope = new MessageEnvelope(id, policy.Transaction!.Sender, policy.Transaction.Recipients,
+            new MessageSource("http", client, options.Hostname, null, null, tenant),
+            BodyType.EightBitMime, draft.SmtpUtf8, Metadata: draft.Metadata);
+        var response = new SendResponse(id, [.. envelope.Recipients.Select((r, i) => new RecipientId(RecipientIdOf(id, i), r.Address))]);
+        var responseJson = System.Text.Json.JsonSerializer.Serialize(response, Json.Options);
+        var trace = HttpTrace.ReceivedHeader(client, options.Hostname, id, time.GetUtcNow()) + policy.Decision!.AddedFields;
         try
         {
-            await api.AcceptAsync(envelope, trace, blob, key.Length > 0 ? new IdempotentResponse(tenant, key, requestHash, StatusCodes.Status202Accepted, responseJson) : null, CancellationToken.None);
+            if (envelope.Recipients.Count > 0) // else every copy was discarded by configuration
+                await api.AcceptAsync(envelope, trace, blob, key.Length > 0 ? new IdempotentResponse(tenant, key, requestHash, StatusCodes.Status202Accepted, responseJson) : null,
+                    CancellationToken.None, policy.Decision.Header);
         }
         catch (Exception) when (key.Length > 0)
         {
