@@ -74,7 +74,7 @@ public sealed class SmtpTarget : IDeliveryTarget
             if (route.Failure is { } failure)
                 return new TransportResult(_recipients.ToDictionary(r => r.DeliveryId, _ => failure), false) { Held = route.Held };
             var job = new DeliveryJob(message.Message, new RouteKey(target.Name, message.Domain).ToString(), _recipients);
-            return await target._transport.SendAsync(job, route, cancellationToken);
+            return await target._transport.SendAsync(job, route, message.WriteContentAsync, cancellationToken);
         }
 
         public Task CommitAsync(CancellationToken cancellationToken) => Task.CompletedTask; // the 250 to DATA was the commit

@@ -14,5 +14,6 @@ public sealed record TransportResult(IReadOnlyDictionary<long, UpstreamReply> Re
 public interface IMessageTransport
 {
     /// <summary>Never throws for a failed delivery: failures are replies (code 0 with an enhanced status when no server said anything).</summary>
-    Task<TransportResult> SendAsync(DeliveryJob job, RouteResolution route, CancellationToken cancellationToken);
+    /// <param name="writeContent">Writes the stored message (trace headers, header block, body) byte-exact.</param>
+    Task<TransportResult> SendAsync(DeliveryJob job, RouteResolution route, Func<Stream, CancellationToken, Task> writeContent, CancellationToken cancellationToken);
 }

@@ -14,16 +14,16 @@ namespace Hermod.Delivery.Transport;
 /// refuses MAIL with a 4xx; sends all of a job's recipients in one transaction; keeps connections open for reuse.
 /// The body streams from the blob store to the socket: memory does not depend on message size.
 /// </summary>
-public sealed partial class SmtpTransport(HermodOptions options, IMessageStore store, ILogger<SmtpTransport> logger) : IMessageTransport, IAsyncDisposable
+public sealed partial class SmtpTransport(HermodOptions options, ILogger<SmtpTransport> logger) : IMessageTransport, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<(IPEndPoint, OutboundTls, string?), ConcurrentQueue<(SmtpClientConnection Connection, long IdleSince)>> _idle = new();
 
-    public async Task<TransportResult> SendAsync(DeliveryJob job, RouteResolution route, CancellationToken cancellationToken)
+    public async Task<TransportResult> SendAsync(DeliveryJob job, RouteResolution route, Func<Stream, CancellationToken, Task> writeContent, CancellationToken cancellationToken)
     {
         var envelope = job.Message.Envelope;
         var recipients = job.Recipients.Select(r => new EnvelopeRecipient(r.Address, r.Notify, r.OriginalRecipient)).ToList();
         var message = new SmtpOutboundMessage(envelope.Sender, recipients, job.Message.Size,
-            async (stream, ct) => await store.CopyContentAsync(envelope.Id, stream, ct))
+            writeContent)
         {
             Body = envelope.Body,
             SmtpUtf8 = envelope.SmtpUtf8,

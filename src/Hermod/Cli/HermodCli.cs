@@ -5,6 +5,7 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
 using Hermod.Core.Security;
 using Hermod.Core.Storage;
+using Hermod.Extensions;
 using Hermod.Hosting;
 using Hermod.Storage.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -22,11 +23,14 @@ public static class HermodCli
         Recursive = true,
     };
 
-    public static async Task<int> RunAsync(string[] args)
+    /// <param name="extend">Adds checks, modifiers and targets of the hosting program (see <see cref="HermodExtensions"/>).</param>
+    public static async Task<int> RunAsync(string[] args, Action<HermodExtensions>? extend = null)
     {
+        var extensions = new HermodExtensions();
+        extend?.Invoke(extensions);
         var root = new RootCommand("Hermod mail transfer agent") { ConfigOption };
-        root.Subcommands.Add(Serve());
-        root.Subcommands.Add(CheckConfig());
+        root.Subcommands.Add(Serve(extensions));
+        root.Subcommands.Add(CheckConfig(extensions));
         root.Subcommands.Add(HashPassword());
         root.Subcommands.Add(Queue());
         root.Subcommands.Add(ApiKey());
@@ -48,7 +52,7 @@ public static class HermodCli
         }
     }
 
-    private static Command Serve()
+    private static Command Serve(HermodExtensions extensions)
     {
         var command = new Command("serve", "Run the SMTP listeners and the HTTP API until stopped (Ctrl+C / SIGTERM)");
         command.SetAction(async (parse, ct) =>
@@ -58,7 +62,7 @@ public static class HermodCli
             HermodHost host;
             try
             {
-                host = HermodHost.Create(options);
+                host = HermodHost.Create(options, extensions);
                 await host.StartAsync(ct);
             }
             catch (ConfigException e)
@@ -90,14 +94,24 @@ public static class HermodCli
         return e.Message;
     }
 
-    private static Command CheckConfig()
+    private static Command CheckConfig(HermodExtensions extensions)
     {
         var command = new Command("check-config", "Validate the configuration and exit (0: valid)");
         command.SetAction(parse =>
         {
             if (LoadConfig(parse) is not { } options)
                 return ConfigError;
-            Console.WriteLine($"configuration ok: {options.Smtp.Listeners.Count} SMTP listener(s), HTTP on {options.Http.Address}, data in {Path.GetFullPath(options.DataDir)}");
+            try
+            {
+                HermodHost.Validate(options, extensions);
+            }
+            catch (ConfigException e)
+            {
+                Console.Error.WriteLine($"hermod: {e.Message}");
+                return ConfigError;
+            }
+            Console.WriteLine($"configuration ok: {options.Smtp.Listeners.Count} SMTP listener(s), {options.Pipelines.Count} pipeline(s), " +
+                $"{options.Targets.Count} target(s), HTTP on {options.Http.Address}, data in {Path.GetFullPath(options.DataDir)}");
             return 0;
         });
         return command;

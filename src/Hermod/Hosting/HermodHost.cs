@@ -135,6 +135,46 @@ public sealed partial class HermodHost : IAsyncDisposable
             services.AddHostedService<QueueRunner>();
     }
 
+    /// <summary>Builds every pipeline and target of <paramref name="options"/> without starting anything; throws <see cref="ConfigException"/> listing every problem.</summary>
+    public static void Validate(HermodOptions options, HermodExtensions extensions)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(options);
+        services.AddSingleton(TimeProvider.System);
+        services.AddLogging();
+        services.AddSingleton<IDnsResolver>(new StubResolver(new DnsOptions { Servers = [new IPEndPoint(IPAddress.Loopback, 53)] })); // never queried
+        services.AddSingleton<Router>();
+        services.AddSingleton<IMessageTransport, SmtpTransport>();
+        using var provider = services.BuildServiceProvider();
+        var errors = new List<string>();
+        var builder = new PipelineBuilder(options, extensions.Checks, extensions.Modifiers, provider, TimeProvider.System);
+        try
+        {
+            builder.Build(1);
+        }
+        catch (ConfigException e)
+        {
+            errors.AddRange(e.Errors);
+        }
+        finally
+        {
+            foreach (var component in builder.Components.OfType<IDisposable>())
+                component.Dispose();
+        }
+        try
+        {
+            var targets = new DeliveryTargets(options, extensions.Targets,
+                new SmtpTarget(provider.GetRequiredService<Router>(), provider.GetRequiredService<IMessageTransport>()), provider);
+            targets.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+        catch (ConfigException e)
+        {
+            errors.AddRange(e.Errors);
+        }
+        if (errors.Count > 0)
+            throw new ConfigException(errors);
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         _ = _app.Services.GetRequiredService<PrometheusExporter>(); // listen before the first measurement
