@@ -8,7 +8,7 @@ internal static class Schema
     /// <summary>Brings a database of an older version up to <see cref="Version"/> (before <see cref="Create"/> runs).</summary>
     public static string Upgrade(int from) => from switch
     {
-        1 => "ALTER TABLE messages ADD COLUMN body_offset INTEGER NOT NULL DEFAULT 0;",
+        1 => "ALTER TABLE messages ADD COLUMN body_offset INTEGER NOT NULL DEFAULT 0; ALTER TABLE blobs ADD COLUMN encoding TEXT;",
         _ => "",
     };
 
@@ -16,8 +16,9 @@ internal static class Schema
         CREATE TABLE IF NOT EXISTS blobs (
             id INTEGER PRIMARY KEY,
             hash BLOB UNIQUE,                -- SHA-256 of the content; NULL while a large body is still streaming in
-            size INTEGER NOT NULL,
+            size INTEGER NOT NULL,            -- bytes as stored
             refcount INTEGER NOT NULL,
+            encoding TEXT,                   -- NULL: as received; 'br': Brotli (the compress processor)
             created INTEGER NOT NULL         -- unix ms
         );
         CREATE TABLE IF NOT EXISTS blob_chunks (

@@ -13,7 +13,6 @@ internal sealed class SqliteBlobWriter(SqliteMessageStore store, int chunkSize) 
 {
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(Math.Min(chunkSize, 4096));
     private int _count;
-    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private bool _disposed;
 
     public long Length { get; private set; }
@@ -29,7 +28,6 @@ internal sealed class SqliteBlobWriter(SqliteMessageStore store, int chunkSize) 
 
     public void Advance(int count)
     {
-        _hash.AppendData(_buffer, _count, count);
         _count += count;
         Length += count;
     }
@@ -76,13 +74,24 @@ internal sealed class SqliteBlobWriter(SqliteMessageStore store, int chunkSize) 
         return taken;
     }
 
-    public byte[] Hash() => _hash.GetCurrentHash();
+    public byte[]? ContentHash { get; set; }
+
+    public string? ContentEncoding { get; set; }
+
+    public long? DecodedLength { get; set; }
+
+    /// <summary>The key the blob is stored under: its content hash, or a random one (then it is never shared).</summary>
+    public byte[] Hash() => ContentHash ??= RandomNumberGenerator.GetBytes(32);
 
     /// <summary>The staged chunks, then the buffered tail: the whole body written so far, read a chunk at a time.</summary>
     public ValueTask<Stream> OpenReadAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return ValueTask.FromResult<Stream>(new StagedBodyStream(store, StagingId, ChunksWritten, _buffer.AsSpan(0, _count).ToArray()));
+        var stagingId = StagingId;
+        var chunks = ChunksWritten;
+        var tail = _buffer.AsSpan(0, _count).ToArray();
+        Stream stream = new ChunkStream(async (seq, ct) => seq < chunks ? await store.ReadChunkAsync(stagingId, seq, ct) : seq == chunks ? tail : null);
+        return ValueTask.FromResult(ChunkStream.Decode(stream, ContentEncoding));
     }
 
     public async ValueTask DisposeAsync()
@@ -91,7 +100,6 @@ internal sealed class SqliteBlobWriter(SqliteMessageStore store, int chunkSize) 
             return;
         _disposed = true;
         ArrayPool<byte>.Shared.Return(_buffer);
-        _hash.Dispose();
         if (StagingId != 0 && !Accepted)
             await store.DropStagingAsync(StagingId);
     }

@@ -166,10 +166,11 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
     {
         await using var connection = Open();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT header_prefix, blob_id, body_offset FROM messages WHERE id = $id";
+        command.CommandText = "SELECT m.header_prefix, m.blob_id, m.body_offset, b.encoding FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id = $id";
         command.Parameters.AddWithValue("$id", id);
         long blobId;
         long skip;
+        string? encoding;
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             if (!await reader.ReadAsync(cancellationToken))
@@ -178,41 +179,32 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
             await destination.WriteAsync(prefix, cancellationToken);
             blobId = reader.GetInt64(1);
             skip = reader.GetInt64(2);
+            encoding = reader.IsDBNull(3) ? null : reader.GetString(3);
         }
-        await CopyChunksAsync(connection, blobId, skip, destination, cancellationToken);
+        // Chunk by chunk: memory stays at one chunk whatever the size of the message.
+        command.CommandText = "SELECT data FROM blob_chunks WHERE blob_id = $blob AND seq = $seq";
+        command.Parameters.Clear();
+        command.Parameters.AddWithValue("$blob", blobId);
+        var seqParameter = command.Parameters.AddWithValue("$seq", 0);
+        await using var body = ChunkStream.Decode(new ChunkStream(async (seq, ct) =>
+        {
+            seqParameter.Value = seq;
+            return await command.ExecuteScalarAsync(ct) as byte[];
+        }), encoding);
+        await ChunkStream.SkipAsync(body, skip, cancellationToken);
+        await body.CopyToAsync(destination, cancellationToken);
         return true;
     }
 
-    /// <summary>Copies a blob's chunks from <paramref name="skip"/> on, chunk by chunk: memory stays at one chunk whatever the size.</summary>
-    internal static async Task CopyChunksAsync(SqliteConnection connection, long blobId, long skip, Stream destination, CancellationToken cancellationToken)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT data FROM blob_chunks WHERE blob_id = $blob AND seq = $seq";
-        command.Parameters.AddWithValue("$blob", blobId);
-        var seqParameter = command.Parameters.AddWithValue("$seq", 0);
-        for (var seq = 0; ; seq++)
-        {
-            seqParameter.Value = seq;
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            if (!await reader.ReadAsync(cancellationToken))
-                break;
-            var data = (byte[])reader.GetValue(0);
-            var from = (int)Math.Min(skip, data.Length);
-            skip -= from;
-            await destination.WriteAsync(data.AsMemory(from), cancellationToken);
-        }
-    }
-
-    /// <summary>One staged chunk of a body that is still being written (see <see cref="SqliteBlobWriter.OpenReadAsync"/>).</summary>
-    internal async Task<byte[]> ReadStagedChunkAsync(long stagingId, int seq, CancellationToken cancellationToken)
+    /// <summary>One chunk of a blob, or null past its last (see <see cref="SqliteBlobWriter.OpenReadAsync"/>).</summary>
+    internal async Task<byte[]?> ReadChunkAsync(long blobId, int seq, CancellationToken cancellationToken)
     {
         await using var connection = Open();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT data FROM blob_chunks WHERE blob_id = $blob AND seq = $seq";
-        command.Parameters.AddWithValue("$blob", stagingId);
+        command.Parameters.AddWithValue("$blob", blobId);
         command.Parameters.AddWithValue("$seq", seq);
-        return await command.ExecuteScalarAsync(cancellationToken) as byte[]
-            ?? throw new InvalidOperationException($"staged chunk {seq} of blob {stagingId} is missing");
+        return await command.ExecuteScalarAsync(cancellationToken) as byte[];
     }
 
     internal static string StateName(DeliveryState state) => state.ToString().ToLowerInvariant();
@@ -271,11 +263,12 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
             else
             {
                 if (blob.StagingId == 0)
-                    blobId = (long)db.Scalar("INSERT INTO blobs (hash, size, refcount, created) VALUES ($p0, $p1, 1, $p2) RETURNING id", hash, blob.Length, now)!;
+                    blobId = (long)db.Scalar("INSERT INTO blobs (hash, size, refcount, created, encoding) VALUES ($p0, $p1, 1, $p2, $p3) RETURNING id",
+                        hash, blob.Length, now, blob.ContentEncoding)!;
                 else
                 {
                     blobId = blob.StagingId;
-                    db.Exec("UPDATE blobs SET hash = $p0, size = $p1, refcount = 1 WHERE id = $p2", hash, blob.Length, blobId);
+                    db.Exec("UPDATE blobs SET hash = $p0, size = $p1, refcount = 1, encoding = $p3 WHERE id = $p2", hash, blob.Length, blobId, blob.ContentEncoding);
                 }
                 if (count > 0 || blob.ChunksWritten == 0)
                     db.Exec("INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($p0, $p1, $p2)", blobId, blob.ChunksWritten, Slice(data, count));
@@ -290,7 +283,7 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
                 INSERT INTO messages (id, sender, blob_id, header_prefix, body_offset, size, body_type, smtputf8, ret, envid, listener, client_ip, helo, auth_user, tls, created, tenant, submission_id, metadata)
                 VALUES ($p0, $p1, $p2, $p3, $p18, $p4, $p5, $p6, $p7, $p8, $p9, $p10, $p11, $p12, $p13, $p14, $p15, $p16, $p17)
                 """,
-                envelope.Id, envelope.Sender, blobId, prefix, prefix.Length + blob.Length - offset,
+                envelope.Id, envelope.Sender, blobId, prefix, prefix.Length + (blob.DecodedLength ?? blob.Length) - offset,
                 envelope.Body == BodyType.EightBitMime ? "8bitmime" : "7bit", envelope.SmtpUtf8 ? 1 : 0,
                 envelope.Ret switch { DsnReturn.Full => "full", DsnReturn.Headers => "hdrs", _ => null },
                 envelope.EnvelopeId, source.Listener, source.ClientAddress.ToString(), source.Helo, source.AuthUser, source.TlsProtocol, now,

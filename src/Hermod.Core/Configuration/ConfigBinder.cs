@@ -156,11 +156,14 @@ internal sealed class ConfigBinder(string source)
                 if (AsMap(node, key) is { } map)
                     o.Pipelines[name] = BindBlock(map, key, BlockLevel.Root, o.Targets);
             }
+        // Pipelines are bound after smtp: and http:, so references are checked here, at the line of the reference.
+        var listenerNodes = Get(root, "smtp") is ConfigMap smtpNode && Get(smtpNode, "listeners") is ConfigList listenerList ? listenerList.Items : [];
         foreach (var (i, listener) in o.Smtp.Listeners.Index())
             if (listener.Pipeline is { } name && !o.Pipelines.ContainsKey(name))
-                Error(root, $"smtp.listeners[{i}].pipeline", $"no pipeline '{name}' under pipelines:");
+                Error(i < listenerNodes.Count && listenerNodes[i] is ConfigMap listenerNode && Get(listenerNode, "pipeline") is { } reference ? reference : root,
+                    $"smtp.listeners[{i}].pipeline", $"no pipeline '{name}' under pipelines:");
         if (o.Http.Pipeline is { } httpPipeline && !o.Pipelines.ContainsKey(httpPipeline))
-            Error(root, "http.pipeline", $"no pipeline '{httpPipeline}' under pipelines:");
+            Error(Get(root, "http") is ConfigMap httpNode && Get(httpNode, "pipeline") is { } httpReference ? httpReference : root, "http.pipeline", $"no pipeline '{httpPipeline}' under pipelines:");
         return o;
     }
 
@@ -188,7 +191,8 @@ internal sealed class ConfigBinder(string source)
         targets[name] = new TargetSpec { Name = name, Type = type, Section = new ComponentConfig(type, key, map, source) };
     }
 
-    private enum BlockLevel { Root, Source, Destination, SourceDefault }
+    /// <summary>DestinationDefault: the default beside destination blocks — it matches what they do not, so it has no match of its own.</summary>
+    private enum BlockLevel { Root, Source, Destination, SourceDefault, DestinationDefault }
 
     /// <summary>A pipeline or dispatch block: checks, modifiers, and one way to end (see <see cref="DispatchBlockOptions"/>).</summary>
     private DispatchBlockOptions BindBlock(ConfigMap map, string key, BlockLevel level, Dictionary<string, TargetSpec> targets)
@@ -200,13 +204,19 @@ internal sealed class ConfigBinder(string source)
         if (level == BlockLevel.Source)
             keys.Add("users");
         if (level == BlockLevel.Root)
-            keys.Add("source");
-        if (level != BlockLevel.Destination)
+            keys.AddRange(["source", "processors"]);
+        if (level is not (BlockLevel.Destination or BlockLevel.DestinationDefault))
             keys.AddRange(["destination", "default"]);
         Known(map, key, [.. keys]);
 
         block.Checks = Components(map, key, "checks", timeouts: true);
         block.Modifiers = Components(map, key, "modifiers", timeouts: false);
+        if (level == BlockLevel.Root && Get(map, "processors") is not null)
+        {
+            block.Processors = Components(map, key, "processors", timeouts: false);
+            if (!block.Processors.Any(p => p.Kind == "trace_header"))
+                Error(map, Join(key, "processors"), "must include trace_header (RFC 5321 4.4: every hop adds a Received header)");
+        }
         block.Match = Strings(map, key, "match") ?? [];
         foreach (var entry in block.Match.Where(e => !IsAddressOrDomain(e)))
             Error(map, Join(key, "match"), $"'{entry}' is not an address or a domain");
@@ -235,7 +245,7 @@ internal sealed class ConfigBinder(string source)
             Error(notList, Join(key, "destination"), "must be a list of destination blocks");
         if (Map(map, key, "default") is { } defaultMap)
             block.Default = BindBlock(defaultMap, Join(key, "default"),
-                block.Source.Count > 0 || level == BlockLevel.Root && block.Destination.Count == 0 ? BlockLevel.SourceDefault : BlockLevel.Destination, targets);
+                block.Source.Count > 0 || level == BlockLevel.Root && block.Destination.Count == 0 ? BlockLevel.SourceDefault : BlockLevel.DestinationDefault, targets);
 
         block.DeliverTo = Strings(map, key, "deliver_to");
         foreach (var target in block.DeliverTo ?? [])

@@ -40,6 +40,8 @@ public sealed class DispatchBlockOptions
 
     public List<ComponentSpec> Checks { get; set; } = [];
     public List<ComponentSpec> Modifiers { get; set; } = [];
+    /// <summary>The pipeline (root block) only: stream processors in order; null: trace_header, hash.</summary>
+    public List<ComponentSpec>? Processors { get; set; }
     public List<DispatchBlockOptions> Source { get; set; } = [];
     public List<DispatchBlockOptions> Destination { get; set; } = [];
     public DispatchBlockOptions? Default { get; set; }

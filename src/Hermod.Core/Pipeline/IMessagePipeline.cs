@@ -23,6 +23,9 @@ public interface IMessagePipeline
     /// <summary>The connection stage; null: go on.</summary>
     ValueTask<PolicyReply?> ConnectAsync(SessionInfo session, CancellationToken cancellationToken);
 
+    /// <summary>The stream processors every body passes through on its way to storage, in order.</summary>
+    IReadOnlyList<IStreamProcessor> Processors { get; }
+
     /// <summary>Starts a transaction (at MAIL).</summary>
     IPipelineTransaction Begin(SessionInfo session);
 }

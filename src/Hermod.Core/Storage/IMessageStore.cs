@@ -42,8 +42,17 @@ public interface IBlobWriter : IBufferWriter<byte>, IAsyncDisposable
 
     ValueTask FlushAsync(CancellationToken cancellationToken);
 
-    /// <summary>Reads back everything written so far (for body checks and modifiers before the message is accepted).</summary>
+    /// <summary>Reads back everything written so far, decoded (for body checks and modifiers before the message is accepted).</summary>
     ValueTask<Stream> OpenReadAsync(CancellationToken cancellationToken);
+
+    /// <summary>The content address (set by the hash processor): a blob with an equal one is stored once. Null: the body is stored on its own.</summary>
+    byte[]? ContentHash { get; set; }
+
+    /// <summary>How the bytes are encoded at rest ("br": Brotli, set by the compress processor); null: as received.</summary>
+    string? ContentEncoding { get; set; }
+
+    /// <summary>With an encoding: the body's length once decoded.</summary>
+    long? DecodedLength { get; set; }
 }
 
 /// <summary>The durable queue: what both storage providers implement.</summary>

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Hermod.Core.Pipeline;
+using Hermod.Core.Pipeline.Processors;
 using Hermod.Core.Storage;
 using Hermod.Policy.Dispatch;
 
@@ -16,9 +17,10 @@ public sealed class MessagePipeline : IMessagePipeline
 {
     private readonly ConcurrentDictionary<(DispatchBlock, DispatchBlock?), CheckRunner> _runners = new();
 
-    public MessagePipeline(string name, DispatchBlock root, SemaphoreSlim pool, TimeProvider time, int maxHeaderBytes)
+    public MessagePipeline(string name, DispatchBlock root, SemaphoreSlim pool, TimeProvider time, int maxHeaderBytes, IReadOnlyList<IStreamProcessor>? processors = null)
     {
         Name = name;
+        Processors = processors ?? BuiltInProcessors.Default;
         Root = root;
         Pool = pool;
         Time = time;
@@ -30,6 +32,8 @@ public sealed class MessagePipeline : IMessagePipeline
         new("default", new DispatchBlock { Key = "default" }, new SemaphoreSlim(1), TimeProvider.System, maxHeaderBytes);
 
     public string Name { get; }
+
+    public IReadOnlyList<IStreamProcessor> Processors { get; }
 
     public DispatchBlock Root { get; }
 
@@ -121,6 +125,7 @@ internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo 
             addresses = await RewriteRecipientsAsync(_source.Modifiers, addresses, cancellationToken);
 
         var accepted = new List<(string Address, DispatchBlock Leaf)>(addresses.Count);
+        var outcomes = new List<StageOutcome>();
         foreach (var address in addresses)
         {
             var leaf = Dispatcher.DestinationFor(_source, address);
@@ -132,10 +137,12 @@ internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo 
                 var outcome = await pipeline.RunnerFor(_source, leaf).RunAsync(CheckStage.Rcpt, context, cancellationToken);
                 if (outcome.Refused)
                     return MessagePipeline.Reply(outcome.Refusal);
-                Collect(outcome);
+                outcomes.Add(outcome);
             }
             accepted.Add((address, leaf));
         }
+        foreach (var outcome in outcomes) // only once every address of the RCPT is accepted: a refused RCPT leaves no headers or quarantine
+            Collect(outcome);
         foreach (var (address, leaf) in accepted)
         {
             var finals = leaf == _source || leaf == Root ? [address] : await RewriteRecipientsAsync(leaf.Modifiers, [address], cancellationToken);

@@ -14,6 +14,7 @@ public sealed class PipelineBuilder(
     HermodOptions options,
     ComponentRegistry<ICheck> checks,
     ComponentRegistry<IModifier> modifiers,
+    ComponentRegistry<IStreamProcessor> processors,
     IServiceProvider services,
     TimeProvider time)
 {
@@ -34,7 +35,10 @@ public sealed class PipelineBuilder(
         var maxHeader = options.Smtp.Limits.MaxHeaderSize;
         var result = new Dictionary<string, MessagePipeline>(StringComparer.Ordinal);
         foreach (var (name, root) in options.Pipelines)
-            result[name] = new MessagePipeline(name, Block(root, isDestination: false), pool, time, maxHeader);
+        {
+            var chain = root.Processors?.Select(spec => Build(processors, spec, "stream processor")).OfType<IStreamProcessor>().ToList();
+            result[name] = new MessagePipeline(name, Block(root, isDestination: false), pool, time, maxHeader, chain);
+        }
         if (_errors.Count > 0)
             throw new ConfigException(_errors);
         return result;

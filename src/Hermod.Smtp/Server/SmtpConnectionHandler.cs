@@ -32,7 +32,8 @@ public sealed partial class SmtpConnectionHandler(SmtpServerContext context, Lis
         context.Metrics.ActiveSessions.Add(1, tags);
         try
         {
-            await new SmtpSession(context, Listener, connection.Transport, remote, stopping).RunAsync(connection.ConnectionClosed);
+            await using var session = new SmtpSession(context, Listener, connection.Transport, remote, stopping);
+            await session.RunAsync(connection.ConnectionClosed);
         }
         finally
         {

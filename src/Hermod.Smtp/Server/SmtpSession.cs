@@ -21,7 +21,7 @@ namespace Hermod.Smtp.Server;
 /// output pipe and flushes once per batch (PIPELINING). Message content streams through <see cref="DataFilter"/>
 /// into the blob store; the 250 for a message is written only after the store made it durable.
 /// </summary>
-public sealed partial class SmtpSession
+public sealed partial class SmtpSession : IAsyncDisposable
 {
     private enum Mode { Command, SkipLongLine, AuthResponse, Data, BdatChunk }
 
@@ -62,6 +62,8 @@ public sealed partial class SmtpSession
     private string? _envId;
     private DataFilter? _filter;
     private IBlobWriter? _blob;
+    private BodySink? _sink;
+    private string _id = "";
     private bool _tooBig;
     private long _bdatRemaining;
     private bool _bdatLast;
@@ -128,11 +130,21 @@ public sealed partial class SmtpSession
         }
         finally
         {
-            if (_blob is not null)
-                await _blob.DisposeAsync();
-            if (_tls is not null)
-                await _tls.DisposeAsync();
+            await DisposeAsync();
         }
+    }
+
+    /// <summary>Drops an unfinished message and closes TLS; <see cref="RunAsync"/> does this when the session ends.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _sink?.Dispose();
+        _sink = null;
+        if (_blob is not null)
+            await _blob.DisposeAsync();
+        _blob = null;
+        if (_tls is not null)
+            await _tls.DisposeAsync();
+        _tls = null;
     }
 
     private async Task TryReplyAndFlushAsync(SmtpReply reply)
@@ -529,6 +541,8 @@ public sealed partial class SmtpSession
         _envId = null;
         _filter = null;
         _tooBig = false;
+        _sink?.Dispose();
+        _sink = null;
         if (_blob is not null)
         {
             _ = _blob.DisposeAsync().AsTask(); // drops the staged body
@@ -542,6 +556,11 @@ public sealed partial class SmtpSession
     {
         _filter = new DataFilter(dotStuffed, _ctx.Options.Smtp.BareLineEndings, _limits.MaxTextLine, _limits.MaxHeaderSize);
         _blob = _ctx.Store.CreateBlobWriter();
+        _id = QueueId.New(_ctx.Time);
+        var protocol = (_smtpUtf8 ? "UTF8SMTP" : _esmtp ? "ESMTP" : "SMTP") + (_tls is null ? "" : "S") + (_authUser is null ? "" : "A");
+        var context = new BodyContext(_id, _ctx.Options.Hostname, _helo, _remote, protocol,
+            _tls is null ? null : $"using {TlsProtocol} with cipher {_tls.NegotiatedCipherSuite}", [.. _recipients.Select(r => r.Address)], _ctx.Time.GetUtcNow());
+        _sink = new BodySink(_pipeline.Processors, context, _blob);
         _tooBig = false;
         _dataStarted = _ctx.Time.GetTimestamp();
         _dataBytesIn = 0;
@@ -553,15 +572,15 @@ public sealed partial class SmtpSession
         var filter = _filter!;
         foreach (var segment in rest)
         {
-            var used = filter.Process(segment.Span, _tooBig ? null : _blob);
+            var used = filter.Process(segment.Span, _tooBig ? null : _sink);
             _consumed = rest.GetPosition(used, _consumed);
             _dataBytesIn += used;
             if (filter.Completed)
                 break;
         }
         CheckSize(filter);
-        if (_blob!.ShouldFlush && !_tooBig)
-            await _blob.FlushAsync(_stopping);
+        if (_sink!.ShouldFlush && !_tooBig)
+            await _sink.FlushAsync(_stopping);
         if (filter.Completed)
         {
             _mode = Mode.Command;
@@ -619,15 +638,15 @@ public sealed partial class SmtpSession
         var chunk = rest.Slice(0, take);
         if (!_bdatRefused)
             foreach (var segment in chunk)
-                _filter!.Process(segment.Span, _tooBig ? null : _blob);
+                _filter!.Process(segment.Span, _tooBig ? null : _sink);
         _consumed = chunk.End;
         _bdatRemaining -= take;
         _dataBytesIn += take;
         if (!_bdatRefused)
         {
             CheckSize(_filter!);
-            if (_blob!.ShouldFlush && !_tooBig)
-                await _blob.FlushAsync(_stopping);
+            if (_sink!.ShouldFlush && !_tooBig)
+                await _sink.FlushAsync(_stopping);
         }
         if (_bdatRemaining > 0)
             return !_bdatRefused && CheckDataRate();
@@ -637,7 +656,7 @@ public sealed partial class SmtpSession
             Error(SmtpStateTable.Refusal(_state, SmtpVerb.Bdat), "bad_sequence");
         else if (_bdatLast)
         {
-            _filter!.Finish(_tooBig ? null : _blob);
+            _filter!.Finish(_tooBig ? null : _sink);
             await FinishMessageAsync();
         }
         else if (_tooBig)
@@ -670,7 +689,13 @@ public sealed partial class SmtpSession
             Reject(SmtpReply.HeaderTooBig, "header_too_large");
         else
         {
-            var id = QueueId.New(_ctx.Time);
+            var id = _id;
+            var (processorRefusal, prefix) = _sink!.Complete();
+            if (processorRefusal is not null)
+            {
+                Reject(ReplyOf(processorRefusal), "policy");
+                return;
+            }
             var source = new MessageSource(_listener.Name, _remote, _helo, _authUser, _tls is null ? null : TlsProtocol);
             var blob = _blob!;
             _blob = null;
@@ -691,7 +716,7 @@ public sealed partial class SmtpSession
                         return;
                     }
                     var envelope = new MessageEnvelope(id, _sender, _tx.Recipients, source, _body, _smtpUtf8, _ret, _envId);
-                    await _ctx.Store.AcceptAsync(envelope, ReceivedHeader(id) + decision.AddedFields, blob, CancellationToken.None, decision.Header);
+                    await _ctx.Store.AcceptAsync(envelope, prefix + decision.AddedFields, blob, CancellationToken.None, decision.Header);
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -706,16 +731,6 @@ public sealed partial class SmtpSession
             Reply(new SmtpReply(250, "2.0.0", $"Ok: queued as {id}"));
             ResetTransaction();
         }
-    }
-
-    /// <summary>The RFC 5321 4.4 trace header (protocol names per RFC 3848 and RFC 6531).</summary>
-    private string ReceivedHeader(string id)
-    {
-        var protocol = (_smtpUtf8 ? "UTF8SMTP" : _esmtp ? "ESMTP" : "SMTP") + (_tls is null ? "" : "S") + (_authUser is null ? "" : "A");
-        var tls = _tls is null ? "" : $"\r\n\t(using {TlsProtocol} with cipher {_tls.NegotiatedCipherSuite})";
-        var forClause = _recipients.Count == 1 ? $"\r\n\tfor <{_recipients[0].Address}>" : "";
-        var date = Rfc5322.Date(_ctx.Time.GetUtcNow());
-        return $"Received: from {_helo} ([{_remote}]){tls}\r\n\tby {_ctx.Options.Hostname} (Hermod) with {protocol} id {id}{forClause};\r\n\t{date}\r\n";
     }
 
     private void StartTls(string argument)

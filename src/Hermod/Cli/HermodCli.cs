@@ -97,13 +97,13 @@ public static class HermodCli
     private static Command CheckConfig(HermodExtensions extensions)
     {
         var command = new Command("check-config", "Validate the configuration and exit (0: valid)");
-        command.SetAction(parse =>
+        command.SetAction(async (parse, ct) =>
         {
             if (LoadConfig(parse) is not { } options)
                 return ConfigError;
             try
             {
-                HermodHost.Validate(options, extensions);
+                await HermodHost.ValidateAsync(options, extensions);
             }
             catch (ConfigException e)
             {

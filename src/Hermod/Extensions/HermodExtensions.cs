@@ -1,4 +1,6 @@
 using Hermod.Core.Extensions;
+using Hermod.Core.Pipeline;
+using Hermod.Core.Pipeline.Processors;
 using Hermod.Delivery.Targets;
 using Hermod.Policy.Checks;
 using Hermod.Policy.Modifiers;
@@ -20,6 +22,7 @@ public sealed class HermodExtensions
     {
         BuiltInChecks.Register(Checks);
         BuiltInModifiers.Register(Modifiers);
+        BuiltInProcessors.Register(StreamProcessors);
         Targets.Add("relay", c => ActivatorUtilities.CreateInstance<SmtpTarget>(c.Services, c.Name, c.Config));
         Targets.Add("maildir", c => ActivatorUtilities.CreateInstance<MaildirTarget>(c.Services, c.Name, c.Config));
         Targets.Add("http", c => ActivatorUtilities.CreateInstance<HttpTarget>(c.Services, c.Name, c.Config));
@@ -30,6 +33,15 @@ public sealed class HermodExtensions
     public ComponentRegistry<IModifier> Modifiers { get; } = new();
 
     public ComponentRegistry<IDeliveryTarget> Targets { get; } = new();
+
+    public ComponentRegistry<IStreamProcessor> StreamProcessors { get; } = new();
+
+    /// <summary>Makes <typeparamref name="T"/> available as <c>processors: [ { name: { ...options } } ]</c>.</summary>
+    public HermodExtensions AddStreamProcessor<T>(string name) where T : class, IStreamProcessor
+    {
+        StreamProcessors.Add(name, c => ActivatorUtilities.CreateInstance<T>(c.Services, c.Config));
+        return this;
+    }
 
     /// <summary>Makes <typeparamref name="T"/> available as <c>checks: [ { name: { ...options } } ]</c>.</summary>
     public HermodExtensions AddCheck<T>(string name) where T : class, ICheck

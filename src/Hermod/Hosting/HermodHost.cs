@@ -105,7 +105,7 @@ public sealed partial class HermodHost : IAsyncDisposable
     /// <summary>Pipelines and the components in them, built (and validated) once; components with start/stop hooks run them.</summary>
     private static void AddPipelines(IServiceCollection services, HermodOptions options, HermodExtensions extensions)
     {
-        services.AddSingleton(sp => new PipelineBuilder(options, extensions.Checks, extensions.Modifiers, sp, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new PipelineBuilder(options, extensions.Checks, extensions.Modifiers, extensions.StreamProcessors, sp, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp =>
         {
             var built = sp.GetRequiredService<PipelineBuilder>().Build(MaxPolicyWorkers);
@@ -136,7 +136,7 @@ public sealed partial class HermodHost : IAsyncDisposable
     }
 
     /// <summary>Builds every pipeline and target of <paramref name="options"/> without starting anything; throws <see cref="ConfigException"/> listing every problem.</summary>
-    public static void Validate(HermodOptions options, HermodExtensions extensions)
+    public static async Task ValidateAsync(HermodOptions options, HermodExtensions extensions)
     {
         var services = new ServiceCollection();
         services.AddSingleton(options);
@@ -145,9 +145,9 @@ public sealed partial class HermodHost : IAsyncDisposable
         services.AddSingleton<IDnsResolver>(new StubResolver(new DnsOptions { Servers = [new IPEndPoint(IPAddress.Loopback, 53)] })); // never queried
         services.AddSingleton<Router>();
         services.AddSingleton<IMessageTransport, SmtpTransport>();
-        using var provider = services.BuildServiceProvider();
+        await using var provider = services.BuildServiceProvider();
         var errors = new List<string>();
-        var builder = new PipelineBuilder(options, extensions.Checks, extensions.Modifiers, provider, TimeProvider.System);
+        var builder = new PipelineBuilder(options, extensions.Checks, extensions.Modifiers, extensions.StreamProcessors, provider, TimeProvider.System);
         try
         {
             builder.Build(1);
@@ -165,7 +165,7 @@ public sealed partial class HermodHost : IAsyncDisposable
         {
             var targets = new DeliveryTargets(options, extensions.Targets,
                 new SmtpTarget(provider.GetRequiredService<Router>(), provider.GetRequiredService<IMessageTransport>()), provider);
-            targets.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            await targets.DisposeAsync();
         }
         catch (ConfigException e)
         {

@@ -1,5 +1,4 @@
 using System.Net;
-using Hermod.Core.Text;
 
 namespace Hermod.Http;
 
@@ -12,8 +11,4 @@ internal static class HttpTrace
         var address = context.Connection.RemoteIpAddress ?? IPAddress.None;
         return address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
     }
-
-    /// <summary>The RFC 5321 4.4 trace header of a message submitted over HTTP.</summary>
-    public static string ReceivedHeader(IPAddress client, string hostname, string id, DateTimeOffset now) =>
-        $"Received: from [{client}]\r\n\tby {hostname} (Hermod) with HTTP id {id};\r\n\t{Rfc5322.Date(now)}\r\n";
 }

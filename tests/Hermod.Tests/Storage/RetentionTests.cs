@@ -60,6 +60,7 @@ public abstract class ManualClockStoreTests : IAsyncDisposable
             if (blob.ShouldFlush)
                 await blob.FlushAsync(default);
         }
+        blob.ContentHash = System.Security.Cryptography.SHA256.HashData(body); // what the hash processor gives a session's body
         return blob;
     }
 

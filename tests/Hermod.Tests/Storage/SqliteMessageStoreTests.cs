@@ -42,6 +42,7 @@ public sealed class SqliteMessageStoreTests : IAsyncDisposable
             if (blob.ShouldFlush)
                 await blob.FlushAsync(default);
         }
+        blob.ContentHash = SHA256.HashData(body); // what the hash processor gives a session's body: the content address
         await store.AcceptAsync(envelope, prefix, blob, default);
         return envelope.Id;
     }

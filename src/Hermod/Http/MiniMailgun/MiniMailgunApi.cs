@@ -89,11 +89,19 @@ internal sealed partial class MiniMailgunApi(
         List<MessageEnvelope> envelopes;
         try
         {
+            var pipeline = pipelines.For(options.Http.Pipeline);
             await using var blob = store.CreateBlobWriter();
-            await using (var stream = new BlobStream(blob))
-                for (var offset = 0; offset < message.Content.Length; offset += 64 * 1024) // the writer flushes chunk by chunk
-                    await stream.WriteAsync(message.Content.AsMemory(offset, Math.Min(64 * 1024, message.Content.Length - offset)), CancellationToken.None);
-            var policy = await HttpPolicy.RunAsync(pipelines.For(options.Http.Pipeline), new SessionInfo(Listener, client, options.Hostname, request.ClientName, context.Request.IsHttps),
+            string trace;
+            using (var sink = new BodySink(pipeline.Processors, new BodyContext(submissionId, options.Hostname, "", client,
+                context.Request.IsHttps ? "HTTPS" : "HTTP", null, recipients, now), blob))
+            {
+                await sink.WriteAsync(message.Content, CancellationToken.None);
+                var (refused, prefix) = sink.Complete();
+                if (refused is not null)
+                    return Error(refused.Permanent ? StatusCodes.Status422UnprocessableEntity : StatusCodes.Status503ServiceUnavailable, $"refused: {refused}");
+                trace = prefix;
+            }
+            var policy = await HttpPolicy.RunAsync(pipeline, new SessionInfo(Listener, client, options.Hostname, request.ClientName, context.Request.IsHttps),
                 sender, recipients, blob, i => $"recipients[{i}]", "sender", context.RequestAborted);
             if (policy.Refused)
                 return Error(policy.Refusal!.Permanent ? StatusCodes.Status422UnprocessableEntity : StatusCodes.Status503ServiceUnavailable,
@@ -104,7 +112,7 @@ internal sealed partial class MiniMailgunApi(
                     message.EightBit ? BodyType.EightBitMime : BodyType.SevenBit, message.SmtpUtf8, SubmissionId: submissionId))];
             if (envelopes.Count > 0) // else every copy was discarded by configuration
                 await submissions.AcceptSubmissionAsync(submissionId, request.ClientId, envelopes,
-                    HttpTrace.ReceivedHeader(client, options.Hostname, submissionId, now) + policy.Decision!.AddedFields, blob, CancellationToken.None, policy.Decision.Header);
+                    trace + policy.Decision!.AddedFields, blob, CancellationToken.None, policy.Decision.Header);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -96,10 +96,19 @@ internal static partial class MessagesApi
 
         var id = QueueId.New(time);
         var client = HttpTrace.ClientAddress(http);
+        var pipeline = pipelines.For(options.Http.Pipeline);
         await using var blob = store.CreateBlobWriter();
-        await using (var stream = new BlobStream(blob))
-            await stream.WriteAsync(draft.Content, http.RequestAborted);
-        var policy = await HttpPolicy.RunAsync(pipelines.For(options.Http.Pipeline), new SessionInfo("http", client, options.Hostname, tenant, request.IsHttps),
+        string trace;
+        using (var sink = new BodySink(pipeline.Processors, new BodyContext(id, options.Hostname, "", client, request.IsHttps ? "HTTPS" : "HTTP", null,
+            draft.Recipients, time.GetUtcNow()), blob))
+        {
+            await sink.WriteAsync(draft.Content, http.RequestAborted);
+            var (refused, prefix) = sink.Complete();
+            if (refused is not null)
+                return HttpPolicy.Problem(http, new HttpPolicyOutcome(null, null, refused));
+            trace = prefix;
+        }
+        var policy = await HttpPolicy.RunAsync(pipeline, new SessionInfo("http", client, options.Hostname, tenant, request.IsHttps),
             draft.Sender, draft.Recipients, blob, i => $"recipients[{i}]", "from", http.RequestAborted);
         if (policy.Refused)
             return HttpPolicy.Problem(http, policy);
@@ -108,7 +117,7 @@ internal static partial class MessagesApi
             BodyType.EightBitMime, draft.SmtpUtf8, Metadata: draft.Metadata);
         var response = new SendResponse(id, [.. envelope.Recipients.Select((r, i) => new RecipientId(RecipientIdOf(id, i), r.Address))]);
         var responseJson = System.Text.Json.JsonSerializer.Serialize(response, Json.Options);
-        var trace = HttpTrace.ReceivedHeader(client, options.Hostname, id, time.GetUtcNow()) + policy.Decision!.AddedFields;
+        trace += policy.Decision!.AddedFields;
         try
         {
             if (envelope.Recipients.Count > 0) // else every copy was discarded by configuration

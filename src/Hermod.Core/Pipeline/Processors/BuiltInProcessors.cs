@@ -1,0 +1,215 @@
+using System.Buffers;
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using Hermod.Core.Extensions;
+using Hermod.Core.Storage;
+using Hermod.Core.Text;
+using Microsoft.Extensions.Logging;
+
+namespace Hermod.Core.Pipeline.Processors;
+
+/// <summary>Registers the built-in stream processors; <see cref="Default"/> is the chain of a pipeline that names none.</summary>
+public static class BuiltInProcessors
+{
+    /// <summary>The chain when none is configured: the Received header and the content hash (identical bodies stored once).</summary>
+    public static IReadOnlyList<IStreamProcessor> Default { get; } = [new TraceHeaderProcessor(), new HashProcessor()];
+
+    public static void Register(ComponentRegistry<IStreamProcessor> registry)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        registry.Add("trace_header", c =>
+        {
+            c.Config.Known();
+            return new TraceHeaderProcessor();
+        });
+        registry.Add("hash", c =>
+        {
+            c.Config.Known();
+            return new HashProcessor();
+        });
+        registry.Add("compress", c =>
+        {
+            c.Config.Known("level");
+            var level = c.Config.String("level") ?? "fastest";
+            if (level is not ("fastest" or "optimal" or "smallest"))
+                c.Config.Error("level", $"'{level}' is not one of fastest, optimal, smallest");
+            return new CompressProcessor(level switch { "optimal" => 5, "smallest" => 11, _ => 1 });
+        });
+        registry.Add("size_limit", c =>
+        {
+            c.Config.Known("max");
+            var max = c.Config.Size("max", 1, 1L << 40);
+            if (max is null && !c.Config.Has("max"))
+                c.Config.Error("max", "is required (e.g. 10MB)");
+            return new SizeLimitProcessor(max ?? long.MaxValue);
+        });
+        registry.Add("debug", c =>
+        {
+            c.Config.Known("preview");
+            var preview = c.Config.Size("preview", 0, 64 * 1024) ?? 200;
+            var logger = ((ILoggerFactory?)c.Services.GetService(typeof(ILoggerFactory)))?.CreateLogger("Hermod.Debug")
+                ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+            return new DebugProcessor(logger, (int)preview);
+        });
+    }
+}
+
+/// <summary>trace_header: the RFC 5321 4.4 Received header (protocol names per RFC 3848 and RFC 6531), in front of the message.</summary>
+public sealed class TraceHeaderProcessor : IStreamProcessor
+{
+    public string Name => "trace_header";
+
+    public IBodyFilter Begin(BodyContext context, IBlobWriter blob) => new Filter(context);
+
+    public static string Received(BodyContext c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        var from = c.Helo.Length > 0 ? $"{c.Helo} ([{c.ClientAddress}])" : $"[{c.ClientAddress}]";
+        var tls = c.TlsDetails is null ? "" : $"\r\n\t({c.TlsDetails})";
+        var forClause = c.Recipients.Count == 1 ? $"\r\n\tfor <{c.Recipients[0]}>" : "";
+        return $"Received: from {from}{tls}\r\n\tby {c.Hostname} (Hermod) with {c.Protocol} id {c.MessageId}{forClause};\r\n\t{Rfc5322.Date(c.Received)}\r\n";
+    }
+
+    private sealed class Filter(BodyContext context) : IBodyFilter
+    {
+        public string Prefix { get; } = Received(context);
+
+        public void Write(ReadOnlySpan<byte> data, IBufferWriter<byte> next) => next.Write(data);
+
+        public PolicyReply? Complete(IBufferWriter<byte> next) => null;
+    }
+}
+
+/// <summary>hash: the SHA-256 of the bytes as stored becomes the blob's content address, so identical bodies are stored once.</summary>
+public sealed class HashProcessor : IStreamProcessor
+{
+    public string Name => "hash";
+
+    public IBodyFilter Begin(BodyContext context, IBlobWriter blob) => new Filter(blob);
+
+    private sealed class Filter(IBlobWriter blob) : IBodyFilter
+    {
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        public void Write(ReadOnlySpan<byte> data, IBufferWriter<byte> next)
+        {
+            _hash.AppendData(data);
+            next.Write(data);
+        }
+
+        public PolicyReply? Complete(IBufferWriter<byte> next)
+        {
+            blob.ContentHash = _hash.GetHashAndReset();
+            _hash.Dispose();
+            return null;
+        }
+    }
+}
+
+/// <summary>compress: Brotli at rest; every reader gets the body back as it was (the blob records its encoding).</summary>
+public sealed class CompressProcessor(int quality) : IStreamProcessor
+{
+    public string Name => "compress";
+
+    public IBodyFilter Begin(BodyContext context, IBlobWriter blob)
+    {
+        ArgumentNullException.ThrowIfNull(blob);
+        blob.ContentEncoding = "br";
+        return new Filter(blob, quality);
+    }
+
+    private sealed class Filter(IBlobWriter blob, int quality) : IBodyFilter
+    {
+        private BrotliEncoder _encoder = new(quality, 22);
+        private long _decoded;
+
+        public void Write(ReadOnlySpan<byte> data, IBufferWriter<byte> next)
+        {
+            _decoded += data.Length;
+            while (true)
+            {
+                var status = _encoder.Compress(data, next.GetSpan(16 * 1024), out var consumed, out var written, isFinalBlock: false);
+                next.Advance(written);
+                data = data[consumed..];
+                if (status == OperationStatus.Done && data.IsEmpty)
+                    return;
+                if (status is OperationStatus.InvalidData)
+                    throw new InvalidOperationException("brotli encoder failed");
+            }
+        }
+
+        public PolicyReply? Complete(IBufferWriter<byte> next)
+        {
+            OperationStatus status;
+            do
+            {
+                status = _encoder.Compress([], next.GetSpan(16 * 1024), out _, out var written, isFinalBlock: true);
+                next.Advance(written);
+            }
+            while (status == OperationStatus.DestinationTooSmall);
+            _encoder.Dispose();
+            blob.DecodedLength = _decoded;
+            return null;
+        }
+    }
+}
+
+/// <summary>size_limit: refuses a body larger than <c>max</c> bytes with 552 5.3.4 (and stores nothing past it).</summary>
+public sealed class SizeLimitProcessor(long max) : IStreamProcessor
+{
+    public string Name => "size_limit";
+
+    public IBodyFilter Begin(BodyContext context, IBlobWriter blob) => new Filter(max);
+
+    private sealed class Filter(long max) : IBodyFilter
+    {
+        private long _length;
+
+        public void Write(ReadOnlySpan<byte> data, IBufferWriter<byte> next)
+        {
+            _length += data.Length;
+            if (_length <= max)
+                next.Write(data);
+        }
+
+        public PolicyReply? Complete(IBufferWriter<byte> next) =>
+            _length > max ? new PolicyReply(552, "5.3.4", $"Message too big (this service takes at most {max} bytes)") : null;
+    }
+}
+
+/// <summary>debug: logs each body at Debug level — its size, lines and the first bytes (printable ASCII; the rest as '.').</summary>
+public sealed partial class DebugProcessor(ILogger logger, int preview) : IStreamProcessor
+{
+    public string Name => "debug";
+
+    public IBodyFilter Begin(BodyContext context, IBlobWriter blob) => new Filter(this, context);
+
+    private sealed partial class Filter(DebugProcessor processor, BodyContext context) : IBodyFilter
+    {
+        private readonly StringBuilder _preview = new();
+        private long _length;
+        private long _lines;
+
+        public void Write(ReadOnlySpan<byte> data, IBufferWriter<byte> next)
+        {
+            _length += data.Length;
+            _lines += data.Count((byte)'\n');
+            for (var i = 0; i < data.Length && _preview.Length < processor._preview; i++)
+                _preview.Append(data[i] is >= 32 and < 127 ? (char)data[i] : data[i] == '\n' ? '|' : '.');
+            next.Write(data);
+        }
+
+        public PolicyReply? Complete(IBufferWriter<byte> next)
+        {
+            LogBody(processor._logger, context.MessageId, _length, _lines, _preview.ToString());
+            return null;
+        }
+
+        [LoggerMessage(5001, LogLevel.Debug, "{MessageId}: body of {Length} bytes, {Lines} lines: {Preview}")]
+        private static partial void LogBody(ILogger logger, string messageId, long length, long lines, string preview);
+    }
+
+    private readonly ILogger _logger = logger;
+    private readonly int _preview = preview;
+}

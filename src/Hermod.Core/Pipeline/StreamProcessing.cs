@@ -1,0 +1,159 @@
+using System.Buffers;
+using System.Net;
+using Hermod.Core.Storage;
+
+namespace Hermod.Core.Pipeline;
+
+/// <summary>What stream processors know about the message whose body passes through them.</summary>
+public sealed record BodyContext(
+    string MessageId,
+    string Hostname,
+    string Helo,
+    IPAddress ClientAddress,
+    string Protocol,
+    string? TlsDetails,
+    IReadOnlyList<string> Recipients,
+    DateTimeOffset Received);
+
+/// <summary>
+/// A stream processor (go-guerrilla's idea): a named stage every body passes through, in configured order, while it
+/// streams to storage — a trace header, the content hash, compression, a size limit, debug logging. Built from
+/// configuration by name like checks and modifiers.
+/// </summary>
+public interface IStreamProcessor
+{
+    string Name { get; }
+
+    /// <summary>Starts one body; <paramref name="blob"/> is where it is stored (a processor may set its content hash or encoding).</summary>
+    IBodyFilter Begin(BodyContext context, IBlobWriter blob);
+}
+
+/// <summary>One body passing through one processor.</summary>
+public interface IBodyFilter
+{
+    /// <summary>Takes the next bytes of the body and writes them, or what it makes of them, to <paramref name="next"/>.</summary>
+    void Write(ReadOnlySpan<byte> data, IBufferWriter<byte> next);
+
+    /// <summary>The body is complete: writes what is left; returns a refusal for the client, or null.</summary>
+    PolicyReply? Complete(IBufferWriter<byte> next);
+
+    /// <summary>Header fields to put in front of the message (trace headers), known after <see cref="Complete"/>.</summary>
+    string Prefix => "";
+}
+
+/// <summary>
+/// Where a body is written: through the filters of its stream processors, in order, into the blob store. Bounded
+/// memory: each stage buffers at most what one write hands it. With no processors it writes straight to the blob.
+/// </summary>
+public sealed class BodySink : IBufferWriter<byte>, IDisposable
+{
+    private readonly IBlobWriter _blob;
+    private readonly IBodyFilter[] _filters;
+    private readonly Link[] _links; // _links[i] feeds _filters[i]; the last one feeds the blob
+
+    public BodySink(IReadOnlyList<IStreamProcessor> processors, BodyContext context, IBlobWriter blob)
+    {
+        ArgumentNullException.ThrowIfNull(processors);
+        _blob = blob;
+        _filters = new IBodyFilter[processors.Count];
+        for (var i = 0; i < _filters.Length; i++)
+            _filters[i] = processors[i].Begin(context, blob);
+        _links = new Link[_filters.Length + 1];
+        for (var i = 0; i < _links.Length; i++)
+            _links[i] = new Link(this, i);
+    }
+
+    /// <summary>Bytes of body written so far (before any processor changed them).</summary>
+    public long Length { get; private set; }
+
+    public bool ShouldFlush => _blob.ShouldFlush;
+
+    public ValueTask FlushAsync(CancellationToken cancellationToken) => _blob.FlushAsync(cancellationToken);
+
+    public Memory<byte> GetMemory(int sizeHint = 0) => _filters.Length == 0 ? _blob.GetMemory(sizeHint) : _links[0].GetMemory(sizeHint);
+
+    public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
+
+    public void Advance(int count)
+    {
+        Length += count;
+        if (_filters.Length == 0)
+            _blob.Advance(count);
+        else
+            _links[0].Advance(count);
+    }
+
+    /// <summary>Writes a whole body held in memory (an HTTP submission), flushing chunk by chunk.</summary>
+    public async ValueTask WriteAsync(ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        for (var offset = 0; offset < content.Length; offset += 64 * 1024)
+        {
+            this.Write(content.Span.Slice(offset, Math.Min(64 * 1024, content.Length - offset)));
+            if (ShouldFlush)
+                await FlushAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>Ends the body: each processor in turn writes what it kept back; the first refusal wins. Returns it, and the header prefix.</summary>
+    public (PolicyReply? Refusal, string Prefix) Complete()
+    {
+        PolicyReply? refusal = null;
+        var prefix = "";
+        for (var i = 0; i < _filters.Length; i++)
+        {
+            refusal ??= _filters[i].Complete(_links[i + 1]);
+            prefix += _filters[i].Prefix;
+        }
+        return (refusal, prefix);
+    }
+
+    public void Dispose()
+    {
+        foreach (var link in _links)
+            link.Dispose();
+    }
+
+    private void Deliver(int stage, ReadOnlySpan<byte> data)
+    {
+        if (stage == _filters.Length)
+            _blob.Write(data);
+        else
+            _filters[stage].Write(data, _links[stage + 1]);
+    }
+
+    /// <summary>The buffer writer one stage writes into; what is written goes on to the next stage.</summary>
+    private sealed class Link(BodySink sink, int stage) : IBufferWriter<byte>, IDisposable
+    {
+        private byte[] _buffer = [];
+
+        public Memory<byte> GetMemory(int sizeHint = 0)
+        {
+            if (stage == sink._filters.Length)
+                return sink._blob.GetMemory(sizeHint);
+            if (_buffer.Length < Math.Max(sizeHint, 4096))
+            {
+                if (_buffer.Length > 0)
+                    ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(sizeHint, 16 * 1024));
+            }
+            return _buffer;
+        }
+
+        public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
+
+        public void Advance(int count)
+        {
+            if (stage == sink._filters.Length)
+                sink._blob.Advance(count);
+            else
+                sink.Deliver(stage, _buffer.AsSpan(0, count));
+        }
+
+        public void Dispose()
+        {
+            if (_buffer.Length > 0)
+                ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = [];
+        }
+    }
+}
