@@ -54,6 +54,18 @@ public sealed partial class SqliteMessageStore
         return op.Count;
     }
 
+    public async Task<int> ReleaseAsync(string messageId, CancellationToken cancellationToken)
+    {
+        var prefix = RouteKey.Quarantine + ":";
+        var op = new CountOp($"""
+            UPDATE deliveries SET route = substr(route, {prefix.Length + 1}), state = 'queued', due_at = $p0, last_code = NULL, last_enhanced = NULL, last_text = NULL, last_remote = NULL
+            WHERE message_id = $p1 AND state IN ('queued', 'deferred', 'held') AND route LIKE '{prefix}%'
+            """, Now, messageId);
+        await _writer.EnqueueAsync(op);
+        Signal.Set();
+        return op.Count;
+    }
+
     public async Task<int> CancelAsync(string messageId, CancellationToken cancellationToken)
     {
         var op = new CancelOp(Now, messageId);

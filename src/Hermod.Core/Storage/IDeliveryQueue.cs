@@ -43,6 +43,9 @@ public interface IDeliveryQueue
     /// <summary>Makes queued and deferred deliveries due now (one message, or all when null); returns how many.</summary>
     Task<int> RetryNowAsync(string? messageId, CancellationToken cancellationToken);
 
+    /// <summary>Releases the message's quarantined deliveries onto the route they had before (due now); returns how many.</summary>
+    Task<int> ReleaseAsync(string messageId, CancellationToken cancellationToken);
+
     /// <summary>Cancels the message's deliveries that are not final or in flight; returns how many.</summary>
     Task<int> CancelAsync(string messageId, CancellationToken cancellationToken);
 

@@ -236,6 +236,19 @@ public static class HermodCli
         queue.Subcommands.Add(show);
         queue.Subcommands.Add(retry);
         queue.Subcommands.Add(delete);
+
+        var releaseId = new Argument<string>("id") { Description = "Queue id" };
+        var release = new Command("release", "Release a quarantined message: its recipients go on to the targets they had (due now)") { releaseId };
+        release.SetAction(async (parse, ct) =>
+        {
+            if (LoadConfig(parse) is not { } options)
+                return ConfigError;
+            await using var store = OpenStore(options);
+            var count = await store.ReleaseAsync(parse.GetValue(releaseId)!, ct);
+            Console.WriteLine($"{count} recipient(s) released");
+            return count == 0 ? 1 : 0;
+        });
+        queue.Subcommands.Add(release);
         return queue;
     }
 
