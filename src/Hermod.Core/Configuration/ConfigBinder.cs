@@ -245,7 +245,7 @@ internal sealed class ConfigBinder(string source)
             Error(notList, Join(key, "destination"), "must be a list of destination blocks");
         if (Map(map, key, "default") is { } defaultMap)
             block.Default = BindBlock(defaultMap, Join(key, "default"),
-                block.Source.Count > 0 || level == BlockLevel.Root && block.Destination.Count == 0 ? BlockLevel.SourceDefault : BlockLevel.Destination, targets);
+                block.Source.Count > 0 || level == BlockLevel.Root && block.Destination.Count == 0 ? BlockLevel.SourceDefault : BlockLevel.DestinationDefault, targets);
 
         block.DeliverTo = Strings(map, key, "deliver_to");
         foreach (var target in block.DeliverTo ?? [])

@@ -31,8 +31,23 @@ public interface IStreamProcessor
 /// <summary>One body passing through one processor.</summary>
 public interface IBodyFilter
 {
-    /// <summary>Takes the next bytes of the body and writes them, or what it makes of them, to <paramref name="next"/>.</summary>
-    void Write(ReadOnlySpan<byte> data, IBufferWriter<byte> next);
+    /// <summary>
+    /// True when the filter only looks at the bytes, which go on unchanged: it is given them by <see cref="Observe"/>
+    /// where they already lie in the next stage's buffer, and no copy is made.
+    /// </summary>
+    bool PassesThrough => false;
+
+    /// <summary>A filter that <see cref="PassesThrough"/>: sees the next bytes of the body.</summary>
+    void Observe(ReadOnlySpan<byte> data)
+    {
+    }
+
+    /// <summary>Takes the next bytes of the body and writes them, or what it makes of them, to <paramref name="next"/> (by default: observes and passes them on).</summary>
+    void Write(ReadOnlySpan<byte> data, IBufferWriter<byte> next)
+    {
+        Observe(data);
+        next.Write(data);
+    }
 
     /// <summary>The body is complete: writes what is left; returns a refusal for the client, or null.</summary>
     PolicyReply? Complete(IBufferWriter<byte> next);
@@ -50,6 +65,7 @@ public sealed class BodySink : IBufferWriter<byte>, IDisposable
     private readonly IBlobWriter _blob;
     private readonly IBodyFilter[] _filters;
     private readonly Link[] _links; // _links[i] feeds _filters[i]; the last one feeds the blob
+    private readonly int _direct; // from this stage on every filter passes through: bytes go straight into the blob's buffer
 
     public BodySink(IReadOnlyList<IStreamProcessor> processors, BodyContext context, IBlobWriter blob)
     {
@@ -58,6 +74,9 @@ public sealed class BodySink : IBufferWriter<byte>, IDisposable
         _filters = new IBodyFilter[processors.Count];
         for (var i = 0; i < _filters.Length; i++)
             _filters[i] = processors[i].Begin(context, blob);
+        _direct = _filters.Length;
+        while (_direct > 0 && _filters[_direct - 1].PassesThrough)
+            _direct--;
         _links = new Link[_filters.Length + 1];
         for (var i = 0; i < _links.Length; i++)
             _links[i] = new Link(this, i);
@@ -70,17 +89,14 @@ public sealed class BodySink : IBufferWriter<byte>, IDisposable
 
     public ValueTask FlushAsync(CancellationToken cancellationToken) => _blob.FlushAsync(cancellationToken);
 
-    public Memory<byte> GetMemory(int sizeHint = 0) => _filters.Length == 0 ? _blob.GetMemory(sizeHint) : _links[0].GetMemory(sizeHint);
+    public Memory<byte> GetMemory(int sizeHint = 0) => _links[0].GetMemory(sizeHint);
 
     public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
 
     public void Advance(int count)
     {
         Length += count;
-        if (_filters.Length == 0)
-            _blob.Advance(count);
-        else
-            _links[0].Advance(count);
+        _links[0].Advance(count);
     }
 
     /// <summary>Writes a whole body held in memory (an HTTP submission), flushing chunk by chunk.</summary>
@@ -113,23 +129,16 @@ public sealed class BodySink : IBufferWriter<byte>, IDisposable
             link.Dispose();
     }
 
-    private void Deliver(int stage, ReadOnlySpan<byte> data)
-    {
-        if (stage == _filters.Length)
-            _blob.Write(data);
-        else
-            _filters[stage].Write(data, _links[stage + 1]);
-    }
-
     /// <summary>The buffer writer one stage writes into; what is written goes on to the next stage.</summary>
     private sealed class Link(BodySink sink, int stage) : IBufferWriter<byte>, IDisposable
     {
         private byte[] _buffer = [];
+        private Memory<byte> _handedOut;
 
         public Memory<byte> GetMemory(int sizeHint = 0)
         {
-            if (stage == sink._filters.Length)
-                return sink._blob.GetMemory(sizeHint);
+            if (stage >= sink._direct)
+                return _handedOut = sink._blob.GetMemory(sizeHint);
             if (_buffer.Length < Math.Max(sizeHint, 4096))
             {
                 if (_buffer.Length > 0)
@@ -143,10 +152,15 @@ public sealed class BodySink : IBufferWriter<byte>, IDisposable
 
         public void Advance(int count)
         {
-            if (stage == sink._filters.Length)
+            if (stage >= sink._direct)
+            {
+                var data = _handedOut.Span[..count];
+                for (var i = stage; i < sink._filters.Length; i++)
+                    sink._filters[i].Observe(data);
                 sink._blob.Advance(count);
+            }
             else
-                sink.Deliver(stage, _buffer.AsSpan(0, count));
+                sink._filters[stage].Write(_buffer.AsSpan(0, count), sink._links[stage + 1]);
         }
 
         public void Dispose()

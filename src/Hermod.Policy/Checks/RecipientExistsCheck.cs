@@ -21,12 +21,12 @@ public sealed record RecipientExistsOptions
     {
         var problems = new List<string>();
         if (Addresses.Count == 0 && TableFile is null)
-            problems.Add("addresses: must not be empty unless table_file is set");
+            problems.Add("addresses: must not be empty unless table is set");
         foreach (var address in Addresses)
             if (!IsEntry(address))
                 problems.Add($"addresses: '{address}' is not an address or @domain");
         if (TableFile is not null && !File.Exists(TableFile))
-            problems.Add($"table_file: '{TableFile}' does not exist");
+            problems.Add($"table: '{TableFile}' does not exist");
         if (Domains.Any(string.IsNullOrWhiteSpace))
             problems.Add("domains: entries must not be empty");
         if (DetailSeparator is { Length: 0 } || DetailSeparator?.Contains('@') == true)
@@ -67,7 +67,7 @@ public sealed class RecipientExistsCheck : ICheck
                 if (line.Length == 0)
                     continue;
                 if (!RecipientExistsOptions.IsEntry(line))
-                    throw new ArgumentException($"{Name}: table_file {options.TableFile} line {number}: '{line}' is not an address or @domain");
+                    throw new ArgumentException($"{Name}: table {options.TableFile} line {number}: '{line}' is not an address or @domain");
                 _addresses.Add(line);
             }
         }

@@ -192,8 +192,8 @@ public sealed class AccessChecksTests
     [Fact]
     public void RecipientExistsValidatesItsOptions()
     {
-        Assert.Contains("addresses: must not be empty unless table_file is set", new RecipientExistsOptions().Validate());
-        Assert.Contains("table_file: '/nonexistent/users' does not exist", new RecipientExistsOptions { TableFile = "/nonexistent/users" }.Validate());
+        Assert.Contains("addresses: must not be empty unless table is set", new RecipientExistsOptions().Validate());
+        Assert.Contains("table: '/nonexistent/users' does not exist", new RecipientExistsOptions { TableFile = "/nonexistent/users" }.Validate());
         Assert.Throws<ArgumentException>(() => new RecipientExistsCheck(new RecipientExistsOptions { Addresses = ["not an address"] }));
     }
 }

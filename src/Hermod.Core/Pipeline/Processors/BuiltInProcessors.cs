@@ -75,7 +75,7 @@ public sealed class TraceHeaderProcessor : IStreamProcessor
     {
         public string Prefix { get; } = Received(context);
 
-        public void Write(ReadOnlySpan<byte> data, IBufferWriter<byte> next) => next.Write(data);
+        public bool PassesThrough => true;
 
         public PolicyReply? Complete(IBufferWriter<byte> next) => null;
     }
@@ -92,11 +92,9 @@ public sealed class HashProcessor : IStreamProcessor
     {
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
-        public void Write(ReadOnlySpan<byte> data, IBufferWriter<byte> next)
-        {
-            _hash.AppendData(data);
-            next.Write(data);
-        }
+        public bool PassesThrough => true;
+
+        public void Observe(ReadOnlySpan<byte> data) => _hash.AppendData(data);
 
         public PolicyReply? Complete(IBufferWriter<byte> next)
         {
@@ -191,13 +189,14 @@ public sealed partial class DebugProcessor(ILogger logger, int preview) : IStrea
         private long _length;
         private long _lines;
 
-        public void Write(ReadOnlySpan<byte> data, IBufferWriter<byte> next)
+        public bool PassesThrough => true;
+
+        public void Observe(ReadOnlySpan<byte> data)
         {
             _length += data.Length;
             _lines += data.Count((byte)'\n');
             for (var i = 0; i < data.Length && _preview.Length < processor._preview; i++)
                 _preview.Append(data[i] is >= 32 and < 127 ? (char)data[i] : data[i] == '\n' ? '|' : '.');
-            next.Write(data);
         }
 
         public PolicyReply? Complete(IBufferWriter<byte> next)
