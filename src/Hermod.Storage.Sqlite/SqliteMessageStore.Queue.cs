@@ -13,7 +13,7 @@ public sealed partial class SqliteMessageStore
 
     private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    /// <summary>Run once at open: this store has a single process, so nothing can still be in flight.</summary>
+    /// <summary>Run once at open by the process that runs the queue (see the constructor's recover): nothing can still be in flight.</summary>
     private const string RecoverInflight =
         "UPDATE deliveries SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END, lease_owner = NULL, due_at = strftime('%s', 'now') * 1000 WHERE state = 'inflight';" +
         // held mail gets another look with this start's configuration (a route may have been added)

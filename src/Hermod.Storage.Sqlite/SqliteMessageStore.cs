@@ -17,7 +17,13 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
     private readonly GroupCommitWriter _writer;
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}";
 
-    public SqliteMessageStore(HermodOptions options, HermodMetrics metrics, TimeProvider time, ILogger logger)
+    /// <param name="recover">
+    /// true for the process that runs the queue (the server): work an earlier run left unfinished is taken up again —
+    /// deliveries in flight become due, held ones get another look, bodies staged but never accepted are dropped.
+    /// false for a process that only inspects or edits the queue (the command line), possibly while a server runs:
+    /// that work is the running server's, not left over.
+    /// </param>
+    public SqliteMessageStore(HermodOptions options, HermodMetrics metrics, TimeProvider time, ILogger logger, bool recover = true)
     {
         Directory.CreateDirectory(options.DataDir);
         DatabasePath = Path.GetFullPath(Path.Combine(options.DataDir, "hermod.db"));
@@ -35,10 +41,12 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
             if (version > Schema.Version)
                 throw new InvalidOperationException($"{DatabasePath}: schema version {version} is newer than this Hermod ({Schema.Version})");
             setup.CommandText = (version > 0 ? Schema.Upgrade(version) : "") + Schema.Create + $"PRAGMA user_version={Schema.Version};" +
-                // bodies staged by a process that died before accepting them
-                "DELETE FROM blob_chunks WHERE blob_id IN (SELECT id FROM blobs WHERE hash IS NULL);" +
-                "DELETE FROM blobs WHERE hash IS NULL;" +
-                RecoverInflight;
+                (recover
+                    // bodies staged by a process that died before accepting them
+                    ? "DELETE FROM blob_chunks WHERE blob_id IN (SELECT id FROM blobs WHERE hash IS NULL);" +
+                      "DELETE FROM blobs WHERE hash IS NULL;" +
+                      RecoverInflight
+                    : "");
             setup.ExecuteNonQuery();
         }
         _writer = new GroupCommitWriter(connection, options.Storage.MaxBatch, metrics, logger);

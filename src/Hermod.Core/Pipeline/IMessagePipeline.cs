@@ -20,14 +20,14 @@ public sealed record SessionInfo(string Listener, IPAddress ClientAddress, strin
 /// </summary>
 public interface IMessagePipeline
 {
-    /// <summary>The connection stage; null: go on.</summary>
-    ValueTask<PolicyReply?> ConnectAsync(SessionInfo session, CancellationToken cancellationToken);
+    /// <summary>The connection stage: a refusal, or what its checks said (kept for every transaction of the session).</summary>
+    ValueTask<ConnectDecision> ConnectAsync(SessionInfo session, CancellationToken cancellationToken);
 
     /// <summary>The stream processors every body passes through on its way to storage, in order.</summary>
     IReadOnlyList<IStreamProcessor> Processors { get; }
 
-    /// <summary>Starts a transaction (at MAIL).</summary>
-    IPipelineTransaction Begin(SessionInfo session);
+    /// <summary>Starts a transaction (at MAIL); <paramref name="connection"/> is what the connection stage said.</summary>
+    IPipelineTransaction Begin(SessionInfo session, ConnectDecision connection);
 }
 
 /// <summary>One transaction through the pipeline: MAIL, each RCPT, then the body.</summary>
@@ -47,6 +47,12 @@ public interface IPipelineTransaction
 
     /// <summary>After the body is stored (not yet accepted): body checks and header modifiers.</summary>
     ValueTask<BodyDecision> BodyAsync(IBlobWriter body, CancellationToken cancellationToken);
+}
+
+/// <summary>The end of the connection stage: a refusal, or header fields for every message of the session and whether to quarantine them.</summary>
+public sealed record ConnectDecision(PolicyReply? Refusal, string AddedFields = "", string? QuarantineReason = null)
+{
+    public static readonly ConnectDecision Accept = new(Refusal: null);
 }
 
 /// <summary>

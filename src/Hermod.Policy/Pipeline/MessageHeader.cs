@@ -50,6 +50,17 @@ public sealed class MessageHeader
         Changed = true;
     }
 
+    /// <summary>Puts <paramref name="replacement"/> where <paramref name="field"/> is (e.g. a rewritten Subject); false when the header has no such field.</summary>
+    public bool Replace(HeaderField field, HeaderField replacement)
+    {
+        var index = _fields.IndexOf(field);
+        if (index < 0)
+            return false;
+        _fields[index] = replacement;
+        Changed = true;
+        return true;
+    }
+
     /// <summary>Removes every field named <paramref name="name"/>; returns how many.</summary>
     public int Remove(string name)
     {

@@ -43,16 +43,18 @@ public sealed class MessagePipeline : IMessagePipeline
 
     internal int MaxHeaderBytes { get; }
 
-    public async ValueTask<PolicyReply?> ConnectAsync(SessionInfo session, CancellationToken cancellationToken)
+    public async ValueTask<ConnectDecision> ConnectAsync(SessionInfo session, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
         if (Root.Checks.Count == 0)
-            return null;
+            return ConnectDecision.Accept;
         var outcome = await RunnerFor(Root, null).RunAsync(CheckStage.Connection, Context(session), cancellationToken);
-        return Reply(outcome.Refusal);
+        return outcome.Refused
+            ? new ConnectDecision(Reply(outcome.Refusal))
+            : new ConnectDecision(null, PipelineTransaction.Fields(outcome.Headers), outcome.QuarantineReason);
     }
 
-    public IPipelineTransaction Begin(SessionInfo session) => new PipelineTransaction(this, session);
+    public IPipelineTransaction Begin(SessionInfo session, ConnectDecision connection) => new PipelineTransaction(this, session, connection);
 
     /// <summary>The checks of the blocks from the root to <paramref name="source"/> and <paramref name="leaf"/>, run together.</summary>
     internal CheckRunner RunnerFor(DispatchBlock source, DispatchBlock? leaf) =>
@@ -88,14 +90,14 @@ public sealed class MessagePipeline : IMessagePipeline
 }
 
 /// <summary>One transaction through a <see cref="MessagePipeline"/>.</summary>
-internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo session) : IPipelineTransaction
+internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo session, ConnectDecision connection) : IPipelineTransaction
 {
     private readonly List<EnvelopeRecipient> _recipients = [];
     private readonly HashSet<(string Address, string Route)> _routes = [];
     private readonly List<DispatchBlock> _leaves = [];
-    private readonly StringBuilder _addedFields = new();
+    private readonly StringBuilder _addedFields = new(connection.AddedFields);
     private DispatchBlock _source = pipeline.Root;
-    private string? _quarantine;
+    private string? _quarantine = connection.QuarantineReason;
 
     public string Sender { get; private set; } = "";
 
@@ -266,9 +268,17 @@ internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo 
 
     private void Collect(StageOutcome outcome)
     {
-        foreach (var (name, value) in outcome.Headers)
-            _addedFields.Append(name).Append(": ").Append(value).Append("\r\n");
+        _addedFields.Append(Fields(outcome.Headers));
         _quarantine ??= outcome.QuarantineReason;
+    }
+
+    /// <summary>Header fields added by checks, as they go in front of the message.</summary>
+    internal static string Fields(IReadOnlyList<KeyValuePair<string, string>> headers)
+    {
+        var text = new StringBuilder();
+        foreach (var (name, value) in headers)
+            text.Append(name).Append(": ").Append(value).Append("\r\n");
+        return text.ToString();
     }
 
     private static async Task SkipAsync(Stream stream, long count, CancellationToken cancellationToken)

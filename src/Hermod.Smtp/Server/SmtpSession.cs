@@ -34,6 +34,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
     private readonly IPAddress _remote;
     private readonly CancellationToken _stopping;
     private readonly IMessagePipeline _pipeline;
+    private ConnectDecision _connection = ConnectDecision.Accept;
     private PipeReader _input;
     private PipeWriter _output;
     private SslStream? _tls;
@@ -97,7 +98,8 @@ public sealed partial class SmtpSession : IAsyncDisposable
         {
             if (_listener.Tls == TlsMode.Implicit && !await StartTlsAsync(aborted.Token))
                 return;
-            if (await _pipeline.ConnectAsync(Session, aborted.Token) is { } refused)
+            _connection = await _pipeline.ConnectAsync(Session, aborted.Token);
+            if (_connection.Refusal is { } refused)
             {
                 _ctx.Metrics.Reject(_listener.Name, "policy");
                 Reply(new SmtpReply(refused.Permanent ? 554 : 421, refused.Enhanced, refused.Text));
@@ -443,7 +445,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
             Error(SmtpReply.NonAsciiWithoutSmtpUtf8, "smtputf8");
             return;
         }
-        var tx = _pipeline.Begin(Session);
+        var tx = _pipeline.Begin(Session, _connection);
         if (await tx.MailAsync(mailbox, _stopping) is { } refused)
         {
             _ctx.Metrics.Reject(_listener.Name, "policy");

@@ -75,6 +75,11 @@ public static class HermodCli
                 Console.Error.WriteLine($"hermod: cannot start: {DescribeBindFailure(options, e)}");
                 return 1;
             }
+            catch (Exception e) when (e is not OperationCanceledException) // e.g. a component's start hook
+            {
+                Console.Error.WriteLine($"hermod: cannot start: {e.Message}");
+                return 1;
+            }
             await using (host)
                 await host.WaitForShutdownAsync();
             return 0;
@@ -314,8 +319,9 @@ public static class HermodCli
         return dkim;
     }
 
+    /// <summary>The store as the command line opens it: a server may be running on it, so nothing is recovered (its work is in progress, not left over).</summary>
     private static SqliteMessageStore OpenStore(HermodOptions options) =>
-        new(options, new HermodMetrics(), TimeProvider.System, NullLogger.Instance);
+        new(options, new HermodMetrics(), TimeProvider.System, NullLogger.Instance, recover: false);
 
     private static string StateText(DeliveryState state) => state.ToString().ToLowerInvariant();
 

@@ -36,6 +36,21 @@ public sealed class HermodExtensions
 
     public ComponentRegistry<IStreamProcessor> StreamProcessors { get; } = new();
 
+    private readonly List<Action<IServiceCollection>> _services = [];
+
+    /// <summary>Registers services the extension's components take in their constructors (after Hermod's own, so they may replace one).</summary>
+    public HermodExtensions AddServices(Action<IServiceCollection> configure)
+    {
+        _services.Add(configure);
+        return this;
+    }
+
+    internal void ConfigureServices(IServiceCollection services)
+    {
+        foreach (var configure in _services)
+            configure(services);
+    }
+
     /// <summary>Makes <typeparamref name="T"/> available as <c>processors: [ { name: { ...options } } ]</c>.</summary>
     public HermodExtensions AddStreamProcessor<T>(string name) where T : class, IStreamProcessor
     {

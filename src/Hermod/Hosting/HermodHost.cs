@@ -36,7 +36,11 @@ public sealed partial class HermodHost : IAsyncDisposable
     public IPEndPoint HttpEndpoint => (IPEndPoint)_http!.EndPoint;
 
     /// <param name="extensions">Checks, modifiers and targets beyond the built-in ones (null: only those).</param>
-    public static HermodHost Create(HermodOptions options, HermodExtensions? extensions = null, Action<ILoggingBuilder>? logging = null)
+    public static HermodHost Create(HermodOptions options, HermodExtensions? extensions = null, Action<ILoggingBuilder>? logging = null) =>
+        Create(options, extensions, logging, inspectOnly: false);
+
+    /// <param name="inspectOnly">Built to look at, never started (check-config): the store does not take up an earlier run's unfinished work.</param>
+    private static HermodHost Create(HermodOptions options, HermodExtensions? extensions, Action<ILoggingBuilder>? logging, bool inspectOnly)
     {
         extensions ??= new HermodExtensions();
         var builder = WebApplication.CreateSlimBuilder();
@@ -58,7 +62,7 @@ public sealed partial class HermodHost : IAsyncDisposable
         services.AddSingleton<PrometheusExporter>();
         services.AddSingleton<IPasswordVerifier, ConfiguredUsers>();
         services.AddSingleton(sp => new SqliteMessageStore(options, sp.GetRequiredService<HermodMetrics>(), sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger("Hermod.Storage")));
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("Hermod.Storage"), recover: !inspectOnly));
         services.AddSingleton<IMessageStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
         services.AddSingleton<IDeliveryQueue>(sp => sp.GetRequiredService<SqliteMessageStore>());
         services.AddSingleton<ISubmissionStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
@@ -71,8 +75,9 @@ public sealed partial class HermodHost : IAsyncDisposable
         services.AddHttpClient();
         services.AddHostedService<Http.Webhooks.WebhookDispatcher>();
         services.AddProblemDetails();
+        AddPipelines(services, options, extensions); // its start/stop hooks before the queue runner starts, after it stops
         AddDelivery(services, options, extensions);
-        AddPipelines(services, options, extensions);
+        extensions.ConfigureServices(services);
         services.AddSingleton(sp => new SmtpServerContext(options, sp.GetRequiredService<IMessageStore>(), sp.GetRequiredService<IPasswordVerifier>(),
             CertificateProvider.Load(options), sp.GetRequiredService<HermodMetrics>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>(),
             sp.GetRequiredService<PipelineSet>()));
@@ -135,42 +140,20 @@ public sealed partial class HermodHost : IAsyncDisposable
             services.AddHostedService<QueueRunner>();
     }
 
-    /// <summary>Builds every pipeline and target of <paramref name="options"/> without starting anything; throws <see cref="ConfigException"/> listing every problem.</summary>
+    /// <summary>Builds every pipeline and target of <paramref name="options"/> as serve would, without starting anything; throws <see cref="ConfigException"/> listing every problem.</summary>
     public static async Task ValidateAsync(HermodOptions options, HermodExtensions extensions)
     {
-        var services = new ServiceCollection();
-        services.AddSingleton(options);
-        services.AddSingleton(TimeProvider.System);
-        services.AddLogging();
-        services.AddSingleton<IDnsResolver>(new StubResolver(new DnsOptions { Servers = [new IPEndPoint(IPAddress.Loopback, 53)] })); // never queried
-        services.AddSingleton<Router>();
-        services.AddSingleton<IMessageTransport, SmtpTransport>();
-        await using var provider = services.BuildServiceProvider();
+        await using var host = Create(options, extensions, logging: null, inspectOnly: true);
         var errors = new List<string>();
-        var builder = new PipelineBuilder(options, extensions.Checks, extensions.Modifiers, extensions.StreamProcessors, provider, TimeProvider.System);
-        try
-        {
-            builder.Build(1);
-        }
-        catch (ConfigException e)
-        {
-            errors.AddRange(e.Errors);
-        }
-        finally
-        {
-            foreach (var component in builder.Components.OfType<IDisposable>())
-                component.Dispose();
-        }
-        try
-        {
-            var targets = new DeliveryTargets(options, extensions.Targets,
-                new SmtpTarget(provider.GetRequiredService<Router>(), provider.GetRequiredService<IMessageTransport>()), provider);
-            await targets.DisposeAsync();
-        }
-        catch (ConfigException e)
-        {
-            errors.AddRange(e.Errors);
-        }
+        foreach (var part in (Type[])[typeof(PipelineSet), typeof(DeliveryTargets)])
+            try
+            {
+                _ = host._app.Services.GetRequiredService(part);
+            }
+            catch (ConfigException e)
+            {
+                errors.AddRange(e.Errors);
+            }
         if (errors.Count > 0)
             throw new ConfigException(errors);
     }

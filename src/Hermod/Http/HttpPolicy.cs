@@ -16,9 +16,10 @@ internal static class HttpPolicy
     public static async Task<HttpPolicyOutcome> RunAsync(IMessagePipeline pipeline, SessionInfo session, string sender, IReadOnlyList<string> recipients,
         IBlobWriter body, Func<int, string> fieldOf, string senderField, CancellationToken cancellationToken)
     {
-        if (await pipeline.ConnectAsync(session, cancellationToken) is { } refused)
+        var connection = await pipeline.ConnectAsync(session, cancellationToken);
+        if (connection.Refusal is { } refused)
             return new HttpPolicyOutcome(null, null, refused);
-        var tx = pipeline.Begin(session);
+        var tx = pipeline.Begin(session, connection);
         if (await tx.MailAsync(sender, cancellationToken) is { } senderRefused)
             return new HttpPolicyOutcome(null, null, senderRefused, senderField);
         for (var i = 0; i < recipients.Count; i++)

@@ -142,7 +142,7 @@ public sealed class MessagePipelineTests
 
     private static async Task<IPipelineTransaction> Begin(DispatchBlock root, string sender = "sender@example.org", SessionInfo? session = null)
     {
-        var tx = Pipeline(root).Begin(session ?? Session);
+        var tx = Pipeline(root).Begin(session ?? Session, ConnectDecision.Accept);
         Assert.Null(await tx.MailAsync(sender, default));
         return tx;
     }
@@ -349,7 +349,7 @@ public sealed class MessagePipelineTests
     [Fact]
     public async Task A_mail_stage_refusal_is_the_reply_to_mail()
     {
-        var tx = Pipeline(Block("root", checks: [new FakeCheck("spf", CheckResult.Reject("SPF fail", 550, "5.7.23"), CheckStage.Mail)])).Begin(Session);
+        var tx = Pipeline(Block("root", checks: [new FakeCheck("spf", CheckResult.Reject("SPF fail", 550, "5.7.23"), CheckStage.Mail)])).Begin(Session, ConnectDecision.Accept);
         Assert.Equal(new PolicyReply(550, "5.7.23", "SPF fail"), await tx.MailAsync("mallory@example.org", default));
     }
 
@@ -406,11 +406,31 @@ public sealed class MessagePipelineTests
     {
         var dnsbl = new FakeCheck("dnsbl", CheckResult.Reject("Client host [192.0.2.1] blocked", 554, "5.7.1"), CheckStage.Connection);
         var pipeline = Pipeline(Block("root", checks: [dnsbl]));
-        Assert.Equal(new PolicyReply(554, "5.7.1", "Client host [192.0.2.1] blocked"), await pipeline.ConnectAsync(Session, default));
+        Assert.Equal(new PolicyReply(554, "5.7.1", "Client host [192.0.2.1] blocked"), (await pipeline.ConnectAsync(Session, default)).Refusal);
         Assert.Equal(["Connection"], dnsbl.Seen);
 
         var lenient = Pipeline(Block("root", checks: [new FakeCheck("dnsbl", CheckResult.Accept, CheckStage.Connection)]));
-        Assert.Null(await lenient.ConnectAsync(Session, default));
+        Assert.Null((await lenient.ConnectAsync(Session, default)).Refusal);
+    }
+
+    [Fact]
+    public async Task Headers_and_quarantine_from_the_connection_stage_reach_every_transaction_of_the_session()
+    {
+        var fcrdns = new FakeCheck("fcrdns", new CheckResult(CheckAction.Quarantine, Text: "odd client", Headers: [new("Authentication-Results", "mx; iprev=fail")]),
+            CheckStage.Connection);
+        var pipeline = Pipeline(Block("root", checks: [fcrdns]));
+        var connection = await pipeline.ConnectAsync(Session, default);
+        Assert.Null(connection.Refusal);
+        for (var i = 0; i < 2; i++)
+        {
+            var tx = pipeline.Begin(Session, connection);
+            Assert.Null(await tx.MailAsync("alice@example.org", default));
+            Assert.Null(await tx.RcptAsync(new EnvelopeRecipient("bob@example.test"), default));
+            var decision = await tx.BodyAsync(new MemoryBlob("Subject: x\r\n\r\nbody\r\n"), default);
+            Assert.Equal("Authentication-Results: mx; iprev=fail\r\n", decision.AddedFields);
+            Assert.Equal(["quarantine:example.test"], tx.Recipients.Select(r => r.Route));
+        }
+        Assert.Equal(["Connection"], fcrdns.Seen); // once per session, not per message
     }
 
     // ---- sender and header modifiers
@@ -481,7 +501,7 @@ public sealed class MessagePipelineTests
     public async Task A_header_too_large_for_the_limit_is_refused()
     {
         var tx = new MessagePipeline("test", Block("root", modifiers: [new FakeModifier(header: (h, _) => h.Prepend("X-Added", "yes"))]),
-            new SemaphoreSlim(4), TimeProvider.System, maxHeaderBytes: 1024).Begin(Session);
+            new SemaphoreSlim(4), TimeProvider.System, maxHeaderBytes: 1024).Begin(Session, ConnectDecision.Accept);
         await tx.MailAsync("alice@example.org", default);
         await Accept(tx, "bob@example.test");
         var decision = await tx.BodyAsync(new MemoryBlob("X-Long: " + new string('a', 2000) + "\r\n\r\nbody\r\n"), default);

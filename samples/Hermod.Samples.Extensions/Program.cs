@@ -1,0 +1,8 @@
+using Hermod.Cli;
+using Hermod.Samples.Extensions;
+
+// The hermod command line (serve, check-config, queue, ...) with three more components that configuration can name.
+return await HermodCli.RunAsync(args, x => x
+    .AddCheck<SubjectKeywordCheck>("subject_keyword")
+    .AddModifier<TagSubjectModifier>("tag_subject")
+    .AddTarget<JsonLinesTarget>("jsonl"));
