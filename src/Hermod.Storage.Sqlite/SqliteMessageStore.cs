@@ -309,6 +309,8 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
                 }
             db.Exec("INSERT INTO events (message_id, type, at, detail) VALUES ($p0, 'accepted', $p1, $p2)",
                 envelope.Id, now, $"from [{source.ClientAddress}] via {source.Listener}");
+            if (envelope.QuarantineReason is { } reason) // why it waits for an operator: the API's events and queue show tell
+                db.Exec("INSERT INTO events (message_id, type, at, detail) VALUES ($p0, 'quarantined', $p1, $p2)", envelope.Id, now, reason);
             if (idempotent is not null) // a retried request with the same key gets this response, never a second message
                 db.Exec("INSERT INTO idempotency (tenant, key, request_hash, status, response, created) VALUES ($p0, $p1, $p2, $p3, $p4, $p5)",
                     idempotent.Tenant, idempotent.Key, idempotent.RequestHash, idempotent.Status, idempotent.Body, now);

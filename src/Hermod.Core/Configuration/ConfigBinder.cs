@@ -209,11 +209,11 @@ internal sealed class ConfigBinder(string source)
             keys.AddRange(["destination", "default"]);
         Known(map, key, [.. keys]);
 
-        block.Checks = Components(map, key, "checks", timeouts: true);
-        block.Modifiers = Components(map, key, "modifiers", timeouts: false);
+        block.Checks = Components(map, key, "checks", ComponentSort.Check);
+        block.Modifiers = Components(map, key, "modifiers", ComponentSort.Modifier);
         if (level == BlockLevel.Root && Get(map, "processors") is not null)
         {
-            block.Processors = Components(map, key, "processors", timeouts: false);
+            block.Processors = Components(map, key, "processors", ComponentSort.Processor);
             if (!block.Processors.Any(p => p.Kind == "trace_header"))
                 Error(map, Join(key, "processors"), "must include trace_header (RFC 5321 4.4: every hop adds a Received header)");
         }
@@ -287,8 +287,13 @@ internal sealed class ConfigBinder(string source)
         return at < 0 ? IsHostname(entry) : at > 0 && IsHostname(entry[(at + 1)..]) && !entry.Any(char.IsWhiteSpace);
     }
 
-    /// <summary>checks: [ spf, { dnsbl: { zones: [...], timeout: 2s } } ]: each item names a component and holds its options.</summary>
-    private List<ComponentSpec> Components(ConfigMap map, string prefix, string key, bool timeouts)
+    /// <summary>
+    /// checks: [ spf, { dnsbl: { zones: [...], timeout: 2s } } ]: each item names a component and holds its options;
+    /// checks and modifiers may have a timeout, checks also on_timeout (those keys are Hermod's, not the component's).
+    /// </summary>
+    private enum ComponentSort { Check, Modifier, Processor }
+
+    private List<ComponentSpec> Components(ConfigMap map, string prefix, string key, ComponentSort sort)
     {
         var result = new List<ComponentSpec>();
         switch (Get(map, key))
@@ -320,13 +325,16 @@ internal sealed class ConfigBinder(string source)
                             }
                             TimeSpan? timeout = null;
                             string? onTimeout = null;
-                            if (timeouts)
+                            if (sort != ComponentSort.Processor)
                             {
                                 timeout = Duration(section, sectionKey, "timeout");
+                                section.Entries.Remove("timeout");
+                            }
+                            if (sort == ComponentSort.Check)
+                            {
                                 onTimeout = String(section, sectionKey, "on_timeout");
                                 if (onTimeout is not null and not ("tempfail" or "reject" or "accept"))
                                     Error(section, sectionKey + ".on_timeout", $"'{onTimeout}' is not one of tempfail, reject, accept");
-                                section.Entries.Remove("timeout");
                                 section.Entries.Remove("on_timeout");
                             }
                             result.Add(new ComponentSpec { Kind = kind, Section = new ComponentConfig(kind, sectionKey, section, source), Timeout = timeout, OnTimeout = onTimeout });

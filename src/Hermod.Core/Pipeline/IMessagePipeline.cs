@@ -59,7 +59,7 @@ public sealed record ConnectDecision(PolicyReply? Refusal, string AddedFields = 
 /// The end of the body stage: a refusal, or what to store: header fields to add (after the trace header; e.g.
 /// Authentication-Results), and the rewritten header block when modifiers changed it.
 /// </summary>
-public sealed record BodyDecision(PolicyReply? Refusal, string AddedFields = "", ReplacedHeader? Header = null)
+public sealed record BodyDecision(PolicyReply? Refusal, string AddedFields = "", ReplacedHeader? Header = null, string? QuarantineReason = null)
 {
     public static readonly BodyDecision Unchanged = new(Refusal: null);
 }

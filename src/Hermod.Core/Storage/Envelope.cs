@@ -36,4 +36,5 @@ public sealed record MessageEnvelope(
     DsnReturn Ret = DsnReturn.Default,
     string? EnvelopeId = null,
     string? SubmissionId = null,
-    string? Metadata = null);
+    string? Metadata = null,
+    string? QuarantineReason = null);

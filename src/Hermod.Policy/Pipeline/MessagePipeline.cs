@@ -17,9 +17,16 @@ public sealed class MessagePipeline : IMessagePipeline
 {
     private readonly ConcurrentDictionary<(DispatchBlock, DispatchBlock?), CheckRunner> _runners = new();
 
-    public MessagePipeline(string name, DispatchBlock root, SemaphoreSlim pool, TimeProvider time, int maxHeaderBytes, IReadOnlyList<IStreamProcessor>? processors = null)
+    /// <summary>Default time a modifier may take.</summary>
+    public static readonly TimeSpan DefaultModifierTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly IReadOnlyDictionary<IModifier, TimeSpan> _modifierTimeouts;
+
+    public MessagePipeline(string name, DispatchBlock root, SemaphoreSlim pool, TimeProvider time, int maxHeaderBytes, IReadOnlyList<IStreamProcessor>? processors = null,
+        IReadOnlyDictionary<IModifier, TimeSpan>? modifierTimeouts = null)
     {
         Name = name;
+        _modifierTimeouts = modifierTimeouts ?? new Dictionary<IModifier, TimeSpan>();
         Processors = processors ?? BuiltInProcessors.Default;
         Root = root;
         Pool = pool;
@@ -56,6 +63,37 @@ public sealed class MessagePipeline : IMessagePipeline
 
     public IPipelineTransaction Begin(SessionInfo session, ConnectDecision connection) => new PipelineTransaction(this, session, connection);
 
+    /// <summary>
+    /// Runs one modifier step in a slot of the shared pool (none free: 451 4.3.2) within its timeout (451 4.4.3);
+    /// a modifier that throws is our fault, a temporary failure (451 4.3.0) — never a message passed on unmodified.
+    /// </summary>
+    internal async ValueTask<T> RunModifierAsync<T>(IModifier modifier, Func<CancellationToken, ValueTask<T>> step, CancellationToken cancellationToken)
+    {
+        if (!Pool.Wait(0, CancellationToken.None))
+            throw new ModifierFailure(Reply(CheckRunner.Busy)!);
+        try
+        {
+            using var timeout = new CancellationTokenSource(_modifierTimeouts.GetValueOrDefault(modifier, DefaultModifierTimeout), Time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+            try
+            {
+                return await step(linked.Token).AsTask().WaitAsync(linked.Token);
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new ModifierFailure(new PolicyReply(451, "4.4.3", $"modifier {modifier.Name} timed out, try again later"));
+            }
+            catch (Exception e) when (e is not (OperationCanceledException or ModifierFailure))
+            {
+                throw new ModifierFailure(new PolicyReply(451, "4.3.0", $"modifier {modifier.Name} failed: {e.GetType().Name}"));
+            }
+        }
+        finally
+        {
+            Pool.Release();
+        }
+    }
+
     /// <summary>The checks of the blocks from the root to <paramref name="source"/> and <paramref name="leaf"/>, run together.</summary>
     internal CheckRunner RunnerFor(DispatchBlock source, DispatchBlock? leaf) =>
         _runners.GetOrAdd((source, leaf), key =>
@@ -89,6 +127,12 @@ public sealed class MessagePipeline : IMessagePipeline
         refusal is null ? null : new PolicyReply(refusal.Code, refusal.Enhanced, refusal.Text);
 }
 
+/// <summary>A modifier could not run: the reply the client gets.</summary>
+internal sealed class ModifierFailure(PolicyReply reply) : Exception(reply.ToString())
+{
+    public PolicyReply Reply { get; } = reply;
+}
+
 /// <summary>One transaction through a <see cref="MessagePipeline"/>.</summary>
 internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo session, ConnectDecision connection) : IPipelineTransaction
 {
@@ -107,6 +151,42 @@ internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo 
 
     public async ValueTask<PolicyReply?> MailAsync(string sender, CancellationToken cancellationToken)
     {
+        try
+        {
+            return await MailStageAsync(sender, cancellationToken);
+        }
+        catch (ModifierFailure failure)
+        {
+            return failure.Reply;
+        }
+    }
+
+    public async ValueTask<PolicyReply?> RcptAsync(EnvelopeRecipient recipient, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await RcptStageAsync(recipient, cancellationToken);
+        }
+        catch (ModifierFailure failure)
+        {
+            return failure.Reply;
+        }
+    }
+
+    public async ValueTask<BodyDecision> BodyAsync(IBlobWriter body, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await BodyStageAsync(body, cancellationToken);
+        }
+        catch (ModifierFailure failure)
+        {
+            return new BodyDecision(failure.Reply);
+        }
+    }
+
+    private async ValueTask<PolicyReply?> MailStageAsync(string sender, CancellationToken cancellationToken)
+    {
         Sender = await RewriteSenderAsync(Root.Modifiers, sender, cancellationToken);
         _source = Dispatcher.SourceFor(Root, Sender, session.AuthUser);
         if (_source != Root)
@@ -118,7 +198,7 @@ internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo 
         return MessagePipeline.Reply(outcome.Refusal);
     }
 
-    public async ValueTask<PolicyReply?> RcptAsync(EnvelopeRecipient recipient, CancellationToken cancellationToken)
+    private async ValueTask<PolicyReply?> RcptStageAsync(EnvelopeRecipient recipient, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(recipient);
         IReadOnlyList<string> addresses = [recipient.Address];
@@ -165,7 +245,7 @@ internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo 
         return null;
     }
 
-    public async ValueTask<BodyDecision> BodyAsync(IBlobWriter body, CancellationToken cancellationToken)
+    private async ValueTask<BodyDecision> BodyStageAsync(IBlobWriter body, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(body);
         var checks = new List<ConfiguredCheck>(Root.Checks);
@@ -189,7 +269,7 @@ internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo 
 
         var modifiers = HeaderModifiers();
         if (modifiers.Count == 0)
-            return new BodyDecision(null, _addedFields.ToString());
+            return new BodyDecision(null, _addedFields.ToString(), null, _quarantine);
         Stream? read = null;
         try
         {
@@ -211,8 +291,12 @@ internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo 
                 },
             };
             foreach (var modifier in modifiers)
-                await modifier.ModifyHeaderAsync(header, context, cancellationToken);
-            return new BodyDecision(null, _addedFields.ToString(), header.Changed ? new ReplacedHeader(header.ToBytes(), length) : null);
+                await pipeline.RunModifierAsync(modifier, async ct =>
+                {
+                    await modifier.ModifyHeaderAsync(header, context, ct);
+                    return true;
+                }, cancellationToken);
+            return new BodyDecision(null, _addedFields.ToString(), header.Changed ? new ReplacedHeader(header.ToBytes(), length) : null, _quarantine);
         }
         finally
         {
@@ -238,7 +322,10 @@ internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo 
     {
         foreach (var modifier in modifiers)
             if ((modifier.Stages & ModifierStages.Sender) != 0)
-                sender = await modifier.RewriteSenderAsync(sender, ModifierContext(sender), cancellationToken);
+            {
+                var current = sender;
+                sender = await pipeline.RunModifierAsync(modifier, ct => modifier.RewriteSenderAsync(current, ModifierContext(current), ct), cancellationToken);
+            }
         return sender;
     }
 
@@ -250,7 +337,7 @@ internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo 
                 continue;
             var next = new List<string>(addresses.Count);
             foreach (var address in addresses)
-                foreach (var rewritten in await modifier.RewriteRecipientAsync(address, ModifierContext(Sender), cancellationToken))
+                foreach (var rewritten in await pipeline.RunModifierAsync(modifier, ct => modifier.RewriteRecipientAsync(address, ModifierContext(Sender), ct), cancellationToken))
                     if (!next.Contains(rewritten, StringComparer.OrdinalIgnoreCase))
                         next.Add(rewritten);
             addresses = next;

@@ -22,6 +22,7 @@ public sealed class PipelineBuilder(
     public static readonly TimeSpan DefaultCheckTimeout = TimeSpan.FromSeconds(30);
 
     private readonly List<string> _errors = [];
+    private readonly Dictionary<IModifier, TimeSpan> _modifierTimeouts = [];
     private readonly List<object> _built = [];
 
     /// <summary>Every component built, for start/stop hooks and disposal.</summary>
@@ -37,7 +38,7 @@ public sealed class PipelineBuilder(
         foreach (var (name, root) in options.Pipelines)
         {
             var chain = root.Processors?.Select(spec => Build(processors, spec, "stream processor")).OfType<IStreamProcessor>().ToList();
-            result[name] = new MessagePipeline(name, Block(root, isDestination: false), pool, time, maxHeader, chain);
+            result[name] = new MessagePipeline(name, Block(root, isDestination: false), pool, time, maxHeader, chain, _modifierTimeouts);
         }
         if (_errors.Count > 0)
             throw new ConfigException(_errors);
@@ -60,6 +61,8 @@ public sealed class PipelineBuilder(
                 if (isDestination && (modifier.Stages & ~ModifierStages.Recipient) != 0)
                     _errors.Add($"{spec.Section.Origin}: {spec.Section.Key}: a destination block may only rewrite recipients; '{spec.Kind}' changes the sender or the header, which all recipients share: put it in the pipeline or a source block");
                 blockModifiers.Add(modifier);
+                if (spec.Timeout is { } timeout)
+                    _modifierTimeouts[modifier] = timeout;
             }
         var blockChecks = new List<ConfiguredCheck>();
         foreach (var spec in o.Checks)

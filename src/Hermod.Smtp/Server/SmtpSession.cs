@@ -717,7 +717,8 @@ public sealed partial class SmtpSession : IAsyncDisposable
                         ResetTransaction();
                         return;
                     }
-                    var envelope = new MessageEnvelope(id, _sender, _tx.Recipients, source, _body, _smtpUtf8, _ret, _envId);
+                    var envelope = new MessageEnvelope(id, _sender, _tx.Recipients, source, _body, _smtpUtf8, _ret, _envId,
+                        QuarantineReason: decision.QuarantineReason);
                     await _ctx.Store.AcceptAsync(envelope, prefix + decision.AddedFields, blob, CancellationToken.None, decision.Header);
                 }
             }

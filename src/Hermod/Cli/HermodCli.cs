@@ -193,6 +193,9 @@ public static class HermodCli
                 header.Append(env.Source.AuthUser is null ? "" : $" auth={env.Source.AuthUser}").Append(env.Source.TlsProtocol is null ? "" : $" tls={env.Source.TlsProtocol}").Append('\n');
                 header.Append(CultureInfo.InvariantCulture, $"body: {(env.Body == BodyType.EightBitMime ? "8BITMIME" : "7BIT")}{(env.SmtpUtf8 ? " SMTPUTF8" : "")}");
                 header.Append(env.Ret == DsnReturn.Default ? "" : $" ret={env.Ret}").Append(env.EnvelopeId is null ? "" : $" envid={env.EnvelopeId}").Append('\n');
+                foreach (var e in await store.EventsAsync(env.Id, null, 0, 1000, ct))
+                    if (e.Type == "quarantined")
+                        header.Append(CultureInfo.InvariantCulture, $"quarantined: {e.Detail}\n");
                 foreach (var d in message.Deliveries)
                 {
                     header.Append(CultureInfo.InvariantCulture, $"recipient: <{d.Recipient}> {StateText(d.State)} attempts={d.Attempts}");

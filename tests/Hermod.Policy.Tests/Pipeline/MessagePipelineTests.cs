@@ -413,6 +413,44 @@ public sealed class MessagePipelineTests
         Assert.Null((await lenient.ConnectAsync(Session, default)).Refusal);
     }
 
+    /// <summary>A recipient modifier that never finishes (until cancelled) or throws.</summary>
+    private sealed class StuckModifier(bool throws) : IModifier
+    {
+        public string Name => throws ? "broken" : "stuck";
+
+        public ModifierStages Stages => ModifierStages.Recipient;
+
+        public async ValueTask<IReadOnlyList<string>> RewriteRecipientAsync(string recipient, ModifierContext context, CancellationToken cancellationToken)
+        {
+            if (throws)
+                throw new InvalidOperationException("bug");
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return [recipient];
+        }
+    }
+
+    [Fact]
+    public async Task A_modifier_past_its_timeout_a_throwing_one_and_a_full_pool_are_temporary_failures()
+    {
+        var stuck = new StuckModifier(throws: false);
+        var timed = new MessagePipeline("test", Block("root", modifiers: [stuck]), new SemaphoreSlim(4), TimeProvider.System, 1024,
+            modifierTimeouts: new Dictionary<IModifier, TimeSpan> { [stuck] = TimeSpan.FromMilliseconds(100) });
+        var tx = timed.Begin(Session, ConnectDecision.Accept);
+        Assert.Null(await tx.MailAsync("alice@example.org", default));
+        Assert.Equal(new PolicyReply(451, "4.4.3", "modifier stuck timed out, try again later"), await tx.RcptAsync(new EnvelopeRecipient("bob@example.test"), default));
+        Assert.Empty(tx.Recipients);
+
+        tx = Pipeline(Block("root", modifiers: [new StuckModifier(throws: true)])).Begin(Session, ConnectDecision.Accept);
+        await tx.MailAsync("alice@example.org", default);
+        Assert.Equal(new PolicyReply(451, "4.3.0", "modifier broken failed: InvalidOperationException"), await tx.RcptAsync(new EnvelopeRecipient("bob@example.test"), default));
+
+        var full = new MessagePipeline("test", Block("root", modifiers: [new FakeModifier(recipient: r => [r])]), new SemaphoreSlim(0), TimeProvider.System, 1024);
+        tx = full.Begin(Session, ConnectDecision.Accept);
+        await tx.MailAsync("alice@example.org", default);
+        var busy = await tx.RcptAsync(new EnvelopeRecipient("bob@example.test"), default);
+        Assert.Equal((451, "4.3.2"), (busy!.Code, busy.Enhanced));
+    }
+
     [Fact]
     public async Task Headers_and_quarantine_from_the_connection_stage_reach_every_transaction_of_the_session()
     {

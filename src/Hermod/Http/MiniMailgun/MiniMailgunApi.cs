@@ -109,7 +109,8 @@ internal sealed partial class MiniMailgunApi(
             envelopes = [.. policy.Transaction!.Recipients
                 .GroupBy(r => r.Route, StringComparer.Ordinal) // one envelope per destination (domain and target), in the order first named
                 .Select(g => new MessageEnvelope(QueueId.New(time), policy.Transaction.Sender, [.. g], source,
-                    message.EightBit ? BodyType.EightBitMime : BodyType.SevenBit, message.SmtpUtf8, SubmissionId: submissionId))];
+                    message.EightBit ? BodyType.EightBitMime : BodyType.SevenBit, message.SmtpUtf8, SubmissionId: submissionId,
+                    QuarantineReason: policy.Decision!.QuarantineReason))];
             if (envelopes.Count > 0) // else every copy was discarded by configuration
                 await submissions.AcceptSubmissionAsync(submissionId, request.ClientId, envelopes,
                     trace + policy.Decision!.AddedFields, blob, CancellationToken.None, policy.Decision.Header);

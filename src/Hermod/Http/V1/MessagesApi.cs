@@ -114,7 +114,7 @@ internal static partial class MessagesApi
             return HttpPolicy.Problem(http, policy);
         var envelope = new MessageEnvelope(id, policy.Transaction!.Sender, policy.Transaction.Recipients,
             new MessageSource("http", client, options.Hostname, null, null, tenant),
-            BodyType.EightBitMime, draft.SmtpUtf8, Metadata: draft.Metadata);
+            BodyType.EightBitMime, draft.SmtpUtf8, Metadata: draft.Metadata, QuarantineReason: policy.Decision!.QuarantineReason);
         var response = new SendResponse(id, [.. envelope.Recipients.Select((r, i) => new RecipientId(RecipientIdOf(id, i), r.Address))]);
         var responseJson = System.Text.Json.JsonSerializer.Serialize(response, Json.Options);
         trace += policy.Decision!.AddedFields;
