@@ -1,8 +1,9 @@
 using Hermod.Cli;
 using Hermod.Samples.Extensions;
 
-// The hermod command line (serve, check-config, queue, ...) with three more components that configuration can name.
+// The hermod command line (serve, check-config, queue, ...) with four more components that configuration can name.
 return await HermodCli.RunAsync(args, x => x
     .AddCheck<SubjectKeywordCheck>("subject_keyword")
     .AddModifier<TagSubjectModifier>("tag_subject")
-    .AddTarget<JsonLinesTarget>("jsonl"));
+    .AddTarget<JsonLinesTarget>("jsonl")
+    .AddStreamProcessor<BodyStatsProcessor>("body_stats"));

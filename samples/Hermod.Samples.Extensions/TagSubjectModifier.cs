@@ -8,12 +8,8 @@ namespace Hermod.Samples.Extensions;
 /// characters, one line). A message without a Subject is left alone; one already tagged is not tagged twice.
 /// </summary>
 /// <remarks>
-/// <see cref="MessageHeader"/> can remove fields by name and add them at the top or at the end, but cannot replace a
-/// field where it stands. The tagged Subject therefore goes to the top, where <c>add_header</c> puts its fields too:
-/// header field order carries no meaning for readers (RFC 5322 section 3.6), and the top keeps it next to the other
-/// fields this hop adds. The cost: it lands above the Received fields of earlier hops (Hermod's own Received is
-/// written above it). Only the first line of the original field changes; its folding and bytes are kept as received.
-/// A (malformed) second Subject field is dropped with the first.
+/// The tagged field replaces the old one where it stands (<see cref="MessageHeader.Replace"/>). Only the first line of
+/// the original field changes; its folding and bytes are kept as received.
 /// </remarks>
 public sealed class TagSubjectModifier : IModifier
 {
@@ -71,8 +67,7 @@ public sealed class TagSubjectModifier : IModifier
         var tagged = colon + 2 + _tag.Length + 1 + firstLine <= MaxLineOctets
             ? $"{raw[..colon]}: {_tag} {rest}"
             : $"{raw[..colon]}: {_tag}\r\n {rest}"; // too long for one line: the old value starts a folded line
-        header.Remove("Subject");
-        header.Prepend(new HeaderField(subject.Name, tagged));
+        header.Replace(subject, new HeaderField(subject.Name, tagged));
         return ValueTask.CompletedTask;
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -63,6 +64,7 @@ public sealed partial class ExtensionSampleTests(SampleBuild build) : IDisposabl
               journal: {{journal}}
             pipelines:
               inbound:
+                processors: [trace_header, hash, body_stats]
                 checks:
                   - subject_keyword: {{keyword}}
                 modifiers:
@@ -123,6 +125,12 @@ public sealed partial class ExtensionSampleTests(SampleBuild build) : IDisposabl
             Assert.Matches(new Regex("^Received: from client.test "), header);
             var subject = Assert.Single(header.Split("\r\n"), l => l.StartsWith("Subject:", StringComparison.OrdinalIgnoreCase));
             Assert.Equal("Subject: [sample] Quarterly report", subject);
+            // the stream processor counted the message as received: its header block and "Hello Bob.\r\n"
+            var stats = Assert.Single(header.Split("\r\n"), l => l.StartsWith("X-Body-Stats:", StringComparison.Ordinal));
+            var counted = new Regex(@"^X-Body-Stats: lines=(?<lines>\d+) bytes=(?<bytes>\d+)$").Match(stats);
+            Assert.True(counted.Success, stats);
+            Assert.True(int.Parse(counted.Groups["lines"].Value, CultureInfo.InvariantCulture) >= 5, stats);
+            Assert.True(int.Parse(counted.Groups["bytes"].Value, CultureInfo.InvariantCulture) > "Hello Bob.\r\n".Length, stats);
             Assert.EndsWith("\r\n\r\nHello Bob.\r\n", raw.Stdout, StringComparison.Ordinal);
         }
 
