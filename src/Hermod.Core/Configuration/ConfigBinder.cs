@@ -71,9 +71,10 @@ internal sealed class ConfigBinder(string source)
 
         if (Map(root, "", "http") is { } http)
         {
-            Known(http, "http", "address", "pipeline");
+            Known(http, "http", "address", "pipeline", "cut_through");
             o.Http.Address = EndPoint(http, "http", "address") ?? o.Http.Address;
             o.Http.Pipeline = String(http, "http", "pipeline");
+            BindCutThrough(http, "http", o.Http.CutThrough);
         }
 
         if (Map(root, "", "log") is { } log)
@@ -165,6 +166,29 @@ internal sealed class ConfigBinder(string source)
         if (o.Http.Pipeline is { } httpPipeline && !o.Pipelines.ContainsKey(httpPipeline))
             Error(Get(root, "http") is ConfigMap httpNode && Get(httpNode, "pipeline") is { } httpReference ? httpReference : root, "http.pipeline", $"no pipeline '{httpPipeline}' under pipelines:");
         return o;
+    }
+
+    /// <summary>cut_through: false | true | { enabled, rcpt_timeout, data_timeout }.</summary>
+    private void BindCutThrough(ConfigMap parent, string prefix, CutThroughOptions o)
+    {
+        var key = Join(prefix, "cut_through");
+        switch (Get(parent, "cut_through"))
+        {
+            case null:
+                return;
+            case ConfigScalar:
+                o.Enabled = Bool(parent, prefix, "cut_through") ?? o.Enabled;
+                return;
+            case ConfigMap map:
+                Known(map, key, "enabled", "rcpt_timeout", "data_timeout");
+                o.Enabled = Bool(map, key, "enabled") ?? o.Enabled;
+                o.RcptTimeout = Duration(map, key, "rcpt_timeout") ?? o.RcptTimeout;
+                o.DataTimeout = Duration(map, key, "data_timeout") ?? o.DataTimeout;
+                return;
+            case var other:
+                Error(other, key, "must be true, false or { enabled, rcpt_timeout, data_timeout }");
+                return;
+        }
     }
 
     internal static bool IsName(string name) =>
@@ -363,8 +387,9 @@ internal sealed class ConfigBinder(string source)
             host = text;
         else if (AsMap(node, key) is { } map)
         {
-            Known(map, key, "host", "tls", "auth");
+            Known(map, key, "host", "tls", "auth", "cut_through");
             host = String(map, key, "host");
+            route.CutThrough = Bool(map, key, "cut_through") ?? true;
             route.Tls = Enum<OutboundTls>(map, key, "tls");
             if (Map(map, key, "auth") is { } auth)
             {
@@ -460,7 +485,7 @@ internal sealed class ConfigBinder(string source)
                     var key = $"smtp.listeners[{i}]";
                     if (AsMap(listeners.Items[i], key) is not { } l)
                         continue;
-                    Known(l, key, "name", "address", "role", "tls", "auth", "allow_plaintext_auth", "pipeline");
+                    Known(l, key, "name", "address", "role", "tls", "auth", "allow_plaintext_auth", "pipeline", "cut_through");
                     var listener = new ListenerOptions { Name = String(l, key, "name") ?? $"smtp{i}" };
                     listener.Address = EndPoint(l, key, "address") ?? listener.Address;
                     listener.Role = Enum<ListenerRole>(l, key, "role") ?? listener.Role;
@@ -468,6 +493,7 @@ internal sealed class ConfigBinder(string source)
                     listener.Auth = Enum<AuthMode>(l, key, "auth") ?? (listener.Role == ListenerRole.Submission ? AuthMode.Required : AuthMode.None);
                     listener.AllowPlaintextAuth = Bool(l, key, "allow_plaintext_auth") ?? false;
                     listener.Pipeline = String(l, key, "pipeline");
+                    BindCutThrough(l, key, listener.CutThrough);
                     if (listener.Role == ListenerRole.Submission && listener.Auth != AuthMode.Required)
                         Error(l, key + ".auth", "a submission listener relays anywhere, so it must have auth: required");
                     if (listener.Auth != AuthMode.None && listener.Tls == TlsMode.None && !listener.AllowPlaintextAuth)

@@ -73,6 +73,8 @@ public sealed class RouteOptions
     public OutboundTls? Tls { get; set; }
     public string? User { get; set; }
     public string? Password { get; set; }
+    /// <summary>false: mail on this route is never delivered cut-through (always store and forward).</summary>
+    public bool CutThrough { get; set; } = true;
 }
 
 public sealed class RetryOptions
@@ -142,6 +144,18 @@ public sealed class ListenerOptions
     public bool AllowPlaintextAuth { get; set; }
     /// <summary>The policy pipeline (a name in <see cref="HermodOptions.Pipelines"/>); null: deliver everything accepted to "remote".</summary>
     public string? Pipeline { get; set; }
+    public CutThroughOptions CutThrough { get; set; } = new();
+}
+
+/// <summary>
+/// Cut-through (DESIGN.md): while the client waits, Hermod tries the next hop and hands its answer back; how long it
+/// waits for the upstream answer to RCPT and to the end of the data. Off: pure store and forward.
+/// </summary>
+public sealed class CutThroughOptions
+{
+    public bool Enabled { get; set; } = true;
+    public TimeSpan RcptTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan DataTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 public sealed class SmtpLimits
@@ -197,6 +211,7 @@ public sealed class HttpOptions
     public IPEndPoint Address { get; set; } = new(IPAddress.Loopback, 8025);
     /// <summary>The policy pipeline of HTTP submission (both APIs); null: deliver everything accepted to "remote".</summary>
     public string? Pipeline { get; set; }
+    public CutThroughOptions CutThrough { get; set; } = new();
 }
 
 public sealed class LogOptions
