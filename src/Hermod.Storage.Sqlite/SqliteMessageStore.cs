@@ -71,18 +71,19 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
 
     internal Task DropStagingAsync(long stagingId) => _writer.EnqueueAsync(new DropStagingOp(stagingId));
 
-    public Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, CancellationToken cancellationToken, ReplacedHeader? header = null) =>
-        AcceptAsync(envelope, headerPrefix, body, null, null, header);
+    public Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, CancellationToken cancellationToken, ReplacedHeader? header = null,
+        CutThroughAttempt? cutThrough = null) =>
+        AcceptAsync(envelope, headerPrefix, body, null, null, header, cutThrough);
 
     public Task AcceptDsnAsync(MessageEnvelope dsn, string headerPrefix, IBlobWriter body, IReadOnlyList<long> deliveryIds, CancellationToken cancellationToken) =>
         AcceptAsync(dsn, headerPrefix, body, deliveryIds, null);
 
     private async Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, IReadOnlyList<long>? clearDsn, IdempotentResponse? idempotent,
-        ReplacedHeader? header = null)
+        ReplacedHeader? header = null, CutThroughAttempt? cutThrough = null)
     {
         var blob = (SqliteBlobWriter)body;
         var (data, count) = blob.TakeBuffer();
-        await _writer.EnqueueAsync(new AcceptOp(envelope, headerPrefix, header, blob, data, count, _time.GetUtcNow().ToUnixTimeMilliseconds(), clearDsn, idempotent));
+        await _writer.EnqueueAsync(new AcceptOp(envelope, headerPrefix, header, blob, data, count, _time.GetUtcNow().ToUnixTimeMilliseconds(), clearDsn, idempotent, cutThrough));
         blob.Accepted = true;
         Signal.Set();
         EventsWritten.Set();
@@ -254,8 +255,11 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
 
     /// <summary>The message, its recipients and its body become durable together.</summary>
     private sealed class AcceptOp(MessageEnvelope envelope, string headerPrefix, ReplacedHeader? header, SqliteBlobWriter blob, byte[] data, int count, long now,
-        IReadOnlyList<long>? clearDsn = null, IdempotentResponse? idempotent = null) : WriteOp
+        IReadOnlyList<long>? clearDsn = null, IdempotentResponse? idempotent = null, CutThroughAttempt? cutThrough = null) : WriteOp
     {
+        /// <summary>Delivered upstream, every recipient: the next hops are responsible, so no fsync is waited for.</summary>
+        public override bool NeedsSync => cutThrough?.DeliveredAll(envelope.Recipients.Count) != true;
+
         public override void Execute(WriteContext db)
         {
             var hash = blob.Hash();
@@ -296,9 +300,13 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
                 envelope.Ret switch { DsnReturn.Full => "full", DsnReturn.Headers => "hdrs", _ => null },
                 envelope.EnvelopeId, source.Listener, source.ClientAddress.ToString(), source.Helo, source.AuthUser, source.TlsProtocol, now,
                 source.Tenant, envelope.SubmissionId, envelope.Metadata, offset);
-            foreach (var rcpt in envelope.Recipients)
-                db.Exec("INSERT INTO deliveries (message_id, recipient, route, notify, orcpt, state, due_at) VALUES ($p0, $p1, $p2, $p3, $p4, 'queued', $p5)",
-                    envelope.Id, rcpt.Address, rcpt.Route ?? RouteKey.For(RouteKey.Remote, rcpt.Address).ToString(), (int)rcpt.Notify, rcpt.OriginalRecipient, now);
+            var deliveryIds = new long[envelope.Recipients.Count];
+            for (var i = 0; i < deliveryIds.Length; i++)
+            {
+                var rcpt = envelope.Recipients[i];
+                deliveryIds[i] = (long)db.Scalar("INSERT INTO deliveries (message_id, recipient, route, notify, orcpt, state, due_at) VALUES ($p0, $p1, $p2, $p3, $p4, 'queued', $p5) RETURNING id",
+                    envelope.Id, rcpt.Address, rcpt.Route ?? RouteKey.For(RouteKey.Remote, rcpt.Address).ToString(), (int)rcpt.Notify, rcpt.OriginalRecipient, now)!;
+            }
             if (clearDsn is not null)
                 foreach (var id in clearDsn)
                 {
@@ -311,6 +319,9 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
                 envelope.Id, now, $"from [{source.ClientAddress}] via {source.Listener}");
             if (envelope.QuarantineReason is { } reason) // why it waits for an operator: the API's events and queue show tell
                 db.Exec("INSERT INTO events (message_id, type, at, detail) VALUES ($p0, 'quarantined', $p1, $p2)", envelope.Id, now, reason);
+            if (cutThrough is not null) // the first attempt, made while the client waited, in the same commit
+                new RecordOp(new AttemptRecord(envelope.Id, cutThrough.Started, cutThrough.Ended,
+                    [.. cutThrough.Outcomes.Select(o => o with { DeliveryId = deliveryIds[(int)o.DeliveryId] })])).Execute(db);
             if (idempotent is not null) // a retried request with the same key gets this response, never a second message
                 db.Exec("INSERT INTO idempotency (tenant, key, request_hash, status, response, created) VALUES ($p0, $p1, $p2, $p3, $p4, $p5)",
                     idempotent.Tenant, idempotent.Key, idempotent.RequestHash, idempotent.Status, idempotent.Body, now);

@@ -45,6 +45,9 @@ public interface IPipelineTransaction
     /// <summary>RCPT: null when the recipient is accepted (its deliveries join <see cref="Recipients"/>), else the refusal.</summary>
     ValueTask<PolicyReply?> RcptAsync(EnvelopeRecipient recipient, CancellationToken cancellationToken);
 
+    /// <summary>Takes back the deliveries from <paramref name="index"/> on: the last recipient's, refused after all (by the next hop).</summary>
+    void DropRecipientsFrom(int index);
+
     /// <summary>After the body is stored (not yet accepted): body checks and header modifiers.</summary>
     ValueTask<BodyDecision> BodyAsync(IBlobWriter body, CancellationToken cancellationToken);
 }

@@ -20,6 +20,15 @@ public sealed record DeliverySummary(
 /// <summary>A header block that replaces the first <see cref="ReceivedLength"/> bytes of a body (the block as received); bytes as they go on the wire.</summary>
 public sealed record ReplacedHeader(byte[] Block, long ReceivedLength);
 
+/// <summary>
+/// The attempt made while the client waited (cut-through): <see cref="RecipientOutcome.DeliveryId"/> is the index of the
+/// recipient in the envelope (the delivery has no id yet); recipients without an outcome are queued.
+/// </summary>
+public sealed record CutThroughAttempt(DateTimeOffset Started, DateTimeOffset Ended, IReadOnlyList<RecipientOutcome> Outcomes)
+{
+    public bool DeliveredAll(int recipients) => Outcomes.Count == recipients && Outcomes.All(o => o.Status == AttemptStatus.Delivered);
+}
+
 /// <summary>A stored message with its recipients' states.</summary>
 public sealed record StoredMessage(
     MessageEnvelope Envelope,
@@ -65,8 +74,12 @@ public interface IMessageStore
     /// concurrent callers by group commit). Only after this returns may a 250 be sent.
     /// <paramref name="headerPrefix"/> (trace headers) is stored with the message and precedes the body when read;
     /// <paramref name="header"/>, when modifiers rewrote the header block, follows it and replaces the block as received.
+    /// <paramref name="cutThrough"/>: what the next hops already answered while the client waited, recorded as the
+    /// first attempt in the same commit (a recipient delivered upstream is never sent again). When it delivered every
+    /// recipient, the next hops are responsible and the commit does not wait for an fsync.
     /// </summary>
-    Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, CancellationToken cancellationToken, ReplacedHeader? header = null);
+    Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, CancellationToken cancellationToken, ReplacedHeader? header = null,
+        CutThroughAttempt? cutThrough = null);
 
     Task<IReadOnlyList<StoredMessage>> ListAsync(DeliveryState? state, int limit, CancellationToken cancellationToken);
 

@@ -185,6 +185,13 @@ internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo 
         }
     }
 
+    public void DropRecipientsFrom(int index)
+    {
+        for (var i = index; i < _recipients.Count; i++)
+            _routes.Remove((_recipients[i].Address.ToLowerInvariant(), _recipients[i].Route!));
+        _recipients.RemoveRange(index, _recipients.Count - index);
+    }
+
     private async ValueTask<PolicyReply?> MailStageAsync(string sender, CancellationToken cancellationToken)
     {
         Sender = await RewriteSenderAsync(Root.Modifiers, sender, cancellationToken);

@@ -17,8 +17,11 @@ public sealed class SmtpServerContext(
     HermodMetrics metrics,
     TimeProvider time,
     ILoggerFactory loggers,
-    PipelineSet pipelines)
+    PipelineSet pipelines,
+    ICutThrough? cutThrough = null)
 {
+    /// <summary>Null when nothing is delivered from this process (delivery disabled).</summary>
+    public ICutThrough? CutThrough { get; } = cutThrough;
     public PipelineSet Pipelines { get; } = pipelines;
     public HermodOptions Options { get; } = options;
     public IMessageStore Store { get; } = store;

@@ -55,6 +55,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
 
     // The mail transaction
     private IPipelineTransaction? _tx;
+    private ICutThroughTransaction? _cut;
     private string _sender = "";
     private readonly List<EnvelopeRecipient> _recipients = [];
     private BodyType _body;
@@ -139,6 +140,9 @@ public sealed partial class SmtpSession : IAsyncDisposable
     /// <summary>Drops an unfinished message and closes TLS; <see cref="RunAsync"/> does this when the session ends.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_cut is not null)
+            await _cut.DisposeAsync();
+        _cut = null;
         _sink?.Dispose();
         _sink = null;
         if (_blob is not null)
@@ -453,6 +457,10 @@ public sealed partial class SmtpSession : IAsyncDisposable
             return;
         }
         _tx = tx;
+        _id = QueueId.New(_ctx.Time);
+        _cut = _ctx.CutThrough?.Begin(new CutThroughStart(_id, tx.Sender,
+            new MessageSource(_listener.Name, _remote, _helo, _authUser, _tls is null ? null : TlsProtocol),
+            body, smtpUtf8, ret, envId, size ?? 0, _listener.Role == ListenerRole.Submission, _listener.CutThrough));
         _sender = tx.Sender;
         _body = body;
         _smtpUtf8 = smtpUtf8;
@@ -521,10 +529,18 @@ public sealed partial class SmtpSession : IAsyncDisposable
             return;
         }
         var recipient = new EnvelopeRecipient(mailbox, notify, orcpt);
-        if (await _tx!.RcptAsync(recipient, _stopping) is { } refused)
+        var first = _tx!.Recipients.Count;
+        if (await _tx.RcptAsync(recipient, _stopping) is { } refused)
         {
             _ctx.Metrics.Reject(_listener.Name, "policy");
             Reply(ReplyOf(refused));
+            return;
+        }
+        if (_cut is not null && await _cut.AddRecipientAsync([.. _tx.Recipients.Skip(first)], first, _stopping) is { } upstream)
+        {
+            _tx.DropRecipientsFrom(first);
+            _ctx.Metrics.Reject(_listener.Name, "upstream");
+            Reply(ReplyOf(upstream));
             return;
         }
         _recipients.Add(recipient);
@@ -535,6 +551,11 @@ public sealed partial class SmtpSession : IAsyncDisposable
     private void ResetTransaction()
     {
         _tx = null;
+        if (_cut is not null)
+        {
+            _ = _cut.DisposeAsync().AsTask(); // closes what is still open upstream; never throws
+            _cut = null;
+        }
         _sender = "";
         _recipients.Clear();
         _body = BodyType.SevenBit;
@@ -558,7 +579,6 @@ public sealed partial class SmtpSession : IAsyncDisposable
     {
         _filter = new DataFilter(dotStuffed, _ctx.Options.Smtp.BareLineEndings, _limits.MaxTextLine, _limits.MaxHeaderSize);
         _blob = _ctx.Store.CreateBlobWriter();
-        _id = QueueId.New(_ctx.Time);
         var protocol = (_smtpUtf8 ? "UTF8SMTP" : _esmtp ? "ESMTP" : "SMTP") + (_tls is null ? "" : "S") + (_authUser is null ? "" : "A");
         var context = new BodyContext(_id, _ctx.Options.Hostname, _helo, _remote, protocol,
             _tls is null ? null : $"using {TlsProtocol} with cipher {_tls.NegotiatedCipherSuite}", [.. _recipients.Select(r => r.Address)], _ctx.Time.GetUtcNow());
@@ -701,6 +721,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
             var source = new MessageSource(_listener.Name, _remote, _helo, _authUser, _tls is null ? null : TlsProtocol);
             var blob = _blob!;
             _blob = null;
+            PolicyReply? delivered = null;
             try
             {
                 await using (blob)
@@ -717,9 +738,21 @@ public sealed partial class SmtpSession : IAsyncDisposable
                         ResetTransaction();
                         return;
                     }
+                    var headerPrefix = prefix + decision.AddedFields;
+                    CutThroughOutcome? cut = null;
+                    if (_cut is not null)
+                    {
+                        cut = await _cut.DataAsync(Content(headerPrefix, decision.Header, blob), filter.Length, _tx.Recipients, _stopping);
+                        if (cut.Refusal is { } upstream) // every next hop refused alike: theirs is the answer, nothing is kept
+                        {
+                            Reject(ReplyOf(upstream), "upstream");
+                            return;
+                        }
+                    }
                     var envelope = new MessageEnvelope(id, _sender, _tx.Recipients, source, _body, _smtpUtf8, _ret, _envId,
                         QuarantineReason: decision.QuarantineReason);
-                    await _ctx.Store.AcceptAsync(envelope, prefix + decision.AddedFields, blob, CancellationToken.None, decision.Header);
+                    await _ctx.Store.AcceptAsync(envelope, headerPrefix, blob, CancellationToken.None, decision.Header, cut?.Attempt);
+                    delivered = cut?.Delivered;
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -731,10 +764,31 @@ public sealed partial class SmtpSession : IAsyncDisposable
             _ctx.Metrics.MessagesAccepted.Add(1, new KeyValuePair<string, object?>("listener", _listener.Name));
             _ctx.Metrics.BytesAccepted.Add(filter.Length, new KeyValuePair<string, object?>("listener", _listener.Name));
             LogAccepted(_ctx.Logger, id, _remote, _recipients.Count, filter.Length);
-            Reply(new SmtpReply(250, "2.0.0", $"Ok: queued as {id}"));
+            Reply(delivered is null ? new SmtpReply(250, "2.0.0", $"Ok: queued as {id}") : ReplyOf(delivered));
             ResetTransaction();
         }
     }
+
+    /// <summary>Writes the message as it will be stored — trace prefix, header block (rewritten or as received), body — from the blob not yet accepted.</summary>
+    private static Func<Stream, CancellationToken, Task> Content(string headerPrefix, ReplacedHeader? header, IBlobWriter blob) => async (stream, ct) =>
+    {
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(headerPrefix), ct);
+        await using var body = await blob.OpenReadAsync(ct);
+        if (header is not null)
+        {
+            await stream.WriteAsync(header.Block, ct);
+            var skip = header.ReceivedLength;
+            var buffer = new byte[16 * 1024];
+            while (skip > 0)
+            {
+                var read = await body.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, skip)), ct);
+                if (read == 0)
+                    break;
+                skip -= read;
+            }
+        }
+        await body.CopyToAsync(stream, ct);
+    };
 
     private void StartTls(string argument)
     {

@@ -5,6 +5,7 @@ using Hermod.Core.Pipeline;
 using Hermod.Core.Security;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Bounces;
+using Hermod.Delivery.CutThrough;
 using Hermod.Delivery.Queue;
 using Hermod.Delivery.Retention;
 using Hermod.Delivery.Routing;
@@ -80,7 +81,7 @@ public sealed partial class HermodHost : IAsyncDisposable
         extensions.ConfigureServices(services);
         services.AddSingleton(sp => new SmtpServerContext(options, sp.GetRequiredService<IMessageStore>(), sp.GetRequiredService<IPasswordVerifier>(),
             CertificateProvider.Load(options), sp.GetRequiredService<HermodMetrics>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>(),
-            sp.GetRequiredService<PipelineSet>()));
+            sp.GetRequiredService<PipelineSet>(), sp.GetService<ICutThrough>()));
 
         var host = new HermodHost();
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -137,7 +138,10 @@ public sealed partial class HermodHost : IAsyncDisposable
             new SmtpTarget(sp.GetRequiredService<Router>(), sp.GetRequiredService<IMessageTransport>()), sp));
         services.AddSingleton<BounceService>();
         if (options.Delivery.Enabled)
+        {
             services.AddHostedService<QueueRunner>();
+            services.AddSingleton<ICutThrough, CutThroughService>();
+        }
     }
 
     /// <summary>Builds every pipeline and target of <paramref name="options"/> as serve would, without starting anything; throws <see cref="ConfigException"/> listing every problem.</summary>

@@ -34,6 +34,9 @@ public sealed class DeliveryWorld : IAsyncLifetime
     /// <summary>Changes to the Hermod options of this world (before it starts).</summary>
     public Action<HermodOptions>? Configure { get; init; }
 
+    /// <summary>Off by default: these tests are about store and forward (the queue runner makes every attempt).</summary>
+    public bool CutThrough { get; init; }
+
     public async Task InitializeAsync()
     {
         Mx = await FakeMx.StartAsync(new Dictionary<string, string>
@@ -86,6 +89,9 @@ public sealed class DeliveryWorld : IAsyncLifetime
             o.Delivery.Timeouts.DataEnd = TimeSpan.FromSeconds(2);
             o.Delivery.Timeouts.Connect = TimeSpan.FromSeconds(2);
             o.Log.Level = "information";
+            foreach (var listener in o.Smtp.Listeners)
+                listener.CutThrough.Enabled = CutThrough;
+            o.Http.CutThrough.Enabled = CutThrough;
             Configure?.Invoke(o);
         });
     }

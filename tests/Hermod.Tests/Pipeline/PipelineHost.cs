@@ -113,7 +113,8 @@ internal sealed class PipelineHost : IAsyncDisposable
 
     private string Config(PipelineSetup s)
     {
-        static string Pipeline(string? name) => name is null ? "" : $", pipeline: {name}";
+        // store and forward: these tests are about the pipeline; every delivery is the queue runner's
+        static string Pipeline(string? name) => ", cut_through: false" + (name is null ? "" : $", pipeline: {name}");
         var dns = s.Dns ?? new IPEndPoint(IPAddress.Loopback, 9);
         var yaml = new StringBuilder();
         yaml.Append($$"""

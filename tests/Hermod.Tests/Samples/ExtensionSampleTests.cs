@@ -54,7 +54,8 @@ public sealed partial class ExtensionSampleTests(SampleBuild build) : IDisposabl
             smtp:
               local_domains: [example.test]
               listeners:
-                - { name: mx, address: '127.0.0.1:0', role: ingress, tls: none, auth: none, pipeline: inbound }
+                # store and forward: the reply carries the queue id, and the queue runner writes the journal
+                - { name: mx, address: '127.0.0.1:0', role: ingress, tls: none, auth: none, pipeline: inbound, cut_through: false }
                 - { name: hold, address: '127.0.0.1:0', role: ingress, tls: none, auth: none, pipeline: hold }
             http: { address: '127.0.0.1:0' }
             dns: { servers: ['127.0.0.1:9'] }

@@ -1,0 +1,277 @@
+using Hermod.Core.Configuration;
+using Hermod.Core.Pipeline;
+using Hermod.Core.Storage;
+using Hermod.Delivery.Queue;
+using Hermod.Delivery.Targets;
+using Microsoft.Extensions.Logging;
+
+namespace Hermod.Delivery.CutThrough;
+
+/// <summary>
+/// Opportunistic cut-through (DESIGN.md): each recipient the pipeline accepts is put to its route's next hop while the
+/// client waits — one upstream transaction per route, carrying all its recipients (the exploder) — and the answers
+/// come back per the listener's role:
+/// <list type="table">
+/// <item>RCPT — submission: upstream timeout → 250, 4xx → 250 (store and forward), 5xx verbatim; ingress: timeout → 450, 4xx/5xx verbatim.</item>
+/// <item>DATA — submission: timeout → 250, 4xx → 250 (store and forward), 5xx verbatim; ingress: upstream errors verbatim.</item>
+/// </list>
+/// When every destination answers the end of data alike, that answer goes back (250: the recipients are recorded
+/// delivered; 5xx: nothing is kept, no bounce); mixed answers make the message durable with what happened as its
+/// first attempt, and the client gets 250. Recipients that cannot go cut-through (several targets, a held local
+/// domain, a route with cut_through off, quarantine) are simply stored and forwarded.
+/// </summary>
+public sealed partial class CutThroughService(HermodOptions options, DeliveryTargets targets, TimeProvider time, ILogger<CutThroughService> logger) : ICutThrough
+{
+    private readonly DeliveryOptions _delivery = options.Delivery;
+    private readonly TimeProvider _time = time;
+    private readonly ILogger _logger = logger;
+    private readonly HashSet<string> _localDomains = new(options.Smtp.LocalDomains, StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, RouteOptions> _routes = options.Routes.ToDictionary(r => r.Domain, StringComparer.OrdinalIgnoreCase);
+
+    public ICutThroughTransaction? Begin(CutThroughStart start)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        return start.Options.Enabled && options.Delivery.Enabled ? new Transaction(this, start) : null;
+    }
+
+    /// <summary>The target that takes <paramref name="route"/> cut-through, or null when the route is stored and forwarded.</summary>
+    private IDeliveryTarget? TargetFor(RouteKey route)
+    {
+        if (targets.Find(route.Target) is not { } target)
+            return null; // unknown (held by the queue) or quarantine
+        if (route.Target != RouteKey.Remote)
+            return target;
+        var routed = _routes.GetValueOrDefault(route.Domain);
+        if (routed is null && (route.Domain.Length == 0 || _localDomains.Contains(route.Domain)))
+            return null; // a local domain without a route: held, not sent anywhere
+        return (routed ?? _routes.GetValueOrDefault("*"))?.CutThrough == false ? null : target;
+    }
+
+    /// <summary>An upstream transaction: one route's next hop, and the recipients it accepted (their delivery indexes).</summary>
+    private sealed class Upstream(RouteKey route, IDeliveryTarget target)
+    {
+        public RouteKey Route { get; } = route;
+        public IDeliveryTarget Target { get; } = target;
+        public ITargetDelivery? Delivery { get; set; }
+        public List<int> Accepted { get; } = [];
+        /// <summary>Given up (timeout, broken): later recipients of this route are stored and forwarded; for ingress, refused with this.</summary>
+        public PolicyReply? GivenUp { get; set; }
+        public bool Finished { get; set; }
+    }
+
+    private sealed class Transaction(CutThroughService service, CutThroughStart start) : ICutThroughTransaction
+    {
+        private readonly Dictionary<string, Upstream> _upstreams = new(StringComparer.Ordinal);
+        private readonly DateTimeOffset _started = service._time.GetUtcNow();
+        private readonly StoredMessage _message = new(
+            new MessageEnvelope(start.MessageId, start.Sender, [], start.Source, start.Body, start.SmtpUtf8, start.Ret, start.EnvelopeId),
+            start.SizeHint, service._time.GetUtcNow(), []);
+        private Func<Stream, CancellationToken, Task>? _content;
+
+        private static readonly PolicyReply RcptTimedOut = new(450, "4.4.2", "The next hop did not answer in time; try again later");
+        private static readonly PolicyReply DataTimedOut = new(451, "4.4.2", "The next hop did not answer the end of data in time; try again later");
+
+        public async Task<PolicyReply?> AddRecipientAsync(IReadOnlyList<EnvelopeRecipient> deliveries, int firstIndex, CancellationToken cancellationToken)
+        {
+            ArgumentNullException.ThrowIfNull(deliveries);
+            if (deliveries.Count != 1)
+                return null; // several copies (or none): each goes its own way, stored and forwarded
+            var delivery = deliveries[0];
+            var route = RouteKey.Parse(delivery.Route ?? RouteKey.For(RouteKey.Remote, delivery.Address).ToString());
+            if (!_upstreams.TryGetValue(route.ToString(), out var upstream))
+            {
+                if (service.TargetFor(route) is not { } target)
+                    return null;
+                _upstreams[route.ToString()] = upstream = new Upstream(route, target);
+            }
+            if (upstream.GivenUp is { } given)
+                return start.Submission ? null : given;
+
+            using var window = new CancellationTokenSource(start.Options.RcptTimeout, service._time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, window.Token);
+            try
+            {
+                upstream.Delivery ??= await upstream.Target.StartAsync(new TargetMessage(_message, route.Domain, WriteContentAsync, Interactive: true), linked.Token)
+                    .WaitAsync(linked.Token);
+                var queued = new QueuedRecipient(firstIndex, delivery.Address, delivery.Notify, delivery.OriginalRecipient, 0, false);
+                var reply = await upstream.Delivery.AddRecipientAsync(queued, linked.Token).WaitAsync(linked.Token);
+                if (reply is null)
+                {
+                    upstream.Accepted.Add(firstIndex);
+                    return null;
+                }
+                LogRefused(service._logger, start.MessageId, delivery.Address, reply.ToString());
+                if (Outcomes.IsPermanent(reply))
+                    return Verbatim(reply); // both roles
+                if (reply.Code == 0)
+                    GiveUp(upstream, Verbatim(reply)); // no next hop could be reached: no use trying again in this transaction
+                return start.Submission ? null : Verbatim(reply);
+            }
+            catch (OperationCanceledException) when (window.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                LogTimedOut(service._logger, start.MessageId, route.ToString(), "RCPT");
+                GiveUp(upstream, RcptTimedOut);
+                return start.Submission ? null : RcptTimedOut;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogFailed(service._logger, e, start.MessageId, route.ToString());
+                GiveUp(upstream, new PolicyReply(451, "4.3.0", "Local error in cut-through; try again later"));
+                return null; // our fault: keep the message, deliver it later
+            }
+        }
+
+        private Task WriteContentAsync(Stream stream, CancellationToken cancellationToken) =>
+            (_content ?? throw new InvalidOperationException("the content is not complete yet"))(stream, cancellationToken);
+
+        public async Task<CutThroughOutcome> DataAsync(Func<Stream, CancellationToken, Task> writeContent, long size, IReadOnlyList<EnvelopeRecipient> deliveries,
+            CancellationToken cancellationToken)
+        {
+            ArgumentNullException.ThrowIfNull(deliveries);
+            _content = writeContent;
+            var live = new List<Upstream>();
+            foreach (var upstream in _upstreams.Values)
+            {
+                if (upstream.GivenUp is not null || upstream.Delivery is null)
+                    continue;
+                if (upstream.Accepted.Count > 0 && upstream.Accepted.All(i => i < deliveries.Count && deliveries[i].Route == upstream.Route.ToString()))
+                    live.Add(upstream);
+                else // nothing to send, or the body stage re-routed its recipients (quarantine): they stay here
+                    GiveUp(upstream, DataTimedOut);
+            }
+            if (live.Count == 0)
+                return new CutThroughOutcome(null, null);
+
+            using var window = new CancellationTokenSource(start.Options.DataTimeout, service._time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, window.Token);
+            var sends = live.Select(u => SendAsync(u, linked.Token)).ToList();
+            try
+            {
+                await Task.WhenAll(sends).WaitAsync(linked.Token);
+            }
+            catch (OperationCanceledException) when (window.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                LogTimedOut(service._logger, start.MessageId, string.Join(", ", live.Where((_, i) => !sends[i].IsCompleted).Select(u => u.Route.ToString())), "DATA");
+            }
+            catch (Exception) when (sends.Any(s => s.IsFaulted))
+            {
+                // a broken upstream: its recipients are stored and forwarded (logged below)
+            }
+
+            var now = service._time.GetUtcNow();
+            var answers = new List<(int Index, UpstreamReply Reply, bool DsnSupported)>();
+            var timedOut = 0;
+            for (var i = 0; i < live.Count; i++)
+            {
+                var upstream = live[i];
+                if (sends[i].IsCompletedSuccessfully)
+                {
+                    var result = sends[i].Result;
+                    foreach (var index in upstream.Accepted)
+                        if (result.Replies.TryGetValue(index, out var reply))
+                            answers.Add((index, reply, result.DsnSupported));
+                    continue;
+                }
+                if (sends[i].IsFaulted)
+                    LogFailed(service._logger, sends[i].Exception!.GetBaseException(), start.MessageId, upstream.Route.ToString());
+                else
+                    timedOut += upstream.Accepted.Count;
+                upstream.GivenUp = DataTimedOut;
+                _ = AbandonAsync(upstream, sends[i]);
+            }
+
+            var storedAndForwarded = deliveries.Count - answers.Count - timedOut;
+            if (storedAndForwarded == 0 && answers.Count > 0)
+            {
+                if (timedOut == 0 && answers.All(a => a.Reply.Code is >= 200 and < 300))
+                    return new CutThroughOutcome(null, Attempt(answers, deliveries, now), Verbatim(answers[0].Reply));
+                if (timedOut == 0 && answers.All(a => Outcomes.IsPermanent(a.Reply)))
+                    return new CutThroughOutcome(Verbatim(answers[0].Reply), null); // nothing kept, no bounce
+                if (!start.Submission && answers.All(a => !Outcomes.IsPermanent(a.Reply) && a.Reply.Code is not (>= 200 and < 300)))
+                    return new CutThroughOutcome(Verbatim(answers[0].Reply), null); // ingress: temporary errors verbatim
+            }
+            else if (storedAndForwarded == 0 && answers.Count == 0 && timedOut > 0 && !start.Submission)
+                return new CutThroughOutcome(DataTimedOut, null);
+            return new CutThroughOutcome(null, answers.Count == 0 ? null : Attempt(answers, deliveries, now));
+        }
+
+        private static async Task<Transport.TransportResult> SendAsync(Upstream upstream, CancellationToken cancellationToken)
+        {
+            var result = await upstream.Delivery!.BodyAsync(cancellationToken);
+            await upstream.Delivery.CommitAsync(cancellationToken);
+            upstream.Finished = true;
+            return result;
+        }
+
+        /// <summary>The first attempt of the answered recipients, with the queue's own rules for what an answer means (retry, bounce, DSN).</summary>
+        private CutThroughAttempt Attempt(List<(int Index, UpstreamReply Reply, bool DsnSupported)> answers, IReadOnlyList<EnvelopeRecipient> deliveries, DateTimeOffset now)
+        {
+            var outcomes = answers.Select(a =>
+            {
+                var d = deliveries[a.Index];
+                return Outcomes.For(new QueuedRecipient(a.Index, d.Address, d.Notify, d.OriginalRecipient, 0, false), a.Reply, _message, a.DsnSupported,
+                    service._delivery, now, Random.Shared.NextDouble());
+            }).ToList();
+            return new CutThroughAttempt(_started, now, outcomes);
+        }
+
+        private static PolicyReply Verbatim(UpstreamReply reply) =>
+            new(reply.Code == 0 ? (reply.Enhanced.StartsWith('5') ? 550 : 451) : reply.Code, reply.Enhanced, reply.Text);
+
+        private void GiveUp(Upstream upstream, PolicyReply reply)
+        {
+            upstream.GivenUp = reply;
+            upstream.Accepted.Clear(); // its recipients so far are stored and forwarded
+            if (upstream.Delivery is { } delivery)
+                _ = AbandonAsync(upstream, Task.CompletedTask);
+        }
+
+        /// <summary>Closes an upstream transaction that is no longer wanted, once <paramref name="pending"/> is done; never throws.</summary>
+        private async Task AbandonAsync(Upstream upstream, Task pending)
+        {
+            try
+            {
+                await pending.ContinueWith(_ => { }, TaskScheduler.Default);
+                if (upstream.Delivery is { } delivery)
+                {
+                    upstream.Delivery = null;
+                    await delivery.AbortAsync(CancellationToken.None);
+                    await delivery.DisposeAsync();
+                }
+            }
+            catch (Exception e)
+            {
+                LogFailed(service._logger, e, start.MessageId, upstream.Route.ToString());
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var upstream in _upstreams.Values)
+                if (upstream.Delivery is { } delivery)
+                {
+                    upstream.Delivery = null;
+                    try
+                    {
+                        if (!upstream.Finished)
+                            await delivery.AbortAsync(CancellationToken.None);
+                        await delivery.DisposeAsync();
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        LogFailed(service._logger, e, start.MessageId, upstream.Route.ToString());
+                    }
+                }
+            _upstreams.Clear();
+        }
+    }
+
+    [LoggerMessage(3501, LogLevel.Debug, "{MessageId}: cut-through to <{Recipient}> refused upstream: {Reply}")]
+    private static partial void LogRefused(ILogger logger, string messageId, string recipient, string reply);
+
+    [LoggerMessage(3502, LogLevel.Information, "{MessageId}: cut-through to {Route} timed out at {Stage}; stored and forwarded")]
+    private static partial void LogTimedOut(ILogger logger, string messageId, string route, string stage);
+
+    [LoggerMessage(3503, LogLevel.Warning, "{MessageId}: cut-through to {Route} failed; stored and forwarded")]
+    private static partial void LogFailed(ILogger logger, Exception e, string messageId, string route);
+}
