@@ -11,6 +11,8 @@ public sealed partial class SqliteMessageStore
 {
     public QueueSignal Signal { get; } = new();
 
+    public QueueSignal DsnOwed { get; } = new();
+
     private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>Run once at open by the process that runs the queue (see the constructor's recover): nothing can still be in flight.</summary>

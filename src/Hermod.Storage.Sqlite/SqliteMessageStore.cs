@@ -85,6 +85,8 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
         var (data, count) = blob.TakeBuffer();
         await _writer.EnqueueAsync(new AcceptOp(envelope, headerPrefix, header, blob, data, count, _time.GetUtcNow().ToUnixTimeMilliseconds(), clearDsn, idempotent, cutThrough));
         blob.Accepted = true;
+        if (cutThrough?.Outcomes.Any(o => o.Dsn != DsnKind.None) == true)
+            DsnOwed.Set();
         Signal.Set();
         EventsWritten.Set();
     }

@@ -14,8 +14,19 @@ public sealed record ReceivedMessage(string MailFrom, IReadOnlyList<string> Reci
 
 /// <summary>
 /// Fake MX hosts (scripts/fake_mx.py on aiosmtpd, a real SMTP server no one here wrote), one per loopback address,
-/// all on one port, each scripted: accept, tempfail-once, reject, reject553, busy, slow, stall, drop, no-utf8. Recipients named reject* or
-/// tempfail* are refused on any host. What each host accepted is read back per address.
+/// all on one port, each scripted by its mode:
+/// <list type="bullet">
+/// <item>at MAIL: accept, tempfail-once, reject, reject553, busy, stall, drop (and slow, no-utf8, otherwise like accept);</item>
+/// <item>at the final dot of DATA (MAIL and RCPT accepted): data-tempfail (451 4.3.0), data-reject (554 5.6.0),
+/// data-stall (never answered), data-tempfail-once (451 4.3.0 the first time, then accept).</item>
+/// </list>
+/// On any host, the recipient's local part decides too: reject* gets 550 5.1.1 and tempfail* 451 4.2.0 at RCPT;
+/// stallrcpt* is never answered at RCPT; datareject* and datatempfail* are accepted at RCPT, then the final dot gets
+/// 554 5.6.0 or 451 4.3.0. The reply to the final dot is one per transaction, so one such recipient refuses the
+/// whole transaction (datareject wins over datatempfail; a data-* host mode comes first). Stalls last up to an hour;
+/// the client's timeout or disconnect ends them.
+/// What each host accepted (<see cref="Received"/>) and what it saw (<see cref="Count"/>: connections, RCPT commands,
+/// DATA transactions) are read back per address. See the script's docstring for the exact replies.
 /// </summary>
 public sealed class FakeMx : IAsyncDisposable
 {
@@ -23,6 +34,7 @@ public sealed class FakeMx : IAsyncDisposable
 
     private readonly Process _process;
     private readonly StringBuilder _log = new();
+    private bool _disposed;
 
     private FakeMx(Process process, int port, string directory)
     {
@@ -93,7 +105,10 @@ public sealed class FakeMx : IAsyncDisposable
             _log.AppendLine(line);
     }
 
-    /// <summary>Everything <paramref name="address"/> accepted so far, in order.</summary>
+    /// <summary>
+    /// Everything <paramref name="address"/> accepted so far (250 to the final dot), in order: envelope and content.
+    /// Refused and stalled transactions are never stored; <see cref="DataTransactions"/> counts them.
+    /// </summary>
     public IReadOnlyList<ReceivedMessage> Received(string address)
     {
         var dir = Path.Combine(Directory, address);
@@ -111,18 +126,63 @@ public sealed class FakeMx : IAsyncDisposable
         return result;
     }
 
-    /// <summary>For a "slow" host: the most transactions it had in DATA at once.</summary>
-    public int MaxInData(string address)
+    /// <summary>Counter file (under the host's directory) of the connections a host accepted.</summary>
+    public const string ConnectionsCounter = "connections";
+
+    /// <summary>Counter file of the RCPT commands a host saw, whatever it answered (refused, stalled and malformed ones too).</summary>
+    public const string RcptsCounter = "rcpts";
+
+    /// <summary>
+    /// Counter file of the DATA transactions that reached the final dot at a host, whatever it answered (accepted, refused
+    /// or stalled). The fake offers no CHUNKING, so clients send DATA, never BDAT.
+    /// </summary>
+    public const string DatasCounter = "datas";
+
+    /// <summary>Counter file of a "slow" host: the most transactions it had in DATA at once.</summary>
+    public const string MaxInDataCounter = "max_in_data";
+
+    /// <summary>
+    /// The value of counter <paramref name="counter"/> (<see cref="ConnectionsCounter"/>, <see cref="RcptsCounter"/>,
+    /// <see cref="DatasCounter"/>, <see cref="MaxInDataCounter"/>) of <paramref name="address"/>; 0 before its first count.
+    /// The script rewrites each counter atomically, before it answers the command counted.
+    /// </summary>
+    public int Count(string address, string counter)
     {
-        var path = Path.Combine(Directory, address, "max_in_data");
+        var path = Path.Combine(Directory, address, counter);
         return File.Exists(path) ? int.Parse(File.ReadAllText(path), System.Globalization.CultureInfo.InvariantCulture) : 0;
     }
 
+    /// <summary>For a "slow" host: the most transactions it had in DATA at once.</summary>
+    public int MaxInData(string address) => Count(address, MaxInDataCounter);
+
     /// <summary>How many connections <paramref name="address"/> has accepted.</summary>
-    public int Connections(string address)
+    public int Connections(string address) => Count(address, ConnectionsCounter);
+
+    /// <summary>How many RCPT commands <paramref name="address"/> has seen, whatever it answered (stalled ones included).</summary>
+    public int RcptCommands(string address) => Count(address, RcptsCounter);
+
+    /// <summary>
+    /// How many DATA transactions reached the final dot at <paramref name="address"/>, whatever it answered: accepted
+    /// ones (<see cref="Received"/>), refused ones (data-tempfail, data-reject, datareject*, datatempfail*) and stalled ones.
+    /// </summary>
+    public int DataTransactions(string address) => Count(address, DatasCounter);
+
+    /// <summary>
+    /// Waits until counter <paramref name="counter"/> of <paramref name="address"/> reaches <paramref name="count"/> and
+    /// returns its value; fails after <paramref name="within"/>. For the commands a host never answers (stalls).
+    /// </summary>
+    public async Task<int> WaitForCountAsync(string address, string counter, int count, TimeSpan within)
     {
-        var path = Path.Combine(Directory, address, "connections");
-        return File.Exists(path) ? int.Parse(File.ReadAllText(path), System.Globalization.CultureInfo.InvariantCulture) : 0;
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var value = Count(address, counter);
+            if (value >= count)
+                return value;
+            if (clock.Elapsed > within)
+                throw new TimeoutException($"{address} {counter} is {value}, expected {count}; fake MX log:\n{Log}");
+            await Task.Delay(50);
+        }
     }
 
     /// <summary>Waits until <paramref name="address"/> has accepted <paramref name="count"/> messages; fails after <paramref name="within"/>.</summary>
@@ -140,8 +200,12 @@ public sealed class FakeMx : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the script (it exits when its stdin closes) and deletes its directory; <see cref="Log"/> stays readable. Idempotent.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+            return;
+        _disposed = true;
         try
         {
             _process.StandardInput.Close(); // the script exits when its stdin closes

@@ -32,6 +32,9 @@ public interface IDeliveryQueue
     /// <summary>Set whenever work may have become due (a message accepted, a retry requested).</summary>
     QueueSignal Signal { get; }
 
+    /// <summary>Set when a message was accepted owing a DSN already (a cut-through refusal among deliveries).</summary>
+    QueueSignal DsnOwed { get; }
+
     Task<IReadOnlyList<DeliveryJob>> ClaimAsync(int maxJobs, TimeSpan lease, CancellationToken cancellationToken);
 
     /// <summary>When the earliest waiting delivery becomes due; null when nothing waits.</summary>

@@ -34,6 +34,8 @@ public sealed partial class QueueRunner(
         await bounces.SendPendingAsync(stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
+            if (await queue.DsnOwed.WaitAsync(TimeSpan.Zero, stoppingToken))
+                await bounces.SendPendingAsync(stoppingToken);
             var free = slots.CurrentCount;
             var claimed = free == 0 ? 0 : await ClaimAndStartAsync(free, slots, running, stoppingToken);
             if (claimed > 0 && claimed == free)
