@@ -35,6 +35,15 @@ public sealed class HermodProcessConfig
     /// <summary>Must stay at information or below: the listening lines are how the process reports its ports.</summary>
     public string LogLevel { get; set; } = "information";
 
+    /// <summary>The delivery section; by default delivery is off (accept and hold).</summary>
+    public string Delivery { get; set; } = "delivery:\n  enabled: false\n";
+
+    /// <summary>More top-level YAML (e.g. routes:), appended as is.</summary>
+    public string Extra { get; set; } = "";
+
+    /// <summary>Appended to every listener's line, e.g. "      cut_through: { rcpt_timeout: 2s }\n".</summary>
+    public string ListenerExtra { get; set; } = "";
+
     public string ToYaml(string dataDir)
     {
         var y = new StringBuilder();
@@ -48,6 +57,7 @@ public sealed class HermodProcessConfig
             y.Append(CultureInfo.InvariantCulture, $"    - name: {Quote(l.Name)}\n");
             y.Append("      address: '127.0.0.1:0'\n");
             y.Append(CultureInfo.InvariantCulture, $"      role: {l.Role}\n      tls: {l.Tls}\n      auth: {l.Auth}\n");
+            y.Append(ListenerExtra);
         }
         if (Limits.Count > 0)
         {
@@ -62,7 +72,8 @@ public sealed class HermodProcessConfig
                 y.Append(CultureInfo.InvariantCulture, $"  - name: {Quote(name)}\n    password_hash: {Quote(hash)}\n");
         }
         y.Append("http:\n  address: '127.0.0.1:0'\n");
-        y.Append("delivery:\n  enabled: false\n"); // accept and hold
+        y.Append(Delivery);
+        y.Append(Extra);
         y.Append("dns:\n  servers: ['127.0.0.1:9']\n"); // never the machine's resolver
         y.Append(CultureInfo.InvariantCulture, $"log:\n  level: {LogLevel}\n");
         return y.ToString();
