@@ -52,8 +52,8 @@ public sealed partial class SqliteMessageStore : IApiStore
     }
 
     public Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, IdempotentResponse? idempotent, CancellationToken cancellationToken,
-        ReplacedHeader? header = null) =>
-        AcceptAsync(envelope, headerPrefix, body, null, idempotent, header);
+        ReplacedHeader? header = null, CutThroughAttempt? cutThrough = null) =>
+        AcceptAsync(envelope, headerPrefix, body, null, idempotent, header, cutThrough);
 
     public async Task<IReadOnlyList<AttemptView>> AttemptsAsync(string messageId, CancellationToken cancellationToken)
     {

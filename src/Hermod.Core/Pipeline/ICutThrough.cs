@@ -3,7 +3,11 @@ using Hermod.Core.Storage;
 
 namespace Hermod.Core.Pipeline;
 
-/// <summary>What a cut-through transaction knows when MAIL is accepted.</summary>
+/// <summary>
+/// What a cut-through transaction knows when MAIL is accepted. <see cref="KeepRefused"/> (HTTP submission, which
+/// cannot refuse one recipient of a request): a recipient the next hop refuses for good at RCPT is kept, as failed
+/// (the response says so; no DSN), instead of being refused to the client.
+/// </summary>
 public sealed record CutThroughStart(
     string MessageId,
     string Sender,
@@ -14,7 +18,8 @@ public sealed record CutThroughStart(
     string? EnvelopeId,
     long SizeHint,
     bool Submission,
-    CutThroughOptions Options);
+    CutThroughOptions Options,
+    bool KeepRefused = false);
 
 /// <summary>
 /// The end of a cut-through transaction: <see cref="Refusal"/> goes back to the client verbatim and nothing is

@@ -22,7 +22,7 @@ public interface IApiStore
 
     /// <summary>Accepts the message and keeps the response for its Idempotency-Key in one commit.</summary>
     Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, IdempotentResponse? idempotent, CancellationToken cancellationToken,
-        ReplacedHeader? header = null);
+        ReplacedHeader? header = null, CutThroughAttempt? cutThrough = null);
 
     Task<IReadOnlyList<AttemptView>> AttemptsAsync(string messageId, CancellationToken cancellationToken);
 

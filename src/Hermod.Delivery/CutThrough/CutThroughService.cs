@@ -62,6 +62,7 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
     private sealed class Transaction(CutThroughService service, CutThroughStart start) : ICutThroughTransaction
     {
         private readonly Dictionary<string, Upstream> _upstreams = new(StringComparer.Ordinal);
+        private readonly Dictionary<int, UpstreamReply> _refused = []; // KeepRefused: refused at RCPT, kept as failed
         private readonly DateTimeOffset _started = service._time.GetUtcNow();
         private readonly StoredMessage _message = new(
             new MessageEnvelope(start.MessageId, start.Sender, [], start.Source, start.Body, start.SmtpUtf8, start.Ret, start.EnvelopeId),
@@ -101,6 +102,11 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
                     return null;
                 }
                 LogRefused(service._logger, start.MessageId, delivery.Address, reply.ToString());
+                if (Outcomes.IsPermanent(reply) && start.KeepRefused)
+                {
+                    _refused[firstIndex] = reply;
+                    return null;
+                }
                 if (Outcomes.IsPermanent(reply))
                     return Verbatim(reply); // both roles
                 if (reply.Code == 0)
@@ -139,7 +145,7 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
                 else // nothing to send, or the body stage re-routed its recipients (quarantine): they stay here
                     GiveUp(upstream, DataTimedOut);
             }
-            if (live.Count == 0)
+            if (live.Count == 0 && _refused.Count == 0)
                 return new CutThroughOutcome(null, null);
 
             using var window = new CancellationTokenSource(start.Options.DataTimeout, service._time);
@@ -160,6 +166,8 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
 
             var now = service._time.GetUtcNow();
             var answers = new List<(int Index, UpstreamReply Reply, bool DsnSupported)>();
+            foreach (var (index, reply) in _refused)
+                answers.Add((index, reply, false));
             var timedOut = 0;
             for (var i = 0; i < live.Count; i++)
             {
@@ -209,8 +217,9 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
             var outcomes = answers.Select(a =>
             {
                 var d = deliveries[a.Index];
-                return Outcomes.For(new QueuedRecipient(a.Index, d.Address, d.Notify, d.OriginalRecipient, 0, false), a.Reply, _message, a.DsnSupported,
+                var outcome = Outcomes.For(new QueuedRecipient(a.Index, d.Address, d.Notify, d.OriginalRecipient, 0, false), a.Reply, _message, a.DsnSupported,
                     service._delivery, now, Random.Shared.NextDouble());
+                return start.KeepRefused ? outcome with { Dsn = DsnKind.None } : outcome; // the HTTP caller is told in the response
             }).ToList();
             return new CutThroughAttempt(_started, now, outcomes);
         }

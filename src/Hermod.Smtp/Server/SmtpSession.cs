@@ -742,7 +742,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
                     CutThroughOutcome? cut = null;
                     if (_cut is not null)
                     {
-                        cut = await _cut.DataAsync(Content(headerPrefix, decision.Header, blob), filter.Length, _tx.Recipients, _stopping);
+                        cut = await _cut.DataAsync(PendingContent.Writer(headerPrefix, decision.Header, blob), filter.Length, _tx.Recipients, _stopping);
                         if (cut.Refusal is { } upstream) // every next hop refused alike: theirs is the answer, nothing is kept
                         {
                             Reject(ReplyOf(upstream), "upstream");
@@ -768,27 +768,6 @@ public sealed partial class SmtpSession : IAsyncDisposable
             ResetTransaction();
         }
     }
-
-    /// <summary>Writes the message as it will be stored — trace prefix, header block (rewritten or as received), body — from the blob not yet accepted.</summary>
-    private static Func<Stream, CancellationToken, Task> Content(string headerPrefix, ReplacedHeader? header, IBlobWriter blob) => async (stream, ct) =>
-    {
-        await stream.WriteAsync(Encoding.UTF8.GetBytes(headerPrefix), ct);
-        await using var body = await blob.OpenReadAsync(ct);
-        if (header is not null)
-        {
-            await stream.WriteAsync(header.Block, ct);
-            var skip = header.ReceivedLength;
-            var buffer = new byte[16 * 1024];
-            while (skip > 0)
-            {
-                var read = await body.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, skip)), ct);
-                if (read == 0)
-                    break;
-                skip -= read;
-            }
-        }
-        await body.CopyToAsync(stream, ct);
-    };
 
     private void StartTls(string argument)
     {

@@ -1,8 +1,10 @@
 using System.Net;
+using System.Net.Http.Json;
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
 using Hermod.TestKit;
 using Hermod.Tests.TestKit;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Hermod.Tests.CutThrough;
 
@@ -318,6 +320,38 @@ public sealed class CutThroughTests(CutThroughWorld world) : IClassFixture<CutTh
         await WaitForCopyAsync(CutThroughWorld.Senders, m => m.MailFrom.Length == 0 && m.Text.Contains(bad, StringComparison.Ordinal));
         await Task.Delay(1000);
         Assert.Single(CopiesFor(CutThroughWorld.Accept, good)); // never sent again
+    }
+
+    // ---- HTTP submission ----------------------------------------------------------------------------------------
+
+    private static object Spec(params string[] to) =>
+        new { from = new { address = "s@sender.test" }, to = to.Select(a => new { address = a }).ToArray(), subject = "http", text = "Hello." };
+
+    [Fact]
+    public async Task Http_submission_uses_the_same_window_and_the_202_tells_what_each_next_hop_said()
+    {
+        var api = world.Host.Host.Services.GetRequiredService<IApiStore>();
+        var key = await api.CreateApiKeyAsync("cut", default);
+        using var http = new HttpClient { BaseAddress = world.Host.Http };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        var good = Unique("h", "ok.test");
+        var refused = Unique("reject", "ok.test");
+        var later = Unique("h", "dtemp.test");
+        var response = await http.PostAsJsonAsync("/v1/messages", Spec(good, refused, later));
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var statuses = json.RootElement.GetProperty("recipients").EnumerateArray()
+            .ToDictionary(r => r.GetProperty("address").GetString()!, r => r.GetProperty("status").GetString()!);
+        Assert.Equal("delivered", statuses[good]);
+        Assert.Equal("failed", statuses[refused]); // refused upstream at RCPT: told here, never bounced
+        Assert.Equal("deferred", statuses[later]); // 451 at the end of data: stored and forwarded
+        Assert.Single(CopiesFor(CutThroughWorld.Accept, good));
+
+        var all = Unique("reject", "ok.test");
+        var refusedAll = await http.PostAsJsonAsync("/v1/messages", Spec(all));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, refusedAll.StatusCode); // every next hop refused: nothing kept
+        Assert.Contains("550 5.1.1", await refusedAll.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty(await StoredForAsync(all));
     }
 
     [Fact]

@@ -57,7 +57,8 @@ internal static partial class MessagesApi
 
     private static string Tenant(HttpContext http) => (string)http.Items[TenantItem]!;
 
-    private static async Task<IResult> SendAsync(HttpContext http, HermodOptions options, IMessageStore store, IApiStore api, PipelineSet pipelines, TimeProvider time)
+    private static async Task<IResult> SendAsync(HttpContext http, HermodOptions options, IMessageStore store, IApiStore api, PipelineSet pipelines, TimeProvider time,
+        [Microsoft.AspNetCore.Mvc.FromServices] ICutThrough? cutThrough = null)
     {
         var request = http.Request;
         var mediaType = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
@@ -112,17 +113,32 @@ internal static partial class MessagesApi
             draft.Sender, draft.Recipients, blob, i => $"recipients[{i}]", "from", http.RequestAborted);
         if (policy.Refused)
             return HttpPolicy.Problem(http, policy);
-        var envelope = new MessageEnvelope(id, policy.Transaction!.Sender, policy.Transaction.Recipients,
-            new MessageSource("http", client, options.Hostname, null, null, tenant),
+        var source = new MessageSource("http", client, options.Hostname, null, null, tenant);
+        var envelope = new MessageEnvelope(id, policy.Transaction!.Sender, policy.Transaction.Recipients, source,
             BodyType.EightBitMime, draft.SmtpUtf8, Metadata: draft.Metadata, QuarantineReason: policy.Decision!.QuarantineReason);
-        var response = new SendResponse(id, [.. envelope.Recipients.Select((r, i) => new RecipientId(RecipientIdOf(id, i), r.Address))]);
-        var responseJson = System.Text.Json.JsonSerializer.Serialize(response, Json.Options);
         trace += policy.Decision!.AddedFields;
+        CutThroughAttempt? attempt = null;
+        if (cutThrough?.Begin(new CutThroughStart(id, envelope.Sender, source, envelope.Body, envelope.SmtpUtf8, DsnReturn.Default, null, draft.Content.Length,
+                Submission: true, options.Http.CutThrough, KeepRefused: true)) is { } cut)
+        {
+            // the same window as SMTP submission: the response tells what the next hops already said
+            await using (cut)
+            {
+                for (var i = 0; i < envelope.Recipients.Count; i++)
+                    await cut.AddRecipientAsync([envelope.Recipients[i]], i, http.RequestAborted);
+                var outcome = await cut.DataAsync(PendingContent.Writer(trace, policy.Decision.Header, blob), draft.Content.Length, envelope.Recipients, http.RequestAborted);
+                if (outcome.Refusal is { } refused) // every next hop refused it for good: nothing is kept
+                    return HttpPolicy.Problem(http, new HttpPolicyOutcome(null, null, refused));
+                attempt = outcome.Attempt;
+            }
+        }
+        var response = new SendResponse(id, [.. envelope.Recipients.Select((r, i) => RecipientStatus(id, i, r.Address, attempt))]);
+        var responseJson = System.Text.Json.JsonSerializer.Serialize(response, Json.Options);
         try
         {
             if (envelope.Recipients.Count > 0) // else every copy was discarded by configuration
                 await api.AcceptAsync(envelope, trace, blob, key.Length > 0 ? new IdempotentResponse(tenant, key, requestHash, StatusCodes.Status202Accepted, responseJson) : null,
-                    CancellationToken.None, policy.Decision.Header);
+                    CancellationToken.None, policy.Decision.Header, attempt);
         }
         catch (Exception) when (key.Length > 0)
         {
@@ -135,6 +151,12 @@ internal static partial class MessagesApi
     }
 
     internal static string RecipientIdOf(string messageId, int index) => $"{messageId}.{index + 1}";
+
+    /// <summary>A recipient of the 202: queued, or what its next hop already answered (delivered, failed, deferred).</summary>
+    private static RecipientId RecipientStatus(string id, int index, string address, CutThroughAttempt? attempt) =>
+        attempt?.Outcomes.FirstOrDefault(o => o.DeliveryId == index) is { } outcome
+            ? new RecipientId(RecipientIdOf(id, index), address, outcome.Status.ToString().ToLowerInvariant(), outcome.Reply.ToString())
+            : new RecipientId(RecipientIdOf(id, index), address, "queued", null);
 
     private static IResult Replay(IdempotentResponse earlier, byte[] requestHash) =>
         CryptographicOperations.FixedTimeEquals(earlier.RequestHash, requestHash)
