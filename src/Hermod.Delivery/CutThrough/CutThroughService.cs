@@ -90,10 +90,14 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
 
             using var window = new CancellationTokenSource(start.Options.RcptTimeout, service._time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, window.Token);
+            Task<ITargetDelivery>? starting = null;
             try
             {
-                upstream.Delivery ??= await upstream.Target.StartAsync(new TargetMessage(_message, route.Domain, WriteContentAsync, Interactive: true), linked.Token)
-                    .WaitAsync(linked.Token);
+                if (upstream.Delivery is null)
+                {
+                    starting = upstream.Target.StartAsync(new TargetMessage(_message, route.Domain, WriteContentAsync, Interactive: true), linked.Token);
+                    upstream.Delivery = await starting.WaitAsync(linked.Token);
+                }
                 var queued = new QueuedRecipient(firstIndex, delivery.Address, delivery.Notify, delivery.OriginalRecipient, 0, false);
                 var reply = await upstream.Delivery.AddRecipientAsync(queued, linked.Token).WaitAsync(linked.Token);
                 if (reply is null)
@@ -115,6 +119,8 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
             }
             catch (OperationCanceledException) when (window.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
+                if (starting is { IsCompleted: false })
+                    _ = CloseLateAsync(starting); // it may still open: close it when it does
                 LogTimedOut(service._logger, start.MessageId, route.ToString(), "RCPT");
                 GiveUp(upstream, RcptTimedOut);
                 return start.Submission ? null : RcptTimedOut;
@@ -254,6 +260,21 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
             }
         }
 
+        /// <summary>An upstream transaction that opened after its window closed: nobody wants it; never throws.</summary>
+        private async Task CloseLateAsync(Task<ITargetDelivery> starting)
+        {
+            try
+            {
+                var delivery = await starting;
+                await delivery.AbortAsync(CancellationToken.None);
+                await delivery.DisposeAsync();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                LogLate(service._logger, start.MessageId, e.GetType().Name);
+            }
+        }
+
         public async ValueTask DisposeAsync()
         {
             foreach (var upstream in _upstreams.Values)
@@ -280,6 +301,9 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
 
     [LoggerMessage(3502, LogLevel.Information, "{MessageId}: cut-through to {Route} timed out at {Stage}; stored and forwarded")]
     private static partial void LogTimedOut(ILogger logger, string messageId, string route, string stage);
+
+    [LoggerMessage(3504, LogLevel.Debug, "{MessageId}: a late upstream transaction was closed ({Outcome})")]
+    private static partial void LogLate(ILogger logger, string messageId, string outcome);
 
     [LoggerMessage(3503, LogLevel.Warning, "{MessageId}: cut-through to {Route} failed; stored and forwarded")]
     private static partial void LogFailed(ILogger logger, Exception e, string messageId, string route);

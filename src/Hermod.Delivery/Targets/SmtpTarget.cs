@@ -9,7 +9,8 @@ namespace Hermod.Delivery.Targets;
 /// <summary>
 /// Delivery over SMTP: the built-in "remote" target (the destination domain's MX hosts, or its static route) and
 /// "relay" targets (a smarthost: host, port, TLS, AUTH). Recipients are collected, then sent in one transaction;
-/// the transaction's per-recipient replies are the result.
+/// the transaction's per-recipient replies are the result. An interactive message (cut-through) goes step by step
+/// instead: MAIL at start, each RCPT as its recipient is added (its answer is the next hop's), the content at the body.
 /// </summary>
 public sealed class SmtpTarget : IDeliveryTarget
 {
@@ -53,8 +54,14 @@ public sealed class SmtpTarget : IDeliveryTarget
 
     public string Name { get; }
 
-    public Task<ITargetDelivery> StartAsync(TargetMessage message, CancellationToken cancellationToken) =>
-        Task.FromResult<ITargetDelivery>(new Delivery(this, message));
+    public async Task<ITargetDelivery> StartAsync(TargetMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        return message.Interactive ? await InteractiveDelivery.StartAsync(this, message, cancellationToken) : new Delivery(this, message);
+    }
+
+    private Task<RouteResolution> RouteAsync(TargetMessage message, CancellationToken cancellationToken) =>
+        _relay is { } relay ? _router.StaticAsync(relay, cancellationToken) : _router.ResolveAsync(message.Domain, cancellationToken);
 
     private sealed class Delivery(SmtpTarget target, TargetMessage message) : ITargetDelivery
     {
@@ -68,9 +75,7 @@ public sealed class SmtpTarget : IDeliveryTarget
 
         public async Task<TransportResult> BodyAsync(CancellationToken cancellationToken)
         {
-            var route = target._relay is { } relay
-                ? await target._router.StaticAsync(relay, cancellationToken)
-                : await target._router.ResolveAsync(message.Domain, cancellationToken);
+            var route = await target.RouteAsync(message, cancellationToken);
             if (route.Failure is { } failure)
                 return new TransportResult(_recipients.ToDictionary(r => r.DeliveryId, _ => failure), false) { Held = route.Held };
             var job = new DeliveryJob(message.Message, new RouteKey(target.Name, message.Domain).ToString(), _recipients);
@@ -82,5 +87,68 @@ public sealed class SmtpTarget : IDeliveryTarget
         public Task AbortAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// A delivery a client waits for (cut-through): the route is resolved and MAIL sent at start; each recipient's RCPT
+    /// goes at once and its reply is the answer; the body sends the content on the same connection; commit returns the
+    /// connection to the idle pool, abort (or dispose without either) resets it. A route or MAIL failure answers every recipient.
+    /// </summary>
+    private sealed class InteractiveDelivery : ITargetDelivery
+    {
+        private readonly TargetMessage _message;
+        private readonly InteractiveSmtp? _transaction;
+        private readonly UpstreamReply? _failure; // the route's or MAIL's: every recipient's answer
+        private readonly bool _held;
+        private readonly List<QueuedRecipient> _sent = []; // index = the transaction's recipient index
+
+        private InteractiveDelivery(TargetMessage message, InteractiveSmtp? transaction, UpstreamReply? failure, bool held)
+        {
+            _message = message;
+            _transaction = transaction;
+            _failure = failure;
+            _held = held;
+        }
+
+        public static async Task<ITargetDelivery> StartAsync(SmtpTarget target, TargetMessage message, CancellationToken cancellationToken)
+        {
+            var route = await target.RouteAsync(message, cancellationToken);
+            if (route.Failure is { } failure)
+                return new InteractiveDelivery(message, null, failure, route.Held);
+            var transaction = await target._transport.BeginAsync(message.Message, route, cancellationToken);
+            if (cancellationToken.IsCancellationRequested)
+            {
+                await transaction.AbortAsync(); // the caller has stopped waiting: nobody would end it
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            return new InteractiveDelivery(message, transaction, transaction.Failure, held: false);
+        }
+
+        public async Task<UpstreamReply?> AddRecipientAsync(QueuedRecipient recipient, CancellationToken cancellationToken)
+        {
+            ArgumentNullException.ThrowIfNull(recipient);
+            _sent.Add(recipient);
+            if (_failure is { } failure)
+                return failure;
+            var reply = await _transaction!.RcptAsync(new EnvelopeRecipient(recipient.Address, recipient.Notify, recipient.OriginalRecipient), cancellationToken);
+            return reply.Code is >= 200 and < 300 ? null : reply;
+        }
+
+        public async Task<TransportResult> BodyAsync(CancellationToken cancellationToken)
+        {
+            if (_failure is { } failure)
+                return new TransportResult(_sent.ToDictionary(r => r.DeliveryId, _ => failure), false) { Held = _held };
+            var replies = await _transaction!.DataAsync(_message.WriteContentAsync, cancellationToken);
+            var result = new Dictionary<long, UpstreamReply>(replies.Count);
+            foreach (var (index, reply) in replies)
+                result[_sent[index].DeliveryId] = reply;
+            return new TransportResult(result, _transaction.DsnSupported);
+        }
+
+        public Task CommitAsync(CancellationToken cancellationToken) => _transaction?.CompleteAsync() ?? Task.CompletedTask;
+
+        public Task AbortAsync(CancellationToken cancellationToken) => _transaction?.AbortAsync() ?? Task.CompletedTask;
+
+        public ValueTask DisposeAsync() => _transaction?.DisposeAsync() ?? ValueTask.CompletedTask;
     }
 }

@@ -17,6 +17,12 @@ namespace Hermod.Smtp.Client;
 /// number of mail transactions (<see cref="SendAsync"/>, with <see cref="ResetAsync"/> in between if wanted) and
 /// <see cref="QuitAsync"/>. One operation at a time.
 /// <para>
+/// A transaction can also go step by step, each reply read before the next command (cut-through):
+/// <see cref="MailAsync"/>, <see cref="RcptAsync"/> per recipient, then <see cref="ContentAsync"/> — or
+/// <see cref="ResetAsync"/> to abort. While such a transaction is open, <see cref="SendAsync"/> and
+/// <see cref="MailAsync"/> throw <see cref="InvalidOperationException"/>.
+/// </para>
+/// <para>
 /// Errors: every reply of the server, whatever its code, comes back as a value — <see cref="SmtpConnectResult"/>
 /// from <see cref="ConnectAsync"/>, <see cref="SmtpTransactionResult"/> from <see cref="SendAsync"/>, the reply
 /// itself from <see cref="ResetAsync"/>. When the conversation itself breaks (connect refused, timeout, connection
@@ -45,6 +51,9 @@ public sealed class SmtpClientConnection : IAsyncDisposable
     private bool _broken;
     private bool _disposed;
     private int _busy;
+    private bool _stepOpen;     // MailAsync got a 2xx; the transaction ends with ContentAsync or ResetAsync
+    private bool _stepUtf8;     // that MAIL carried SMTPUTF8
+    private bool _stepAccepted; // a RcptAsync of it got a 2xx
 
     private SmtpClientConnection(Socket socket, IPEndPoint remote, string serverName, SmtpClientOptions options, SmtpClientTranscript transcript)
     {
@@ -328,6 +337,8 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         Enter();
         try
         {
+            if (_stepOpen)
+                throw new InvalidOperationException("A transaction begun with MailAsync is open: end it with ContentAsync or ResetAsync first");
             return await SendCoreAsync(message, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -345,14 +356,9 @@ public sealed class SmtpClientConnection : IAsyncDisposable
     {
         var caps = Capabilities;
         var recipients = message.Recipients;
-        var smtpUtf8 = message.SmtpUtf8 || !Ascii.IsValid(message.Sender);
-        foreach (var r in recipients)
-            smtpUtf8 |= !Ascii.IsValid(r.Address);
-        if (smtpUtf8 && !caps.SmtpUtf8)
-            return Refuse(recipients, new SmtpReply(553, "5.6.7", "The message requires SMTPUTF8, which the server does not support"));
-        if (caps.MaxSize is { } max && message.Size > max)
-            return Refuse(recipients, new SmtpReply(552, "5.3.4",
-                $"Message size ({message.Size.ToString(CultureInfo.InvariantCulture)} octets) exceeds the server's limit ({max.ToString(CultureInfo.InvariantCulture)} octets)"));
+        var smtpUtf8 = NeedsSmtpUtf8(message);
+        if (LocalRefusal(message) is { } refusal)
+            return Refuse(recipients, refusal);
 
         var chunking = caps.Chunking && _options.UseChunking;
         var pipelining = caps.Pipelining && _options.UsePipelining;
@@ -384,7 +390,7 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         {
             var dataReply = replies[^1];
             if (dataReply?.Code == 354 && accepted)
-                (final, contentLength) = await SendDataAsync(message, ct);
+                (final, contentLength) = await SendDataAsync(message.WriteContent, ct);
             else if (dataReply?.Code == 354)
             {
                 // DATA got through with no recipient accepted: end the (empty) content at once, then RSET.
@@ -401,13 +407,167 @@ public sealed class SmtpClientConnection : IAsyncDisposable
             }
         }
         else if (accepted)
-            (final, contentLength) = await SendBdatAsync(message, ct);
+            (final, contentLength) = await SendBdatAsync(message.WriteContent, ct);
 
         if (final is not null && IsSuccess(final))
             MessagesSent++;
         else if (IsUsable)
             await TryResetAsync(ct);
         return new SmtpTransactionResult(recipients, mailReply, recipientReplies, final, rejectedLocally: false, contentLength);
+    }
+
+    /// <summary>
+    /// The reply with which <see cref="SendAsync"/> and <see cref="MailAsync"/> refuse <paramref name="message"/> on
+    /// this connection without sending anything: it needs SMTPUTF8 (flag or non-ASCII address) and the server does
+    /// not offer it (553 5.6.7), or its <see cref="SmtpOutboundMessage.Size"/> exceeds the server's SIZE (552 5.3.4).
+    /// Null when it can be sent.
+    /// </summary>
+    public SmtpReply? LocalRefusal(SmtpOutboundMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var caps = Capabilities;
+        if (NeedsSmtpUtf8(message) && !caps.SmtpUtf8)
+            return new SmtpReply(553, "5.6.7", "The message requires SMTPUTF8, which the server does not support");
+        if (caps.MaxSize is { } max && message.Size > max)
+            return new SmtpReply(552, "5.3.4",
+                $"Message size ({message.Size.ToString(CultureInfo.InvariantCulture)} octets) exceeds the server's limit ({max.ToString(CultureInfo.InvariantCulture)} octets)");
+        return null;
+    }
+
+    private static bool NeedsSmtpUtf8(SmtpOutboundMessage message)
+    {
+        var smtpUtf8 = message.SmtpUtf8 || !Ascii.IsValid(message.Sender);
+        foreach (var r in message.Recipients)
+            smtpUtf8 |= !Ascii.IsValid(r.Address);
+        return smtpUtf8;
+    }
+
+    // ---- step by step ----------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Begins a transaction step by step: MAIL FROM with the parameters <see cref="SendAsync"/> would send (SIZE= only
+    /// when <see cref="SmtpOutboundMessage.Size"/> is above 0, BODY, SMTPUTF8, RET/ENVID when the server offers DSN).
+    /// <see cref="SmtpOutboundMessage.Recipients"/> may be empty (non-ASCII ones make it SMTPUTF8);
+    /// <see cref="SmtpOutboundMessage.WriteContent"/> is not used. Returns the server's reply, or the local refusal of
+    /// <see cref="LocalRefusal"/> without sending anything. After a 2xx the transaction is open.
+    /// </summary>
+    public async Task<SmtpReply> MailAsync(SmtpOutboundMessage message, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        CheckPath(message.Sender, nameof(message));
+        foreach (var recipient in message.Recipients)
+            CheckPath(recipient.Address, nameof(message));
+        Enter();
+        try
+        {
+            if (_stepOpen)
+                throw new InvalidOperationException("A transaction is open: end it with ContentAsync or ResetAsync first");
+            if (LocalRefusal(message) is { } refusal)
+            {
+                _transcript.Event($"not sending: {refusal}");
+                return refusal;
+            }
+            var smtpUtf8 = NeedsSmtpUtf8(message);
+            var reply = await CommandAsync(MailCommand(message, Capabilities, smtpUtf8), SmtpClientStage.Mail, _options.CommandTimeout, ct);
+            if (IsSuccess(reply))
+            {
+                _stepOpen = true;
+                _stepUtf8 = smtpUtf8;
+                _stepAccepted = false;
+            }
+            return reply;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            _broken = true;
+            throw;
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>
+    /// One RCPT TO (NOTIFY / ORCPT when the server offers DSN) in the transaction <see cref="MailAsync"/> opened; returns
+    /// the server's reply (a 421 ends the session). A non-ASCII address in a transaction without SMTPUTF8 is refused
+    /// locally (553 5.6.7) without sending. Throws <see cref="InvalidOperationException"/> when no transaction is open.
+    /// </summary>
+    public async Task<SmtpReply> RcptAsync(EnvelopeRecipient recipient, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(recipient);
+        CheckPath(recipient.Address, nameof(recipient));
+        Enter();
+        try
+        {
+            if (!_stepOpen)
+                throw new InvalidOperationException("RCPT needs an open transaction: MailAsync first, with a 2xx reply");
+            if (!_stepUtf8 && !Ascii.IsValid(recipient.Address))
+            {
+                var refusal = new SmtpReply(553, "5.6.7", "The recipient address requires SMTPUTF8, which the transaction did not declare");
+                _transcript.Event($"not sending: {refusal}");
+                return refusal;
+            }
+            var reply = await CommandAsync(RcptCommand(recipient, Capabilities), SmtpClientStage.Rcpt, _options.CommandTimeout, ct);
+            _stepAccepted |= IsSuccess(reply);
+            return reply;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            _broken = true;
+            throw;
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>
+    /// Sends the content of the open transaction as <see cref="SendAsync"/> does — BDAT when the server offers
+    /// CHUNKING, else DATA (354, then the content dot-stuffed) — and ends the transaction. Returns the final reply
+    /// (after the last chunk or the final dot, or the refusal of DATA or of a chunk) and the content octets written;
+    /// a 2xx counts in <see cref="MessagesSent"/>, anything else is followed by RSET. Throws
+    /// <see cref="InvalidOperationException"/> unless at least one <see cref="RcptAsync"/> got a 2xx.
+    /// </summary>
+    public async Task<(SmtpReply Final, long Length)> ContentAsync(Func<Stream, CancellationToken, Task> writeContent, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(writeContent);
+        Enter();
+        try
+        {
+            if (!_stepOpen || !_stepAccepted)
+                throw new InvalidOperationException("No recipient was accepted: there is no transaction to send content in");
+            _stepOpen = false;
+            SmtpReply final;
+            long length = 0;
+            if (Capabilities.Chunking && _options.UseChunking)
+                (final, length) = await SendBdatAsync(writeContent, ct);
+            else
+            {
+                var data = await CommandAsync("DATA", SmtpClientStage.Data, _options.DataInitiationTimeout, ct);
+                if (data.Code == 354)
+                    (final, length) = await SendDataAsync(writeContent, ct);
+                else if (IsSuccess(data))
+                    throw Fail(SmtpClientStage.Data, $"The server answered DATA with {data.Code} instead of 354", null);
+                else
+                    final = data;
+            }
+            if (IsSuccess(final))
+                MessagesSent++;
+            else if (IsUsable)
+                await TryResetAsync(ct);
+            return (final, length);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            _broken = true;
+            throw;
+        }
+        finally
+        {
+            Exit();
+        }
     }
 
     private SmtpTransactionResult Refuse(IReadOnlyList<EnvelopeRecipient> recipients, SmtpReply reason)
@@ -530,11 +690,11 @@ public sealed class SmtpClientConnection : IAsyncDisposable
     private TimeSpan TimeoutOf(List<string> commands, int i) =>
         commands[i] == "DATA" ? _options.DataInitiationTimeout : _options.CommandTimeout;
 
-    private async Task<(SmtpReply Final, long Length)> SendDataAsync(SmtpOutboundMessage message, CancellationToken ct)
+    private async Task<(SmtpReply Final, long Length)> SendDataAsync(Func<Stream, CancellationToken, Task> writeContent, CancellationToken ct)
     {
         await using var stream = new DotStuffingStream(_options.ChunkSize,
             bytes => WriteAsync(bytes, SmtpClientStage.Content, _options.DataBlockTimeout, ct));
-        await WriteContentAsync(message, stream, ct);
+        await WriteContentAsync(writeContent, stream, ct);
         await stream.CompleteAsync();
         _transcript.Event($"{stream.ContentLength.ToString(CultureInfo.InvariantCulture)} octets of content sent");
         _transcript.Client(".");
@@ -542,7 +702,7 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         return (final, stream.ContentLength);
     }
 
-    private async Task<(SmtpReply Final, long Length)> SendBdatAsync(SmtpOutboundMessage message, CancellationToken ct)
+    private async Task<(SmtpReply Final, long Length)> SendBdatAsync(Func<Stream, CancellationToken, Task> writeContent, CancellationToken ct)
     {
         var window = Capabilities.Pipelining && _options.UsePipelining ? _options.MaxChunksInFlight : 1;
         await using var stream = new BdatStream(_options.ChunkSize, window,
@@ -554,7 +714,7 @@ public sealed class SmtpClientConnection : IAsyncDisposable
             () => new ValueTask<SmtpReply>(ReadReplyAsync(_options.DataBlockTimeout, SmtpClientStage.Content, ct)));
         try
         {
-            await WriteContentAsync(message, stream, ct);
+            await WriteContentAsync(writeContent, stream, ct);
         }
         catch (Exception) when (stream.Failure is not null && _failure is null)
         {
@@ -567,11 +727,11 @@ public sealed class SmtpClientConnection : IAsyncDisposable
     }
 
     /// <summary>Runs the content source. If it fails, the data cannot be ended cleanly: the connection is given up.</summary>
-    private async Task WriteContentAsync(SmtpOutboundMessage message, Stream stream, CancellationToken ct)
+    private async Task WriteContentAsync(Func<Stream, CancellationToken, Task> writeContent, Stream stream, CancellationToken ct)
     {
         try
         {
-            await message.WriteContent(stream, ct);
+            await writeContent(stream, ct);
         }
         catch (Exception e) when (e is not SmtpClientException)
         {
@@ -585,12 +745,16 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>RSET (RFC 5321 4.1.1.5): aborts any transaction; the connection can carry the next message.</summary>
+    /// <summary>
+    /// RSET (RFC 5321 4.1.1.5): aborts any transaction (one begun with <see cref="MailAsync"/> too); the connection
+    /// can carry the next message.
+    /// </summary>
     public async Task<SmtpReply> ResetAsync(CancellationToken ct)
     {
         Enter();
         try
         {
+            _stepOpen = false;
             return await CommandAsync("RSET", SmtpClientStage.Reset, _options.CommandTimeout, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

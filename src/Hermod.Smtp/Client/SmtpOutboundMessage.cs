@@ -22,6 +22,19 @@ public sealed class SmtpOutboundMessage
         WriteContent = writeContent;
     }
 
+    /// <summary>
+    /// An envelope for a step-by-step transaction (<see cref="SmtpClientConnection.MailAsync"/>): no recipients yet, and
+    /// no content source — the content goes to <see cref="SmtpClientConnection.ContentAsync"/>. <paramref name="size"/>
+    /// 0 means unknown (no SIZE= is sent).
+    /// </summary>
+    public SmtpOutboundMessage(string sender, long size)
+        : this(sender, [], size, NoContent)
+    {
+    }
+
+    private static Task NoContent(Stream stream, CancellationToken ct) =>
+        throw new InvalidOperationException("This message has no content source: send its content with ContentAsync");
+
     /// <summary>A message whose content is already in memory (tests, small generated messages such as bounces).</summary>
     public static SmtpOutboundMessage FromBytes(string sender, IReadOnlyList<EnvelopeRecipient> recipients, ReadOnlyMemory<byte> content) =>
         new(sender, recipients, content.Length, (stream, ct) => stream.WriteAsync(content, ct).AsTask());
@@ -32,7 +45,7 @@ public sealed class SmtpOutboundMessage
     /// <summary>Forward-paths with their DSN NOTIFY / ORCPT (sent only when the server offers DSN).</summary>
     public IReadOnlyList<EnvelopeRecipient> Recipients { get; }
 
-    /// <summary>Content size in octets, announced as SIZE= (RFC 1870) and checked against the server's limit.</summary>
+    /// <summary>Content size in octets, announced as SIZE= (RFC 1870) and checked against the server's limit; 0: unknown, not announced.</summary>
     public long Size { get; }
 
     public Func<Stream, CancellationToken, Task> WriteContent { get; }

@@ -15,6 +15,8 @@ Every host listens on the same --port at its own loopback address and behaves as
   data-tempfail       accepts MAIL and RCPT, then 451 4.3.0 after every final dot (nothing stored)
   data-reject         accepts MAIL and RCPT, then 554 5.6.0 after every final dot (nothing stored)
   data-stall          accepts MAIL and RCPT, then never answers the final dot (the client's timeout must end it)
+  data-drop           accepts MAIL and RCPT, takes the content, then closes the connection without answering (a next
+                      hop that dies with the message in hand; nothing stored)
   data-tempfail-once  451 4.3.0 after the first final dot this host sees (nothing stored), then like accept
 
 Recipient-driven answers, on any host, by the recipient's local part (case-insensitive prefix):
@@ -129,6 +131,9 @@ class Host:
         self.write_counter("datas", self.datas)
         if self.mode == "data-stall":
             await asyncio.sleep(STALL_SECONDS)
+        if self.mode == "data-drop":
+            server.transport.close()
+            return "421 4.3.2 gone"  # never reaches the client: the connection is closed
         refusal = self.refusal(envelope)
         if refusal is not None:
             return refusal

@@ -20,6 +20,7 @@ public sealed class CutThroughWorld : IAsyncLifetime
     public const string DataStall = "127.0.0.64";
     public const string Accept2 = "127.0.0.65";
     public const string Senders = "127.0.0.66";
+    public const string DataDrop = "127.0.0.67";
 
     /// <summary>Destination domain → next hop.</summary>
     public static readonly IReadOnlyDictionary<string, string> Domains = new Dictionary<string, string>
@@ -30,6 +31,7 @@ public sealed class CutThroughWorld : IAsyncLifetime
         ["dstall.test"] = DataStall,
         ["ok2.test"] = Accept2,
         ["sender.test"] = Senders,
+        ["ddrop.test"] = DataDrop,
     };
 
     public FakeMx Mx { get; private set; } = null!;
@@ -45,6 +47,7 @@ public sealed class CutThroughWorld : IAsyncLifetime
             [DataStall] = "data-stall",
             [Accept2] = "accept",
             [Senders] = "accept",
+            [DataDrop] = "data-drop",
         });
         Host = await TestHost.StartAsync(o =>
         {
@@ -183,7 +186,7 @@ public sealed class CutThroughTests(CutThroughWorld world) : IClassFixture<CutTh
         Assert.NotNull(stored);
         Assert.Equal(rcpt, Assert.Single(stored.Deliveries).Recipient);
         Assert.Empty(CopiesFor(CutThroughWorld.Accept, rcpt));
-        Assert.Empty(world.Mx.Received(CutThroughWorld.Senders)); // no bounce: it is retried
+        Assert.DoesNotContain(world.Mx.Received(CutThroughWorld.Senders), m => m.Text.Contains(rcpt, StringComparison.Ordinal)); // no bounce: it is retried
     }
 
     [Theory]
@@ -320,6 +323,45 @@ public sealed class CutThroughTests(CutThroughWorld world) : IClassFixture<CutTh
         await WaitForCopyAsync(CutThroughWorld.Senders, m => m.MailFrom.Length == 0 && m.Text.Contains(bad, StringComparison.Ordinal));
         await Task.Delay(1000);
         Assert.Single(CopiesFor(CutThroughWorld.Accept, good)); // never sent again
+    }
+
+    [Theory]
+    [InlineData(false, "451 4\\.4\\.")]
+    [InlineData(true, "250 2.0.0 Ok: queued as ")]
+    public async Task A_next_hop_that_dies_with_the_message_is_an_error_on_ingress_and_store_and_forward_on_submission(bool submission, string expected)
+    {
+        var rcpt = Unique("d", "ddrop.test");
+        await using (var smtp = await ConnectAsync(submission))
+        {
+            await smtp.SendAndExpectAsync("MAIL FROM:<s@sender.test>", "250");
+            await smtp.SendAndExpectAsync($"RCPT TO:<{rcpt}>", "250");
+            await smtp.SendAndExpectAsync("DATA", "354");
+            await smtp.SendAndExpectAsync(Body + ".", expected);
+            await smtp.SendAndExpectAsync("NOOP", "250");
+        }
+        Assert.Equal(submission ? 1 : 0, (await StoredForAsync(rcpt)).Count);
+    }
+
+    [Fact]
+    public async Task A_dying_next_hop_beside_one_that_accepts_makes_the_message_durable_with_each_ones_state()
+    {
+        var good = Unique("a", "ok.test");
+        var dying = Unique("b", "ddrop.test");
+        string id;
+        await using (var smtp = await ConnectAsync(submission: false))
+        {
+            await smtp.SendAndExpectAsync("MAIL FROM:<s@sender.test>", "250");
+            await smtp.SendAndExpectAsync($"RCPT TO:<{good}>", "250");
+            await smtp.SendAndExpectAsync($"RCPT TO:<{dying}>", "250");
+            await smtp.SendAndExpectAsync("DATA", "354");
+            id = QueueId(await smtp.SendAndExpectAsync(Body + ".", "250 2.0.0 Ok: queued as "));
+        }
+        var stored = await world.Host.Store.GetAsync(id, default);
+        Assert.NotNull(stored);
+        Assert.Equal(DeliveryState.Delivered, stored.Deliveries.Single(d => d.Recipient == good).State);
+        var retried = stored.Deliveries.Single(d => d.Recipient == dying);
+        Assert.Contains(retried.State, (DeliveryState[])[DeliveryState.Deferred, DeliveryState.Inflight, DeliveryState.Queued]); // kept, retried later
+        Assert.Single(CopiesFor(CutThroughWorld.Accept, good));
     }
 
     // ---- HTTP submission ----------------------------------------------------------------------------------------
