@@ -722,9 +722,10 @@ public sealed partial class SmtpSession : IAsyncDisposable
             var blob = _blob!;
             _blob = null;
             PolicyReply? delivered = null;
+            var blobOwned = true; // false once a record still being written holds it
             try
             {
-                await using (blob)
+                try
                 {
                     var decision = await _tx!.BodyAsync(blob, _stopping);
                     if (decision.Refusal is { } refused)
@@ -751,8 +752,22 @@ public sealed partial class SmtpSession : IAsyncDisposable
                     }
                     var envelope = new MessageEnvelope(id, _sender, _tx.Recipients, source, _body, _smtpUtf8, _ret, _envId,
                         QuarantineReason: decision.QuarantineReason);
-                    await _ctx.Store.AcceptAsync(envelope, headerPrefix, blob, CancellationToken.None, decision.Header, cut?.Attempt);
+                    var record = _ctx.Store.AcceptAsync(envelope, headerPrefix, blob, CancellationToken.None, decision.Header, cut?.Attempt);
                     delivered = cut?.Delivered;
+                    if (delivered is null)
+                        await record;
+                    else
+                    {
+                        // Every next hop took the message: they are responsible now (DESIGN.md invariant 1), so the
+                        // record of the delivery is written without holding up the reply.
+                        blobOwned = false;
+                        _ = RecordDeliveredAsync(record, blob, id);
+                    }
+                }
+                finally
+                {
+                    if (blobOwned)
+                        await blob.DisposeAsync();
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -766,6 +781,23 @@ public sealed partial class SmtpSession : IAsyncDisposable
             LogAccepted(_ctx.Logger, id, _remote, _recipients.Count, filter.Length);
             Reply(delivered is null ? new SmtpReply(250, "2.0.0", $"Ok: queued as {id}") : ReplyOf(delivered));
             ResetTransaction();
+        }
+    }
+
+    /// <summary>Finishes the record of a message every next hop took (the client already has its answer); never throws.</summary>
+    private async Task RecordDeliveredAsync(Task record, IBlobWriter blob, string id)
+    {
+        try
+        {
+            await record;
+        }
+        catch (Exception e)
+        {
+            LogStoreFailed(_ctx.Logger, e, id); // delivered all the same: only Hermod's record of it is missing
+        }
+        finally
+        {
+            await blob.DisposeAsync();
         }
     }
 
