@@ -241,18 +241,20 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
                 _ = AbandonAsync(upstream, Task.CompletedTask);
         }
 
-        /// <summary>Closes an upstream transaction that is no longer wanted, once <paramref name="pending"/> is done; never throws.</summary>
+        /// <summary>Closes an upstream transaction that is no longer wanted, interrupting <paramref name="pending"/>; never throws.</summary>
         private async Task AbandonAsync(Upstream upstream, Task pending)
         {
             try
             {
-                await pending.ContinueWith(_ => { }, TaskScheduler.Default);
                 if (upstream.Delivery is { } delivery)
                 {
                     upstream.Delivery = null;
-                    await delivery.AbortAsync(CancellationToken.None);
+                    await delivery.AbortAsync(CancellationToken.None); // interrupts what still runs (a stalled end of data)
+                    await pending.ContinueWith(_ => { }, TaskScheduler.Default);
                     await delivery.DisposeAsync();
                 }
+                else
+                    await pending.ContinueWith(_ => { }, TaskScheduler.Default);
             }
             catch (Exception e)
             {
