@@ -148,16 +148,24 @@ internal sealed class HttpReceiver : IAsyncDisposable
     public async Task<HttpReceived> ReceivedAsync(int n)
     {
         var request = Path.Combine(Directory, $"{n}.request.json");
-        var clock = Stopwatch.StartNew();
-        while (!File.Exists(request))
-        {
-            if (clock.Elapsed > TimeSpan.FromSeconds(10))
-                throw new TimeoutException($"the receiver saved no request {n}; its log:\n{Log}");
-            await Task.Delay(20);
-        }
+        await WaitForAsync(request, $"saved no request {n}");
         static byte[] Read(string path) => File.Exists(path) ? File.ReadAllBytes(path) : [];
         using var json = JsonDocument.Parse(await File.ReadAllBytesAsync(request));
         return new HttpReceived(json.RootElement.Clone(), Read(Path.Combine(Directory, $"{n}.envelope.json")), Read(Path.Combine(Directory, $"{n}.message.eml")));
+    }
+
+    /// <summary>Waits until request <paramref name="n"/> (from 1) has arrived (its header was read); fails after 10 s.</summary>
+    public Task ArrivedAsync(int n) => WaitForAsync(Path.Combine(Directory, $"{n}.arrived"), $"got no request {n}");
+
+    private async Task WaitForAsync(string path, string failure)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!File.Exists(path))
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(10))
+                throw new TimeoutException($"the receiver {failure}; its log:\n{Log}");
+            await Task.Delay(20);
+        }
     }
 
     public int RequestCount => System.IO.Directory.GetFiles(Directory, "*.request.json").Length;

@@ -5,7 +5,8 @@ usage: http_receiver.py DIR STATUSES
 
 Listens on 127.0.0.1, port 0, and prints "PORT <n>" on stdout. Request n (from 1) is answered with the n-th
 entry of STATUSES (comma-separated; the last one repeats): an HTTP status code, or "stall" (read the request,
-never answer). Each request is saved in DIR before the answer: n.envelope.json and n.message.eml (the parts'
+never answer). A request's arrival (its header read) is marked by an empty file n.arrived; each request is saved
+in DIR before the answer: n.envelope.json and n.message.eml (the parts'
 exact bytes, split by boundary), then n.request.json (method, path, headers, the parts' names and content types
 as the email package parsed them). Exits when stdin closes.
 """
@@ -63,6 +64,7 @@ class Handler(BaseHTTPRequestHandler):
             count += 1
             n = count
         status = statuses[min(n, len(statuses)) - 1]
+        open(os.path.join(directory, f"{n}.arrived"), "w").close()
 
         chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
         body = read_chunked(self.rfile) if chunked else self.rfile.read(int(self.headers.get("Content-Length", "0")))
