@@ -48,6 +48,9 @@ public interface ICutThroughTransaction : IAsyncDisposable
     /// </summary>
     Task<PolicyReply?> AddRecipientAsync(IReadOnlyList<EnvelopeRecipient> deliveries, int firstIndex, CancellationToken cancellationToken);
 
+    /// <summary>The client has begun sending the content: next hops that took recipients may open their content phase now (SMTP: DATA).</summary>
+    void ContentBegins();
+
     /// <summary>
     /// End of data: the content goes to every next hop that took recipients; waits the data window for the answers.
     /// <paramref name="deliveries"/> is the transaction's whole delivery list (indexes as in <see cref="AddRecipientAsync"/>).

@@ -133,6 +133,13 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
             }
         }
 
+        public void ContentBegins()
+        {
+            foreach (var upstream in _upstreams.Values)
+                if (upstream.GivenUp is null && upstream.Accepted.Count > 0)
+                    upstream.Delivery?.PrepareBody();
+        }
+
         private Task WriteContentAsync(Stream stream, CancellationToken cancellationToken) =>
             (_content ?? throw new InvalidOperationException("the content is not complete yet"))(stream, cancellationToken);
 

@@ -90,65 +90,87 @@ public sealed class SmtpTarget : IDeliveryTarget
     }
 
     /// <summary>
-    /// A delivery a client waits for (cut-through): the route is resolved and MAIL sent at start; each recipient's RCPT
-    /// goes at once and its reply is the answer; the body sends the content on the same connection; commit returns the
-    /// connection to the idle pool, abort (or dispose without either) resets it. A route or MAIL failure answers every recipient.
+    /// A delivery a client waits for (cut-through): the route is resolved at start; the first recipient opens the
+    /// transaction (MAIL and its RCPT in one round trip when the next hop pipelines), each later one's RCPT goes at
+    /// once, and each reply is the answer; <see cref="PrepareBody"/> sends DATA ahead of the content; the body sends the
+    /// content on the same connection; commit returns the connection to the idle pool, abort (or dispose without
+    /// either) resets or closes it. A route or MAIL failure answers every recipient.
     /// </summary>
-    private sealed class InteractiveDelivery : ITargetDelivery
+    private sealed class InteractiveDelivery(SmtpTarget target, TargetMessage message, RouteResolution route) : ITargetDelivery
     {
-        private readonly TargetMessage _message;
-        private readonly InteractiveSmtp? _transaction;
-        private readonly UpstreamReply? _failure; // the route's or MAIL's: every recipient's answer
-        private readonly bool _held;
         private readonly List<QueuedRecipient> _sent = []; // index = the transaction's recipient index
+        private readonly CancellationTokenSource _abort = new();
+        private InteractiveSmtp? _transaction;
+        private bool _ended; // under the lock of _sent, with _transaction
 
-        private InteractiveDelivery(TargetMessage message, InteractiveSmtp? transaction, UpstreamReply? failure, bool held)
-        {
-            _message = message;
-            _transaction = transaction;
-            _failure = failure;
-            _held = held;
-        }
+        public static async Task<ITargetDelivery> StartAsync(SmtpTarget target, TargetMessage message, CancellationToken cancellationToken) =>
+            new InteractiveDelivery(target, message, await target.RouteAsync(message, cancellationToken));
 
-        public static async Task<ITargetDelivery> StartAsync(SmtpTarget target, TargetMessage message, CancellationToken cancellationToken)
-        {
-            var route = await target.RouteAsync(message, cancellationToken);
-            if (route.Failure is { } failure)
-                return new InteractiveDelivery(message, null, failure, route.Held);
-            var transaction = await target._transport.BeginAsync(message.Message, route, cancellationToken);
-            if (cancellationToken.IsCancellationRequested)
-            {
-                await transaction.AbortAsync(); // the caller has stopped waiting: nobody would end it
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-            return new InteractiveDelivery(message, transaction, transaction.Failure, held: false);
-        }
+        private UpstreamReply? Failure => route.Failure ?? _transaction?.Failure;
 
         public async Task<UpstreamReply?> AddRecipientAsync(QueuedRecipient recipient, CancellationToken cancellationToken)
         {
             ArgumentNullException.ThrowIfNull(recipient);
             _sent.Add(recipient);
-            if (_failure is { } failure)
+            if (Failure is { } failure)
                 return failure;
-            var reply = await _transaction!.RcptAsync(new EnvelopeRecipient(recipient.Address, recipient.Notify, recipient.OriginalRecipient), cancellationToken);
+            var envelope = new EnvelopeRecipient(recipient.Address, recipient.Notify, recipient.OriginalRecipient);
+            UpstreamReply reply;
+            if (_transaction is { } transaction)
+                reply = await transaction.RcptAsync(envelope, cancellationToken);
+            else
+            {
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _abort.Token);
+                transaction = await target._transport.BeginAsync(message.Message, route, envelope, linked.Token);
+                bool ended;
+                lock (_sent)
+                {
+                    _transaction = transaction;
+                    ended = _ended;
+                }
+                if (ended)
+                {
+                    await transaction.AbortAsync(); // ended while it began: nobody else would end it
+                    throw new OperationCanceledException("The delivery was ended");
+                }
+                reply = transaction.First;
+            }
             return reply.Code is >= 200 and < 300 ? null : reply;
         }
 
+        public void PrepareBody() => _transaction?.OpenData();
+
         public async Task<TransportResult> BodyAsync(CancellationToken cancellationToken)
         {
-            if (_failure is { } failure)
-                return new TransportResult(_sent.ToDictionary(r => r.DeliveryId, _ => failure), false) { Held = _held };
-            var replies = await _transaction!.DataAsync(_message.WriteContentAsync, cancellationToken);
+            if (Failure is { } failure)
+                return new TransportResult(_sent.ToDictionary(r => r.DeliveryId, _ => failure), false) { Held = route.Held };
+            if (_transaction is null)
+                return new TransportResult(new Dictionary<long, UpstreamReply>(), false);
+            var replies = await _transaction.DataAsync(message.WriteContentAsync, cancellationToken);
             var result = new Dictionary<long, UpstreamReply>(replies.Count);
             foreach (var (index, reply) in replies)
                 result[_sent[index].DeliveryId] = reply;
             return new TransportResult(result, _transaction.DsnSupported);
         }
 
-        public Task CommitAsync(CancellationToken cancellationToken) => _transaction?.CompleteAsync() ?? Task.CompletedTask;
+        public Task CommitAsync(CancellationToken cancellationToken) => EndAsync(abort: false);
 
-        public Task AbortAsync(CancellationToken cancellationToken) => _transaction?.AbortAsync() ?? Task.CompletedTask;
+        public Task AbortAsync(CancellationToken cancellationToken) => EndAsync(abort: true);
 
-        public ValueTask DisposeAsync() => _transaction?.DisposeAsync() ?? ValueTask.CompletedTask;
+        public async ValueTask DisposeAsync() => await EndAsync(abort: true);
+
+        private async Task EndAsync(bool abort)
+        {
+            InteractiveSmtp? transaction;
+            lock (_sent)
+            {
+                _ended = true;
+                transaction = _transaction;
+            }
+            if (abort)
+                await _abort.CancelAsync(); // a transaction still beginning is given up
+            if (transaction is not null)
+                await (abort ? transaction.AbortAsync() : transaction.CompleteAsync());
+        }
     }
 }

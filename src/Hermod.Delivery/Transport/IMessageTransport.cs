@@ -18,8 +18,8 @@ public interface IMessageTransport
     Task<TransportResult> SendAsync(DeliveryJob job, RouteResolution route, Func<Stream, CancellationToken, Task> writeContent, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Begins a transaction whose recipients and content follow one by one while a client waits (cut-through); MAIL is
-    /// sent before this returns. Never throws for a failed delivery: see <see cref="InteractiveSmtp.Failure"/>.
+    /// Begins a transaction whose recipients and content follow one by one while a client waits (cut-through); MAIL and
+    /// the first recipient are sent before this returns. Never throws for a failed delivery: see <see cref="InteractiveSmtp.Failure"/>.
     /// </summary>
-    Task<InteractiveSmtp> BeginAsync(StoredMessage message, RouteResolution route, CancellationToken cancellationToken);
+    Task<InteractiveSmtp> BeginAsync(StoredMessage message, RouteResolution route, EnvelopeRecipient first, CancellationToken cancellationToken);
 }

@@ -10,9 +10,9 @@ namespace Hermod.Delivery.Transport;
 
 /// <summary>
 /// One SMTP transaction run step by step while a client waits (cut-through), begun by
-/// <see cref="SmtpTransport.BeginAsync"/>: MAIL went through at <see cref="Hop"/> (or did not: <see cref="Failure"/>),
-/// then <see cref="RcptAsync"/> for each recipient, <see cref="DataAsync"/> once, and <see cref="CompleteAsync"/> or
-/// <see cref="AbortAsync"/>. Failures are replies (code 0 when no server answered), never exceptions; only
+/// <see cref="SmtpTransport.BeginAsync"/>: MAIL and the first recipient went through at <see cref="Hop"/> (or MAIL did
+/// not: <see cref="Failure"/>), then <see cref="RcptAsync"/> for each further recipient, <see cref="OpenData"/> when the
+/// content is on its way, <see cref="DataAsync"/> once, and <see cref="CompleteAsync"/> or <see cref="AbortAsync"/>. Failures are replies (code 0 when no server answered), never exceptions; only
 /// cancellation and a failing content source throw. The connection goes back to the transport's idle pool when the
 /// transaction ends with it usable, and is closed on every other path. One operation at a time;
 /// <see cref="AbortAsync"/> may come while one runs, and interrupts it.
@@ -35,9 +35,10 @@ public sealed class InteractiveSmtp : IAsyncDisposable
     private bool _open; // MAIL accepted and the content not sent: RSET before the connection is reused
     private bool _contentSent;
     private int _ended;
+    private Task? _opening; // OpenData's DATA, which DataAsync waits for
 
-    internal InteractiveSmtp(SmtpTransport transport, (IPEndPoint, OutboundTls, string?) key, NextHop hop, SmtpClientConnection connection,
-        string messageId, bool smtpUtf8)
+    private InteractiveSmtp(SmtpTransport transport, (IPEndPoint, OutboundTls, string?) key, NextHop hop, SmtpClientConnection connection,
+        string messageId, bool smtpUtf8, UpstreamReply first)
     {
         _transport = transport;
         _key = key;
@@ -45,17 +46,41 @@ public sealed class InteractiveSmtp : IAsyncDisposable
         _messageId = messageId;
         _smtpUtf8 = smtpUtf8;
         _open = true;
+        _recipients = 1;
         Hop = hop;
+        First = first;
         DsnSupported = connection.Capabilities.Dsn;
+        if (first.Code is >= 200 and < 300)
+            _accepted.Add(0);
     }
 
     private InteractiveSmtp(UpstreamReply failure)
     {
         Failure = failure;
+        First = failure;
         _ended = 1;
     }
 
     internal static InteractiveSmtp Failed(UpstreamReply failure) => new(failure);
+
+    /// <summary>A transaction whose MAIL <paramref name="hop"/> accepted; <paramref name="first"/> answered the first recipient (a 421 closes it).</summary>
+    internal static async Task<InteractiveSmtp> OpenedAsync(SmtpTransport transport, (IPEndPoint, OutboundTls, string?) key, NextHop hop,
+        SmtpClientConnection connection, string messageId, bool smtpUtf8, UpstreamReply first)
+    {
+        var transaction = new InteractiveSmtp(transport, key, hop, connection, messageId, smtpUtf8, first);
+        if (!connection.IsUsable)
+        {
+            transaction._closed = first;
+            await transaction.DropAsync();
+        }
+        return transaction;
+    }
+
+    /// <summary>A recipient the transaction cannot carry, refused before sending: a non-ASCII address without SMTPUTF8 (code 0, 5.6.7).</summary>
+    internal static UpstreamReply? Unsendable(EnvelopeRecipient recipient, bool smtpUtf8, NextHop hop) =>
+        smtpUtf8 || Ascii.IsValid(recipient.Address)
+            ? null
+            : new UpstreamReply(null, 0, "5.6.7", $"The recipient address requires SMTPUTF8, which the message did not declare (refused before sending to {hop.Name})");
 
     /// <summary>The host that accepted MAIL; null when <see cref="Failure"/> is set.</summary>
     public NextHop? Hop { get; }
@@ -70,11 +95,15 @@ public sealed class InteractiveSmtp : IAsyncDisposable
     /// <summary>The server offers DSN (RFC 3461): NOTIFY / ORCPT went with the recipients.</summary>
     public bool DsnSupported { get; }
 
+    /// <summary>The answer to the first recipient, given with MAIL (recipient 0): the server's reply as <see cref="RcptAsync"/> gives it, or <see cref="Failure"/>.</summary>
+    public UpstreamReply First { get; }
+
     /// <summary>
-    /// RCPT TO for one recipient; returns the server's reply as an upstream reply. Recipients are numbered in the order
-    /// of the calls, from 0 (the keys of <see cref="DataAsync"/>). After a 421 or a broken connection every later call
-    /// returns that reply (a broken one as code 0 with 4.4.1, or 4.4.2 after a timeout; after a cancelled call, 4.4.1);
-    /// with <see cref="Failure"/> set, that failure. A non-ASCII address in a transaction without SMTPUTF8 is refused locally (code 0, 5.6.7).
+    /// RCPT TO for one more recipient; returns the server's reply as an upstream reply. Recipients are numbered in the
+    /// order of the calls, from 1 (0 is the first, given to <see cref="SmtpTransport.BeginAsync"/>; the keys of
+    /// <see cref="DataAsync"/>). After a 421 or a broken connection every later call returns that reply (a broken one
+    /// as code 0 with 4.4.1, or 4.4.2 after a timeout; after a cancelled call, 4.4.1); with <see cref="Failure"/> set,
+    /// that failure. A non-ASCII address in a transaction without SMTPUTF8 is refused locally (code 0, 5.6.7).
     /// </summary>
     public async Task<UpstreamReply> RcptAsync(EnvelopeRecipient recipient, CancellationToken ct)
     {
@@ -82,8 +111,8 @@ public sealed class InteractiveSmtp : IAsyncDisposable
         var index = Interlocked.Increment(ref _recipients) - 1;
         if (Failure is { } failure)
             return failure;
-        if (!_smtpUtf8 && !Ascii.IsValid(recipient.Address))
-            return new UpstreamReply(null, 0, "5.6.7", $"The recipient address requires SMTPUTF8, which the message did not declare (refused before sending to {Hop!.Name})");
+        if (Unsendable(recipient, _smtpUtf8, Hop!) is { } unsendable)
+            return unsendable;
         await EnterAsync(ct);
         try
         {
@@ -121,7 +150,54 @@ public sealed class InteractiveSmtp : IAsyncDisposable
     }
 
     /// <summary>
-    /// Sends the content — BDAT with CHUNKING, else DATA — and returns the final reply for each recipient accepted at
+    /// The content is on its way (the client is sending it): DATA goes now, so that <see cref="DataAsync"/> costs one
+    /// round trip less when the content is complete. Nothing to do without an accepted recipient or with CHUNKING
+    /// (BDAT carries the content). Never throws and returns at once; what goes wrong is <see cref="DataAsync"/>'s
+    /// answer. An abort from now on closes the connection (after a 354 it cannot be reset). Once.
+    /// </summary>
+    public void OpenData()
+    {
+        if (_opening is null && Failure is null && _accepted.Count > 0 && Volatile.Read(ref _ended) == 0)
+            _opening = OpenDataAsync();
+    }
+
+    private async Task OpenDataAsync()
+    {
+        try
+        {
+            await EnterAsync(CancellationToken.None);
+        }
+        catch (InvalidOperationException)
+        {
+            return; // ended meanwhile
+        }
+        try
+        {
+            if (_closed is not null || _connection is null || _contentSent)
+                return;
+            var reply = await _connection.OpenDataAsync(_abort.Token);
+            if (reply is not null && !_connection.IsUsable) // a 421
+            {
+                _closed = SmtpTransport.Upstream(Hop!, reply);
+                await DropAsync();
+            }
+        }
+        catch (SmtpClientException e)
+        {
+            await BrokeAsync(e);
+        }
+        catch (Exception e) when (e is OperationCanceledException or InvalidOperationException or ObjectDisposedException)
+        {
+            await InterruptedAsync();
+        }
+        finally
+        {
+            await ExitAsync();
+        }
+    }
+
+    /// <summary>
+    /// Sends the content — BDAT with CHUNKING, else DATA (sent already by <see cref="OpenData"/>, maybe) — and returns the final reply for each recipient accepted at
     /// RCPT (by its <see cref="RcptAsync"/> index); empty when none was. A connection that breaks on the way gives
     /// code 0 with 4.4.1 (4.4.2 after a timeout) to each, and is closed; when the end of the content had been sent,
     /// the server may have taken the message, so no other host may be tried for it (retry later: a temporary failure).
@@ -134,6 +210,8 @@ public sealed class InteractiveSmtp : IAsyncDisposable
         var replies = new Dictionary<int, UpstreamReply>();
         if (Failure is not null)
             return replies;
+        if (_opening is { } opening)
+            await opening.WaitAsync(ct);
         await EnterAsync(ct);
         try
         {

@@ -92,17 +92,20 @@ public sealed partial class SmtpTransport(HermodOptions options, ILogger<SmtpTra
 
     /// <summary>
     /// Begins a transaction for a client that waits (cut-through): MAIL (SIZE= only when the message's size is known,
-    /// above 0) on an idle connection to a hop or a new one, the hops tried in order as <see cref="SendAsync"/> does —
+    /// above 0) and the first recipient's RCPT — in one round trip when the server offers PIPELINING — on an idle
+    /// connection to a hop or a new one, the hops tried in order as <see cref="SendAsync"/> does —
     /// the next one when a host cannot be reached, answers 421 or refuses MAIL with a 4xx; a 5xx to MAIL (or a local
     /// refusal, such as SMTPUTF8 not offered) ends the attempt. An idle connection that turns out closed (it breaks,
     /// not times out, before MAIL is answered) is replaced by a new one to the same hop. Never throws for a failed delivery: the returned transaction's
     /// <see cref="InteractiveSmtp.Failure"/> says why MAIL did not go through (a route with a failure gives that failure).
     /// </summary>
     /// <param name="message">The envelope (sender, body type, SMTPUTF8, RET, ENVID) and size (0: unknown); recipients and deliveries are not used.</param>
-    public async Task<InteractiveSmtp> BeginAsync(StoredMessage message, RouteResolution route, CancellationToken cancellationToken)
+    /// <param name="first">The first recipient: its answer is <see cref="InteractiveSmtp.First"/>.</param>
+    public async Task<InteractiveSmtp> BeginAsync(StoredMessage message, RouteResolution route, EnvelopeRecipient first, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(route);
+        ArgumentNullException.ThrowIfNull(first);
         if (route.Failure is { } unroutable)
             return InteractiveSmtp.Failed(unroutable);
         var envelope = message.Envelope;
@@ -138,9 +141,11 @@ public sealed partial class SmtpTransport(HermodOptions options, ILogger<SmtpTra
                         await ReleaseAsync(key, connection, reset: false);
                         return InteractiveSmtp.Failed(Local(hop, local));
                     }
-                    var reply = await connection.MailAsync(mail, cancellationToken);
+                    var smtpUtf8 = mail.SmtpUtf8 || !Ascii.IsValid(mail.Sender);
+                    var unsendable = InteractiveSmtp.Unsendable(first, smtpUtf8, hop);
+                    var (reply, rcpt) = await connection.MailAsync(mail, unsendable is null ? first : null, cancellationToken);
                     if (reply.Code is >= 200 and < 300)
-                        return new InteractiveSmtp(this, key, hop, connection, envelope.Id, mail.SmtpUtf8 || !Ascii.IsValid(mail.Sender));
+                        return await InteractiveSmtp.OpenedAsync(this, key, hop, connection, envelope.Id, smtpUtf8, unsendable ?? Upstream(hop, rcpt!));
                     failure = Upstream(hop, reply);
                     await ReleaseAsync(key, connection, reset: false); // a refused MAIL leaves no transaction open
                     if (reply.Code >= 500)

@@ -18,9 +18,11 @@ namespace Hermod.Smtp.Client;
 /// <see cref="QuitAsync"/>. One operation at a time.
 /// <para>
 /// A transaction can also go step by step, each reply read before the next command (cut-through):
-/// <see cref="MailAsync"/>, <see cref="RcptAsync"/> per recipient, then <see cref="ContentAsync"/> — or
+/// <see cref="MailAsync(SmtpOutboundMessage, EnvelopeRecipient?, CancellationToken)"/> (with the first recipient in the
+/// same round trip under PIPELINING), <see cref="RcptAsync"/> per further recipient, optionally
+/// <see cref="OpenDataAsync"/> ahead of the content, then <see cref="ContentAsync"/> — or
 /// <see cref="ResetAsync"/> to abort. While such a transaction is open, <see cref="SendAsync"/> and
-/// <see cref="MailAsync"/> throw <see cref="InvalidOperationException"/>.
+/// <c>MailAsync</c> throw <see cref="InvalidOperationException"/>.
 /// </para>
 /// <para>
 /// Errors: every reply of the server, whatever its code, comes back as a value — <see cref="SmtpConnectResult"/>
@@ -54,6 +56,7 @@ public sealed class SmtpClientConnection : IAsyncDisposable
     private bool _stepOpen;     // MailAsync got a 2xx; the transaction ends with ContentAsync or ResetAsync
     private bool _stepUtf8;     // that MAIL carried SMTPUTF8
     private bool _stepAccepted; // a RcptAsync of it got a 2xx
+    private SmtpReply? _dataReply; // DATA went ahead of the content (OpenDataAsync): its reply, for ContentAsync
 
     private SmtpClientConnection(Socket socket, IPEndPoint remote, string serverName, SmtpClientOptions options, SmtpClientTranscript transcript)
     {
@@ -417,7 +420,7 @@ public sealed class SmtpClientConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// The reply with which <see cref="SendAsync"/> and <see cref="MailAsync"/> refuse <paramref name="message"/> on
+    /// The reply with which <see cref="SendAsync"/> and <c>MailAsync</c> refuse <paramref name="message"/> on
     /// this connection without sending anything: it needs SMTPUTF8 (flag or non-ASCII address) and the server does
     /// not offer it (553 5.6.7), or its <see cref="SmtpOutboundMessage.Size"/> exceeds the server's SIZE (552 5.3.4).
     /// Null when it can be sent.
@@ -451,12 +454,23 @@ public sealed class SmtpClientConnection : IAsyncDisposable
     /// <see cref="SmtpOutboundMessage.WriteContent"/> is not used. Returns the server's reply, or the local refusal of
     /// <see cref="LocalRefusal"/> without sending anything. After a 2xx the transaction is open.
     /// </summary>
-    public async Task<SmtpReply> MailAsync(SmtpOutboundMessage message, CancellationToken ct)
+    public async Task<SmtpReply> MailAsync(SmtpOutboundMessage message, CancellationToken ct) => (await MailAsync(message, null, ct)).Mail;
+
+    /// <summary>
+    /// <see cref="MailAsync(SmtpOutboundMessage, CancellationToken)"/> with the transaction's first recipient: when the
+    /// server offers PIPELINING, MAIL and that RCPT go in one write and cost one round trip (RFC 2920); without it, RCPT
+    /// follows MAIL's 2xx. Returns MAIL's reply and, when MAIL got a 2xx, the recipient's reply as
+    /// <see cref="RcptAsync"/> would give it (null when MAIL was refused: a pipelined RCPT's reply to a refused MAIL is
+    /// read and dropped). With <paramref name="first"/> null only MAIL goes.
+    /// </summary>
+    public async Task<(SmtpReply Mail, SmtpReply? Rcpt)> MailAsync(SmtpOutboundMessage message, EnvelopeRecipient? first, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(message);
         CheckPath(message.Sender, nameof(message));
         foreach (var recipient in message.Recipients)
             CheckPath(recipient.Address, nameof(message));
+        if (first is not null)
+            CheckPath(first.Address, nameof(first));
         Enter();
         try
         {
@@ -465,16 +479,80 @@ public sealed class SmtpClientConnection : IAsyncDisposable
             if (LocalRefusal(message) is { } refusal)
             {
                 _transcript.Event($"not sending: {refusal}");
-                return refusal;
+                return (refusal, null);
             }
             var smtpUtf8 = NeedsSmtpUtf8(message);
-            var reply = await CommandAsync(MailCommand(message, Capabilities, smtpUtf8), SmtpClientStage.Mail, _options.CommandTimeout, ct);
-            if (IsSuccess(reply))
+            var mailCommand = MailCommand(message, Capabilities, smtpUtf8);
+            var local = first is null ? null : RcptRefusal(first, smtpUtf8);
+            SmtpReply mail;
+            SmtpReply? rcpt = null;
+            if (first is not null && local is null && Capabilities.Pipelining && _options.UsePipelining)
             {
-                _stepOpen = true;
-                _stepUtf8 = smtpUtf8;
-                _stepAccepted = false;
+                var rcptCommand = RcptCommand(first, Capabilities);
+                _transcript.Client(mailCommand);
+                Write(mailCommand);
+                _transcript.Client(rcptCommand);
+                Write(rcptCommand);
+                await FlushAsync(SmtpClientStage.Mail, _options.CommandTimeout, ct);
+                mail = await ReadReplyAsync(_options.CommandTimeout, SmtpClientStage.Mail, ct);
+                if (mail.Code != 421) // after a 421 the server has gone: no second reply comes
+                    rcpt = await ReadReplyAsync(_options.CommandTimeout, SmtpClientStage.Rcpt, ct);
             }
+            else
+            {
+                mail = await CommandAsync(mailCommand, SmtpClientStage.Mail, _options.CommandTimeout, ct);
+                if (first is not null && IsSuccess(mail))
+                    rcpt = local ?? await CommandAsync(RcptCommand(first, Capabilities), SmtpClientStage.Rcpt, _options.CommandTimeout, ct);
+            }
+            if (!IsSuccess(mail))
+                return (mail, null);
+            rcpt ??= local;
+            _stepOpen = true;
+            _stepUtf8 = smtpUtf8;
+            _stepAccepted = rcpt is not null && IsSuccess(rcpt);
+            return (mail, rcpt);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            _broken = true;
+            throw;
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>A recipient a transaction cannot carry, refused without sending: a non-ASCII address without SMTPUTF8 (553 5.6.7).</summary>
+    private SmtpReply? RcptRefusal(EnvelopeRecipient recipient, bool smtpUtf8)
+    {
+        if (smtpUtf8 || Ascii.IsValid(recipient.Address))
+            return null;
+        var refusal = new SmtpReply(553, "5.6.7", "The recipient address requires SMTPUTF8, which the transaction did not declare");
+        _transcript.Event($"not sending: {refusal}");
+        return refusal;
+    }
+
+    /// <summary>
+    /// One RCPT TO (NOTIFY / ORCPT when the server offers DSN) in the transaction <c>MailAsync</c> opened; returns
+    /// the server's reply (a 421 ends the session). A non-ASCII address in a transaction without SMTPUTF8 is refused
+    /// locally (553 5.6.7) without sending. Throws <see cref="InvalidOperationException"/> when no transaction is open.
+    /// </summary>
+    public async Task<SmtpReply> RcptAsync(EnvelopeRecipient recipient, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(recipient);
+        CheckPath(recipient.Address, nameof(recipient));
+        Enter();
+        try
+        {
+            if (!_stepOpen)
+                throw new InvalidOperationException("RCPT needs an open transaction: MailAsync first, with a 2xx reply");
+            if (_dataReply is not null)
+                throw new InvalidOperationException("DATA was sent: the content comes next");
+            if (RcptRefusal(recipient, _stepUtf8) is { } refusal)
+                return refusal;
+            var reply = await CommandAsync(RcptCommand(recipient, Capabilities), SmtpClientStage.Rcpt, _options.CommandTimeout, ct);
+            _stepAccepted |= IsSuccess(reply);
             return reply;
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -489,28 +567,29 @@ public sealed class SmtpClientConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// One RCPT TO (NOTIFY / ORCPT when the server offers DSN) in the transaction <see cref="MailAsync"/> opened; returns
-    /// the server's reply (a 421 ends the session). A non-ASCII address in a transaction without SMTPUTF8 is refused
-    /// locally (553 5.6.7) without sending. Throws <see cref="InvalidOperationException"/> when no transaction is open.
+    /// Opens the content phase of the open transaction ahead of <see cref="ContentAsync"/>, so that the content costs
+    /// one round trip less when it comes: DATA, and its reply (returned). With CHUNKING there is nothing to open (BDAT
+    /// carries the content): null, and nothing is sent. After a 354 the server waits for the content and only
+    /// <see cref="ContentAsync"/> can follow — <see cref="ResetAsync"/> then closes the connection instead, since an
+    /// RSET would be read as content. Any other reply is what <see cref="ContentAsync"/> will answer. Throws
+    /// <see cref="InvalidOperationException"/> unless a recipient was accepted, or when DATA went already.
     /// </summary>
-    public async Task<SmtpReply> RcptAsync(EnvelopeRecipient recipient, CancellationToken ct)
+    public async Task<SmtpReply?> OpenDataAsync(CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(recipient);
-        CheckPath(recipient.Address, nameof(recipient));
         Enter();
         try
         {
-            if (!_stepOpen)
-                throw new InvalidOperationException("RCPT needs an open transaction: MailAsync first, with a 2xx reply");
-            if (!_stepUtf8 && !Ascii.IsValid(recipient.Address))
-            {
-                var refusal = new SmtpReply(553, "5.6.7", "The recipient address requires SMTPUTF8, which the transaction did not declare");
-                _transcript.Event($"not sending: {refusal}");
-                return refusal;
-            }
-            var reply = await CommandAsync(RcptCommand(recipient, Capabilities), SmtpClientStage.Rcpt, _options.CommandTimeout, ct);
-            _stepAccepted |= IsSuccess(reply);
-            return reply;
+            if (!_stepOpen || !_stepAccepted)
+                throw new InvalidOperationException("No recipient was accepted: there is no transaction to send content in");
+            if (_dataReply is not null)
+                throw new InvalidOperationException("DATA was sent already");
+            if (Capabilities.Chunking && _options.UseChunking)
+                return null;
+            var data = await CommandAsync("DATA", SmtpClientStage.Data, _options.DataInitiationTimeout, ct);
+            if (IsSuccess(data))
+                throw Fail(SmtpClientStage.Data, $"The server answered DATA with {data.Code} instead of 354", null);
+            _dataReply = data;
+            return data;
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -545,7 +624,8 @@ public sealed class SmtpClientConnection : IAsyncDisposable
                 (final, length) = await SendBdatAsync(writeContent, ct);
             else
             {
-                var data = await CommandAsync("DATA", SmtpClientStage.Data, _options.DataInitiationTimeout, ct);
+                var data = _dataReply ?? await CommandAsync("DATA", SmtpClientStage.Data, _options.DataInitiationTimeout, ct);
+                _dataReply = null;
                 if (data.Code == 354)
                     (final, length) = await SendDataAsync(writeContent, ct);
                 else if (IsSuccess(data))
@@ -746,8 +826,9 @@ public sealed class SmtpClientConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// RSET (RFC 5321 4.1.1.5): aborts any transaction (one begun with <see cref="MailAsync"/> too); the connection
-    /// can carry the next message.
+    /// RSET (RFC 5321 4.1.1.5): aborts any transaction (one begun with <see cref="MailAsync(SmtpOutboundMessage, CancellationToken)"/>
+    /// too); the connection can carry the next message. After <see cref="OpenDataAsync"/> got its 354 there is no way
+    /// back but closing: throws <see cref="SmtpClientException"/> and the connection is no longer usable.
     /// </summary>
     public async Task<SmtpReply> ResetAsync(CancellationToken ct)
     {
@@ -755,6 +836,10 @@ public sealed class SmtpClientConnection : IAsyncDisposable
         try
         {
             _stepOpen = false;
+            var inData = _dataReply?.Code == 354;
+            _dataReply = null;
+            if (inData) // the server reads everything as content now, RSET too: only closing ends the transaction
+                throw Fail(SmtpClientStage.Reset, "The transaction was given up after DATA: the connection cannot be reset", null);
             return await CommandAsync("RSET", SmtpClientStage.Reset, _options.CommandTimeout, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

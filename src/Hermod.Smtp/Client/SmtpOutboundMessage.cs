@@ -23,7 +23,7 @@ public sealed class SmtpOutboundMessage
     }
 
     /// <summary>
-    /// An envelope for a step-by-step transaction (<see cref="SmtpClientConnection.MailAsync"/>): no recipients yet, and
+    /// An envelope for a step-by-step transaction (<see cref="SmtpClientConnection.MailAsync(SmtpOutboundMessage, CancellationToken)"/>): no recipients yet, and
     /// no content source — the content goes to <see cref="SmtpClientConnection.ContentAsync"/>. <paramref name="size"/>
     /// 0 means unknown (no SIZE= is sent).
     /// </summary>

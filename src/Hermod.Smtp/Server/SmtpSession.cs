@@ -56,6 +56,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
     // The mail transaction
     private IPipelineTransaction? _tx;
     private ICutThroughTransaction? _cut;
+    private bool _contentBegins; // the content began in this batch: the next hops hear of it once the replies are out
     private string _sender = "";
     private readonly List<EnvelopeRecipient> _recipients = [];
     private BodyType _body;
@@ -114,6 +115,11 @@ public sealed partial class SmtpSession : IAsyncDisposable
                 if (!await ReadAndProcessAsync(aborted.Token))
                     break;
                 await _output.FlushAsync(aborted.Token);
+                if (_contentBegins)
+                {
+                    _contentBegins = false;
+                    _cut?.ContentBegins(); // after the client has its 354: the next hop's DATA goes while the content comes
+                }
                 if (_startTls)
                 {
                     _startTls = false;
@@ -551,6 +557,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
     private void ResetTransaction()
     {
         _tx = null;
+        _contentBegins = false;
         if (_cut is not null)
         {
             _ = _cut.DisposeAsync().AsTask(); // closes what is still open upstream; never throws
@@ -586,6 +593,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
         _tooBig = false;
         _dataStarted = _ctx.Time.GetTimestamp();
         _dataBytesIn = 0;
+        _contentBegins = _cut is not null;
     }
 
     /// <summary>Feeds DATA content to the filter; true when the end of data was reached and answered.</summary>

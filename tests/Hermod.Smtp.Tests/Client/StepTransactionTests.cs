@@ -242,6 +242,180 @@ public sealed class StepTransactionTests : IDisposable
     }
 
     [Fact]
+    public async Task MAIL_and_the_first_RCPT_go_in_one_write_under_PIPELINING_and_the_next_RCPT_waits()
+    {
+        await using var server = FakeSmtpServer.Start(async s =>
+        {
+            await s.GreetAsync("PIPELINING");
+            await s.ExpectAsync("MAIL FROM:<a@example.test>");
+            await s.ExpectAsync("RCPT TO:<b@example.test>"); // read before MAIL is answered: one round trip
+            await s.ReplyAsync("250 2.1.0 OK", "250 2.1.5 first");
+            await s.ExpectAsync("RCPT TO:<c@example.test>");
+            await Task.Delay(100);
+            Assert.Equal(0, s.Buffered);
+            await s.ReplyAsync("550 5.1.1 no such user");
+            await s.ExpectAsync("RSET", "250 2.0.0 OK");
+            await s.ExpectAsync("QUIT", "221 2.0.0 Bye");
+            await s.WaitForCloseAsync();
+        });
+        var connection = await ConnectAsync(server.EndPoint);
+        var (mail, first) = await connection.MailAsync(new SmtpOutboundMessage("a@example.test", 0), new EnvelopeRecipient("b@example.test"), Ct);
+        Assert.Equal(250, mail.Code);
+        Assert.Equal((250, "first"), (first!.Code, first.Text));
+        Assert.Equal(550, (await connection.RcptAsync(new EnvelopeRecipient("c@example.test"), Ct)).Code);
+        Assert.Equal(250, (await connection.ResetAsync(Ct)).Code);
+        await connection.QuitAsync(Ct);
+        await server.Completion;
+    }
+
+    [Fact]
+    public async Task A_refused_MAIL_drops_the_pipelined_RCPTs_reply_and_opens_no_transaction()
+    {
+        await using var server = FakeSmtpServer.Start(async s =>
+        {
+            await s.GreetAsync("PIPELINING");
+            await s.ExpectAsync("MAIL FROM:<a@example.test>");
+            await s.ExpectAsync("RCPT TO:<b@example.test>");
+            await s.ReplyAsync("451 4.3.0 try later", "503 5.5.1 need MAIL first");
+            await s.ExpectAsync("MAIL FROM:<a@example.test>", "250 OK"); // the connection is in step for the next
+            await s.ExpectAsync("RSET", "250 OK");
+            await s.ExpectAsync("QUIT", "221 2.0.0 Bye");
+            await s.WaitForCloseAsync();
+        });
+        var connection = await ConnectAsync(server.EndPoint);
+        var (mail, first) = await connection.MailAsync(new SmtpOutboundMessage("a@example.test", 0), new EnvelopeRecipient("b@example.test"), Ct);
+        Assert.Equal(451, mail.Code);
+        Assert.Null(first);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => connection.RcptAsync(new EnvelopeRecipient("b@example.test"), Ct));
+        Assert.Equal(250, (await connection.MailAsync(new SmtpOutboundMessage("a@example.test", 0), Ct)).Code);
+        Assert.Equal(250, (await connection.ResetAsync(Ct)).Code);
+        await connection.QuitAsync(Ct);
+        await server.Completion;
+    }
+
+    [Fact]
+    public async Task Without_PIPELINING_the_first_RCPT_follows_MAILs_reply()
+    {
+        await using var server = FakeSmtpServer.Start(async s =>
+        {
+            await s.GreetAsync();
+            await s.ExpectAsync("MAIL FROM:<a@example.test>");
+            await Task.Delay(100);
+            Assert.Equal(0, s.Buffered);
+            await s.ReplyAsync("250 OK");
+            await s.ExpectAsync("RCPT TO:<b@example.test>", "250 OK");
+            await s.ExpectAsync("RSET", "250 OK");
+            await s.ExpectAsync("MAIL FROM:<a@example.test>", "550 5.7.1 not you"); // refused: no RCPT follows
+            await s.ExpectAsync("QUIT", "221 2.0.0 Bye");
+            await s.WaitForCloseAsync();
+        });
+        var connection = await ConnectAsync(server.EndPoint);
+        var (mail, first) = await connection.MailAsync(new SmtpOutboundMessage("a@example.test", 0), new EnvelopeRecipient("b@example.test"), Ct);
+        Assert.Equal((250, 250), (mail.Code, first!.Code));
+        Assert.Equal(250, (await connection.ResetAsync(Ct)).Code);
+        (mail, first) = await connection.MailAsync(new SmtpOutboundMessage("a@example.test", 0), new EnvelopeRecipient("b@example.test"), Ct);
+        Assert.Equal(550, mail.Code);
+        Assert.Null(first);
+        await connection.QuitAsync(Ct);
+        await server.Completion;
+    }
+
+    [Fact]
+    public async Task DATA_opened_ahead_of_the_content_then_the_content_costs_one_round_trip()
+    {
+        var content = "Subject: early\r\n\r\n.dot\r\nbody\r\n"u8.ToArray();
+        await using var server = FakeSmtpServer.Start(async s =>
+        {
+            await s.GreetAsync("PIPELINING");
+            await s.ExpectAsync("MAIL FROM:<a@example.test>");
+            await s.ExpectAsync("RCPT TO:<b@example.test>");
+            await s.ReplyAsync("250 OK", "250 OK");
+            await s.ExpectAsync("DATA", "354 go ahead");
+            Assert.Equal(content, SmtpClientConnectionTests.Unstuff(await s.ReadDataAsync()));
+            await s.ReplyAsync("250 2.0.0 queued early");
+            await s.ExpectAsync("QUIT", "221 2.0.0 Bye");
+            await s.WaitForCloseAsync();
+        });
+        var connection = await ConnectAsync(server.EndPoint);
+        await connection.MailAsync(new SmtpOutboundMessage("a@example.test", 0), new EnvelopeRecipient("b@example.test"), Ct);
+        Assert.Equal(354, (await connection.OpenDataAsync(Ct))!.Code);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => connection.RcptAsync(new EnvelopeRecipient("c@example.test"), Ct));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => connection.OpenDataAsync(Ct));
+        var (final, _) = await connection.ContentAsync(Writer(content), Ct);
+        Assert.Equal("queued early", final.Text);
+        Assert.Single(connection.Transcript.Lines, l => l.EndsWith("DATA", StringComparison.Ordinal)); // not sent twice
+        await connection.QuitAsync(Ct);
+        await server.Completion;
+    }
+
+    [Fact]
+    public async Task DATA_refused_ahead_of_the_content_is_the_content_answer_then_RSET()
+    {
+        await using var server = FakeSmtpServer.Start(async s =>
+        {
+            await s.GreetAsync();
+            await s.ExpectAsync("MAIL FROM:<a@example.test>", "250 OK");
+            await s.ExpectAsync("RCPT TO:<b@example.test>", "250 OK");
+            await s.ExpectAsync("DATA", "451 4.3.0 not now");
+            await s.ExpectAsync("RSET", "250 OK"); // no content was sent
+            await s.ExpectAsync("QUIT", "221 2.0.0 Bye");
+            await s.WaitForCloseAsync();
+        });
+        var connection = await ConnectAsync(server.EndPoint);
+        await connection.MailAsync(new SmtpOutboundMessage("a@example.test", 0), new EnvelopeRecipient("b@example.test"), Ct);
+        Assert.Equal(451, (await connection.OpenDataAsync(Ct))!.Code);
+        var (final, length) = await connection.ContentAsync(Writer("Subject: x\r\n\r\ny\r\n"u8.ToArray()), Ct);
+        Assert.Equal((451, 0L), (final.Code, length));
+        Assert.True(connection.IsUsable);
+        await connection.QuitAsync(Ct);
+        await server.Completion;
+    }
+
+    [Fact]
+    public async Task A_transaction_given_up_after_354_closes_the_connection_instead_of_sending_RSET_as_content()
+    {
+        await using var server = FakeSmtpServer.Start(async s =>
+        {
+            await s.GreetAsync();
+            await s.ExpectAsync("MAIL FROM:<a@example.test>", "250 OK");
+            await s.ExpectAsync("RCPT TO:<b@example.test>", "250 OK");
+            await s.ExpectAsync("DATA", "354 go ahead");
+            Assert.True(await s.WaitForCloseAsync()); // nothing more: no RSET, no content, no final dot
+        });
+        var connection = await ConnectAsync(server.EndPoint);
+        await connection.MailAsync(new SmtpOutboundMessage("a@example.test", 0), new EnvelopeRecipient("b@example.test"), Ct);
+        Assert.Equal(354, (await connection.OpenDataAsync(Ct))!.Code);
+        var error = await Assert.ThrowsAsync<SmtpClientException>(() => connection.ResetAsync(Ct));
+        Assert.Equal(SmtpClientStage.Reset, error.Stage);
+        Assert.False(connection.IsUsable);
+        await connection.DisposeAsync();
+        await server.Completion;
+    }
+
+    [Fact]
+    public async Task With_CHUNKING_there_is_no_DATA_to_open()
+    {
+        await using var server = FakeSmtpServer.Start(async s =>
+        {
+            await s.GreetAsync("CHUNKING");
+            await s.ExpectAsync("MAIL FROM:<a@example.test>", "250 OK");
+            await s.ExpectAsync("RCPT TO:<b@example.test>", "250 OK");
+            var (size, last) = await s.ExpectBdatAsync();
+            Assert.True(last);
+            await s.ReadExactAsync(size);
+            await s.ReplyAsync("250 2.0.0 chunked");
+            await s.ExpectAsync("QUIT", "221 2.0.0 Bye");
+            await s.WaitForCloseAsync();
+        });
+        var connection = await ConnectAsync(server.EndPoint);
+        await connection.MailAsync(new SmtpOutboundMessage("a@example.test", 0), new EnvelopeRecipient("b@example.test"), Ct);
+        Assert.Null(await connection.OpenDataAsync(Ct));
+        Assert.Equal("chunked", (await connection.ContentAsync(Writer("Subject: x\r\n\r\ny\r\n"u8.ToArray()), Ct)).Final.Text);
+        await connection.QuitAsync(Ct);
+        await server.Completion;
+    }
+
+    [Fact]
     public async Task BDAT_carries_the_content_when_the_server_offers_CHUNKING()
     {
         var content = SmtpClientConnectionTests.LargeContent(100 * 1024);

@@ -109,10 +109,10 @@ public sealed class InteractiveSmtpTargetTests : IAsyncLifetime
         var target = Target();
         var content = TargetKit.Content("one by one", 20_000);
         await using var delivery = await target.StartAsync(Interactive(content, "static.test"), Ct);
-        Assert.Equal(1, _mx.Connections(Accept));
-        Assert.Equal(0, _mx.RcptCommands(Accept));
+        Assert.Equal(0, _mx.Connections(Accept)); // the first recipient opens the transaction, with MAIL
 
         Assert.Null(await delivery.AddRecipientAsync(R(11, "alice@static.test"), Ct));
+        Assert.Equal(1, _mx.Connections(Accept));
         Assert.Equal(1, _mx.RcptCommands(Accept)); // sent now, not at the body
         var rejected = await delivery.AddRecipientAsync(R(12, "reject-bob@static.test"), Ct);
         Assert.Equal((550, "5.1.1", Accept), (rejected!.Code, rejected.Enhanced, rejected.RemoteHost));
@@ -123,6 +123,7 @@ public sealed class InteractiveSmtpTargetTests : IAsyncLifetime
         Assert.Equal(4, _mx.RcptCommands(Accept));
         Assert.Equal(0, _mx.DataTransactions(Accept));
 
+        delivery.PrepareBody(); // DATA goes ahead of the content, as cut-through does when the client starts sending it
         var body = await delivery.BodyAsync(Ct);
         Assert.Equal([11L, 14L], body.Replies.Keys.Order());
         Assert.All(body.Replies.Values, r => Assert.Equal((250, "2.0.0", Accept), (r.Code, r.Enhanced, r.RemoteHost)));
@@ -343,6 +344,29 @@ public sealed class InteractiveSmtpTargetTests : IAsyncLifetime
             foreach (var transport in _transports)
                 await transport.DisposeAsync(); // QUIT: the server's session ends
             Assert.Equal([Encoding.Latin1.GetString(second)], await serving.WaitAsync(Within, Ct));
+        }
+        finally
+        {
+            listener.Stop();
+        }
+    }
+
+    [Fact]
+    public async Task A_transaction_abandoned_after_DATA_went_ahead_is_closed_not_reset_and_delivers_nothing()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        try
+        {
+            var target = Target(o => o.Routes.Add(BareRoute(listener)));
+            var server = ServeOneAsync(listener, "read-until-closed");
+            var delivery = await target.StartAsync(Interactive(TargetKit.Content("abandoned in data", 500), "bare.test"), Ct);
+            Assert.Null(await delivery.AddRecipientAsync(R(1, "a@bare.test"), Ct));
+            delivery.PrepareBody();
+            await delivery.AbortAsync(Ct);
+            await delivery.DisposeAsync();
+            // An RSET would be read as content and the connection pooled; instead it is closed, which ends the session.
+            Assert.Empty(await server.WaitAsync(Within, Ct));
         }
         finally
         {
