@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Threading.Channels;
 using Hermod.Core.Diagnostics;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -15,6 +14,12 @@ internal abstract class WriteOp
 
     /// <summary>Whether the commit that carries this op must be fsync'd before it completes.</summary>
     public virtual bool NeedsSync => true;
+
+    /// <summary>
+    /// Nobody waits for this op to answer a client (the record of a message the next hops already took): the writer may
+    /// hold it back for up to <see cref="GroupCommitWriter.HoldBack"/>, so that it shares a commit with the ops after it.
+    /// </summary>
+    public virtual bool CanWait => false;
 
     public abstract void Execute(WriteContext context);
 
@@ -77,7 +82,10 @@ internal sealed class WriteContext(SqliteConnection connection) : IDisposable
 /// </summary>
 internal sealed partial class GroupCommitWriter : IAsyncDisposable
 {
-    private readonly Channel<WriteOp> _queue = Channel.CreateUnbounded<WriteOp>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly object _gate = new(); // a monitor: the writer waits on it
+    private readonly Queue<WriteOp> _queue = new(); // under _gate
+    private bool _closed; // under _gate
+    private bool _idle; // under _gate: the writer waits for work
     private readonly WriteContext _context;
     private readonly int _maxBatch;
     private readonly HermodMetrics _metrics;
@@ -97,30 +105,73 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
 
     public Task EnqueueAsync(WriteOp op)
     {
-        if (!_queue.Writer.TryWrite(op))
-            op.Complete(new ObjectDisposedException(nameof(GroupCommitWriter)));
+        lock (_gate)
+        {
+            if (!_closed)
+            {
+                _queue.Enqueue(op);
+                if (_idle)
+                    Monitor.Pulse(_gate);
+                return op.Completion;
+            }
+        }
+        op.Complete(new ObjectDisposedException(nameof(GroupCommitWriter)));
         return op.Completion;
     }
 
+    /// <summary>How long ops that <see cref="WriteOp.CanWait"/> may be held back to share a commit.</summary>
+    public static readonly TimeSpan HoldBack = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>
+    /// The writer's loop. It sleeps on a monitor when there is nothing to write: a blocking wait that does not spin,
+    /// so an idle writer leaves the CPU to the sessions (a spinning wait cost more CPU than the writes themselves).
+    /// A batch of nothing but ops that can wait is held back for more (one commit for many records is far cheaper
+    /// than one each); any other op ends the wait.
+    /// </summary>
     private void Run()
     {
         var batch = new List<WriteOp>(_maxBatch);
-        var reader = _queue.Reader;
         while (true)
         {
-            if (!reader.TryRead(out var first))
+            lock (_gate)
             {
-                if (!reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
-                    break;
-                continue;
+                while (_queue.Count == 0 && !_closed)
+                    Sleep(Timeout.Infinite);
+                if (_queue.Count == 0)
+                    break; // closed, and everything written
+                var canWait = Take(batch);
+                var deadline = Environment.TickCount64 + (long)HoldBack.TotalMilliseconds;
+                while (canWait && !_closed && batch.Count < _maxBatch && deadline - Environment.TickCount64 is > 0 and var left)
+                {
+                    if (_queue.Count == 0)
+                        Sleep((int)left);
+                    canWait &= Take(batch);
+                }
             }
-            batch.Add(first);
-            while (batch.Count < _maxBatch && reader.TryRead(out var more))
-                batch.Add(more);
             CommitBatch(batch);
             batch.Clear();
         }
         _context.Dispose();
+    }
+
+    /// <summary>Moves queued ops into the batch, up to its limit; true when every op moved can wait. Under <see cref="_gate"/>.</summary>
+    private bool Take(List<WriteOp> batch)
+    {
+        var canWait = true;
+        while (batch.Count < _maxBatch && _queue.TryDequeue(out var op))
+        {
+            batch.Add(op);
+            canWait &= op.CanWait;
+        }
+        return canWait;
+    }
+
+    /// <summary>Waits for an op (or the timeout); under <see cref="_gate"/>.</summary>
+    private void Sleep(int milliseconds)
+    {
+        _idle = true;
+        Monitor.Wait(_gate, milliseconds);
+        _idle = false;
     }
 
     private void CommitBatch(List<WriteOp> batch)
@@ -180,7 +231,11 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _queue.Writer.TryComplete();
+        lock (_gate)
+        {
+            _closed = true;
+            Monitor.Pulse(_gate);
+        }
         await Task.Run(_thread.Join);
     }
 

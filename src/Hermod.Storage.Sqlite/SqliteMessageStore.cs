@@ -87,7 +87,8 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
         blob.Accepted = true;
         if (cutThrough?.Outcomes.Any(o => o.Dsn != DsnKind.None) == true)
             DsnOwed.Set();
-        Signal.Set();
+        if (cutThrough is null || cutThrough.Outcomes.Count < envelope.Recipients.Count || cutThrough.Outcomes.Any(o => o.Status == AttemptStatus.Deferred))
+            Signal.Set(); // work for the queue runner (a message every next hop answered for good has none)
         EventsWritten.Set();
     }
 
@@ -261,6 +262,9 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
     {
         /// <summary>Delivered upstream, every recipient: the next hops are responsible, so no fsync is waited for.</summary>
         public override bool NeedsSync => cutThrough?.DeliveredAll(envelope.Recipients.Count) != true;
+
+        /// <summary>Nothing waits for the record of a message every next hop took: it may share a later commit.</summary>
+        public override bool CanWait => !NeedsSync;
 
         public override void Execute(WriteContext db)
         {

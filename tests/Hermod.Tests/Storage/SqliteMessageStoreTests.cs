@@ -96,12 +96,10 @@ public sealed class SqliteMessageStoreTests : IAsyncDisposable
         Assert.Equal([.. Encoding.ASCII.GetBytes("X-Trace: a\r\n"), .. body], storedA);
     }
 
-    [Fact]
-    public async Task Concurrent_accepts_share_commits()
+    /// <summary>Adds each commit's batch size to <paramref name="batches"/> (lock it to read).</summary>
+    private static System.Diagnostics.Metrics.MeterListener ListenToCommits(HermodMetrics metrics, List<long> batches)
     {
-        var metrics = new HermodMetrics();
-        var batches = new List<long>();
-        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        var listener = new System.Diagnostics.Metrics.MeterListener();
         listener.InstrumentPublished = (i, l) =>
         {
             if (ReferenceEquals(i, metrics.CommitBatchSize))
@@ -113,6 +111,15 @@ public sealed class SqliteMessageStoreTests : IAsyncDisposable
                 batches.Add(v);
         });
         listener.Start();
+        return listener;
+    }
+
+    [Fact]
+    public async Task Concurrent_accepts_share_commits()
+    {
+        var metrics = new HermodMetrics();
+        var batches = new List<long>();
+        using var listener = ListenToCommits(metrics, batches);
 
         await using var store = new SqliteMessageStore(_options, metrics, TimeProvider.System, NullLogger.Instance);
         var ids = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(() => AcceptAsync(store, BitConverter.GetBytes(i), "", $"r{i}@example.test"))));
@@ -123,6 +130,42 @@ public sealed class SqliteMessageStoreTests : IAsyncDisposable
             Assert.Equal(200, batches.Sum());
             Assert.True(batches.Count < 200, $"200 accepts took {batches.Count} commits: no group commit");
         }
+    }
+
+    [Fact]
+    public async Task Records_of_messages_every_next_hop_took_share_commits_and_are_delivered()
+    {
+        var metrics = new HermodMetrics();
+        var batches = new List<long>();
+        using var listener = ListenToCommits(metrics, batches);
+        await using var store = new SqliteMessageStore(_options, metrics, TimeProvider.System, NullLogger.Instance);
+
+        // One after another, at the pace of a single session: nobody waits for these records.
+        var records = new List<Task>();
+        var ids = new List<string>();
+        for (var i = 0; i < 20; i++)
+        {
+            var envelope = Envelope($"r{i}@example.test");
+            var blob = store.CreateBlobWriter();
+            BuffersExtensions.Write(blob, Encoding.ASCII.GetBytes($"Subject: {i}\r\n\r\nbody\r\n"));
+            var now = DateTimeOffset.UtcNow;
+            var delivered = new CutThroughAttempt(now, now, [new RecipientOutcome(0, AttemptStatus.Delivered, new UpstreamReply("mx.example.test", 250, "2.0.0", "ok"))]);
+            records.Add(store.AcceptAsync(envelope, "", blob, default, cutThrough: delivered).ContinueWith(_ => blob.DisposeAsync().AsTask(), TaskScheduler.Default).Unwrap());
+            ids.Add(envelope.Id);
+            var pause = System.Diagnostics.Stopwatch.StartNew();
+            while (pause.Elapsed < TimeSpan.FromMilliseconds(2))
+                Thread.SpinWait(10); // a session's pace: each record would have its commit to itself
+        }
+        await Task.WhenAll(records);
+
+        lock (batches)
+        {
+            Assert.Equal(20, batches.Sum());
+            Assert.True(batches.Count <= 10, $"20 records took {batches.Count} commits: [{string.Join(", ", batches)}]");
+        }
+        foreach (var id in ids)
+            Assert.Equal(DeliveryState.Delivered, Assert.Single((await store.GetAsync(id, default))!.Deliveries).State);
+        Assert.Empty(await store.ListAsync(DeliveryState.Queued, 100, default));
     }
 
     [Fact]
