@@ -84,6 +84,8 @@ public sealed partial class HermodHost : IAsyncDisposable
             sp.GetRequiredService<PipelineSet>(), sp.GetService<ICutThrough>()));
 
         var host = new HermodHost();
+        InlineIo.Enable();
+        builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = InlineIo.Enabled); // the sessions' code too, not only the socket's
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
