@@ -5,15 +5,13 @@ public sealed class QueueSignal : IDisposable
 {
     private readonly SemaphoreSlim _semaphore = new(0, 1);
 
+    /// <summary>Sets the signal; when it is set already, nothing happens (no exception thrown and caught: this runs per message).</summary>
     public void Set()
     {
-        try
+        lock (_semaphore)
         {
-            _semaphore.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // already set
+            if (_semaphore.CurrentCount == 0)
+                _semaphore.Release();
         }
     }
 
