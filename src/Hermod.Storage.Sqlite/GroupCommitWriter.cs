@@ -86,6 +86,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     private readonly Queue<WriteOp> _queue = new(); // under _gate
     private bool _closed; // under _gate
     private bool _idle; // under _gate: the writer waits for work
+    private bool _holding; // under _gate: the writer holds ops that can wait back; only one that cannot wakes it
     private readonly WriteContext _context;
     private readonly int _maxBatch;
     private readonly HermodMetrics _metrics;
@@ -110,7 +111,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             if (!_closed)
             {
                 _queue.Enqueue(op);
-                if (_idle)
+                if (_idle && !(_holding && op.CanWait))
                     Monitor.Pulse(_gate);
                 return op.Completion;
             }
@@ -141,12 +142,14 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                     break; // closed, and everything written
                 var canWait = Take(batch);
                 var deadline = Environment.TickCount64 + (long)HoldBack.TotalMilliseconds;
-                while (canWait && !_closed && batch.Count < _maxBatch && deadline - Environment.TickCount64 is > 0 and var left)
+                _holding = true;
+                while (canWait && !_closed && batch.Count + _queue.Count < _maxBatch && deadline - Environment.TickCount64 is > 0 and var left)
                 {
-                    if (_queue.Count == 0)
-                        Sleep((int)left);
-                    canWait &= Take(batch);
+                    Sleep((int)left);
+                    canWait = _queue.All(op => op.CanWait);
                 }
+                _holding = false;
+                Take(batch);
             }
             CommitBatch(batch);
             batch.Clear();
