@@ -143,29 +143,40 @@ public sealed partial class SqliteMessageStore
                         attempt.MessageId, o.DeliveryId, ended, o.Reply.Text);
                     continue;
                 }
-                var state = o.Status switch
-                {
-                    AttemptStatus.Delivered => "delivered",
-                    AttemptStatus.Failed => "failed",
-                    _ => "deferred",
-                };
-                long? due = o.Status == AttemptStatus.Deferred ? (o.NextAttempt ?? attempt.Ended).ToUnixTimeMilliseconds() : null;
+                var (state, due, dsn, delayWarned) = OutcomeColumns(o, attempt.Ended);
                 var reply = o.Reply;
-                db.Exec("INSERT INTO attempts (delivery_id, started, ended, remote_host, code, enhanced, text) VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6)",
-                    o.DeliveryId, started, ended, reply.RemoteHost, reply.Code, reply.Enhanced, reply.Text);
                 db.Exec("""
                     UPDATE deliveries SET state = $p1, attempts = attempts + 1, due_at = $p2, lease_owner = NULL,
                         last_remote = $p3, last_code = $p4, last_enhanced = $p5, last_text = $p6,
                         dsn_pending = coalesce($p7, dsn_pending), delay_warned = delay_warned OR $p8
                     WHERE id = $p0
                     """,
-                    o.DeliveryId, state, due, reply.RemoteHost, reply.Code, reply.Enhanced, reply.Text,
-                    o.Dsn == DsnKind.None ? null : o.Dsn.ToString().ToLowerInvariant(), o.Dsn == DsnKind.Delay ? 1 : 0);
-                db.Exec("INSERT INTO events (message_id, delivery_id, type, at, detail) VALUES ($p0, $p1, $p2, $p3, $p4)",
-                    attempt.MessageId, o.DeliveryId, state, ended, reply.ToString());
+                    o.DeliveryId, state, due, reply.RemoteHost, reply.Code, reply.Enhanced, reply.Text, dsn, delayWarned);
+                AttemptHistory(db, attempt.MessageId, o.DeliveryId, state, reply, started, ended);
             }
             MarkFinished(db, attempt.MessageId, ended);
         }
+    }
+
+    /// <summary>What an attempt's outcome makes of its delivery: state, next attempt (deferred only), the DSN it owes, whether a delay warning went.</summary>
+    private static (string State, long? Due, string? Dsn, int DelayWarned) OutcomeColumns(RecipientOutcome o, DateTimeOffset ended) => (
+        o.Status switch
+        {
+            AttemptStatus.Delivered => "delivered",
+            AttemptStatus.Failed => "failed",
+            _ => "deferred",
+        },
+        o.Status == AttemptStatus.Deferred ? (o.NextAttempt ?? ended).ToUnixTimeMilliseconds() : null,
+        o.Dsn == DsnKind.None ? null : o.Dsn.ToString().ToLowerInvariant(),
+        o.Dsn == DsnKind.Delay ? 1 : 0);
+
+    /// <summary>The attempt's row and its event, for the API, the events feed and <c>queue show</c>.</summary>
+    private static void AttemptHistory(WriteContext db, string messageId, long deliveryId, string state, UpstreamReply reply, long started, long ended)
+    {
+        db.Exec("INSERT INTO attempts (delivery_id, started, ended, remote_host, code, enhanced, text) VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6)",
+            deliveryId, started, ended, reply.RemoteHost, reply.Code, reply.Enhanced, reply.Text);
+        db.Exec("INSERT INTO events (message_id, delivery_id, type, at, detail) VALUES ($p0, $p1, $p2, $p3, $p4)",
+            messageId, deliveryId, state, ended, reply.ToString());
     }
 
     /// <summary>Stamps the message finished once no recipient can change state any more (retention counts from then).</summary>

@@ -34,7 +34,8 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
         var connection = Open();
         using (var setup = connection.CreateCommand())
         {
-            setup.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;";
+            // temp_store=MEMORY: the writer's savepoint journals (one per op) stay in memory instead of temporary files
+            setup.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;";
             setup.ExecuteNonQuery();
             setup.CommandText = "PRAGMA user_version;";
             var version = Convert.ToInt32(setup.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
@@ -268,8 +269,9 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
 
         public override void Execute(WriteContext db)
         {
+            var shared = blob.ContentHash is not null; // else the key is random: no stored blob can be equal
             var hash = blob.Hash();
-            var blobId = db.Scalar("UPDATE blobs SET refcount = refcount + 1 WHERE hash = $p0 RETURNING id", hash) as long?;
+            var blobId = shared ? db.Scalar("UPDATE blobs SET refcount = refcount + 1 WHERE hash = $p0 RETURNING id", hash) as long? : null;
             if (blobId is not null)
             {
                 if (blob.StagingId != 0) // an equal body is stored already: the staged copy goes
@@ -297,21 +299,40 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
                 prefix = [.. prefix, .. header.Block];
             var offset = header?.ReceivedLength ?? 0;
             var source = envelope.Source;
+            // What the next hops answered while the client waited: those deliveries are written as the attempt left them.
+            var outcomes = new RecipientOutcome?[envelope.Recipients.Count];
+            if (cutThrough is not null && !cutThrough.Outcomes.Any(o => o.Status == AttemptStatus.Held))
+                foreach (var o in cutThrough.Outcomes)
+                    outcomes[o.DeliveryId] = o;
+            var finished = outcomes.Length > 0 && Array.TrueForAll(outcomes, o => o?.Status is AttemptStatus.Delivered or AttemptStatus.Failed);
             db.Exec("""
-                INSERT INTO messages (id, sender, blob_id, header_prefix, body_offset, size, body_type, smtputf8, ret, envid, listener, client_ip, helo, auth_user, tls, created, tenant, submission_id, metadata)
-                VALUES ($p0, $p1, $p2, $p3, $p18, $p4, $p5, $p6, $p7, $p8, $p9, $p10, $p11, $p12, $p13, $p14, $p15, $p16, $p17)
+                INSERT INTO messages (id, sender, blob_id, header_prefix, body_offset, size, body_type, smtputf8, ret, envid, listener, client_ip, helo, auth_user, tls, created, tenant, submission_id, metadata, finished)
+                VALUES ($p0, $p1, $p2, $p3, $p18, $p4, $p5, $p6, $p7, $p8, $p9, $p10, $p11, $p12, $p13, $p14, $p15, $p16, $p17, $p19)
                 """,
                 envelope.Id, envelope.Sender, blobId, prefix, prefix.Length + (blob.DecodedLength ?? blob.Length) - offset,
                 envelope.Body == BodyType.EightBitMime ? "8bitmime" : "7bit", envelope.SmtpUtf8 ? 1 : 0,
                 envelope.Ret switch { DsnReturn.Full => "full", DsnReturn.Headers => "hdrs", _ => null },
                 envelope.EnvelopeId, source.Listener, source.ClientAddress.ToString(), source.Helo, source.AuthUser, source.TlsProtocol, now,
-                source.Tenant, envelope.SubmissionId, envelope.Metadata, offset);
+                source.Tenant, envelope.SubmissionId, envelope.Metadata, offset, finished ? now : null);
             var deliveryIds = new long[envelope.Recipients.Count];
             for (var i = 0; i < deliveryIds.Length; i++)
             {
                 var rcpt = envelope.Recipients[i];
-                deliveryIds[i] = (long)db.Scalar("INSERT INTO deliveries (message_id, recipient, route, notify, orcpt, state, due_at) VALUES ($p0, $p1, $p2, $p3, $p4, 'queued', $p5) RETURNING id",
-                    envelope.Id, rcpt.Address, rcpt.Route ?? RouteKey.For(RouteKey.Remote, rcpt.Address).ToString(), (int)rcpt.Notify, rcpt.OriginalRecipient, now)!;
+                var route = rcpt.Route ?? RouteKey.For(RouteKey.Remote, rcpt.Address).ToString();
+                if (outcomes[i] is not { } o)
+                {
+                    deliveryIds[i] = (long)db.Scalar("INSERT INTO deliveries (message_id, recipient, route, notify, orcpt, state, due_at) VALUES ($p0, $p1, $p2, $p3, $p4, 'queued', $p5) RETURNING id",
+                        envelope.Id, rcpt.Address, route, (int)rcpt.Notify, rcpt.OriginalRecipient, now)!;
+                    continue;
+                }
+                var (state, due, dsn, delayWarned) = OutcomeColumns(o, cutThrough!.Ended);
+                var reply = o.Reply;
+                deliveryIds[i] = (long)db.Scalar("""
+                    INSERT INTO deliveries (message_id, recipient, route, notify, orcpt, state, attempts, due_at, last_remote, last_code, last_enhanced, last_text, dsn_pending, delay_warned)
+                    VALUES ($p0, $p1, $p2, $p3, $p4, $p5, 1, $p6, $p7, $p8, $p9, $p10, $p11, $p12) RETURNING id
+                    """,
+                    envelope.Id, rcpt.Address, route, (int)rcpt.Notify, rcpt.OriginalRecipient, state, due, reply.RemoteHost, reply.Code, reply.Enhanced, reply.Text,
+                    dsn, delayWarned)!;
             }
             if (clearDsn is not null)
                 foreach (var id in clearDsn)
@@ -325,7 +346,11 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
                 envelope.Id, now, $"from [{source.ClientAddress}] via {source.Listener}");
             if (envelope.QuarantineReason is { } reason) // why it waits for an operator: the API's events and queue show tell
                 db.Exec("INSERT INTO events (message_id, type, at, detail) VALUES ($p0, 'quarantined', $p1, $p2)", envelope.Id, now, reason);
-            if (cutThrough is not null) // the first attempt, made while the client waited, in the same commit
+            if (cutThrough is not null && Array.Exists(outcomes, o => o is not null)) // the first attempt, made while the client waited
+                foreach (var o in cutThrough.Outcomes)
+                    AttemptHistory(db, envelope.Id, deliveryIds[o.DeliveryId], OutcomeColumns(o, cutThrough.Ended).State, o.Reply,
+                        cutThrough.Started.ToUnixTimeMilliseconds(), cutThrough.Ended.ToUnixTimeMilliseconds());
+            else if (cutThrough is not null) // with a held outcome: as the queue records an attempt
                 new RecordOp(new AttemptRecord(envelope.Id, cutThrough.Started, cutThrough.Ended,
                     [.. cutThrough.Outcomes.Select(o => o with { DeliveryId = deliveryIds[(int)o.DeliveryId] })])).Execute(db);
             if (idempotent is not null) // a retried request with the same key gets this response, never a second message

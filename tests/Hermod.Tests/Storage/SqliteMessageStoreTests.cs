@@ -169,6 +169,40 @@ public sealed class SqliteMessageStoreTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_cut_through_attempt_is_written_with_the_message_as_the_queue_would_record_it()
+    {
+        await using var store = Open();
+        var now = DateTimeOffset.UtcNow;
+        var next = now.AddMinutes(5);
+        UpstreamReply Reply(int code, string enhanced) => new("mx.example.test", code, enhanced, $"said {code}");
+        var mixed = Envelope("ok@example.test", "gone@example.test", "later@example.test", "waiting@example.test");
+        await using (var blob = store.CreateBlobWriter())
+            await store.AcceptAsync(mixed, "", blob, default, cutThrough: new CutThroughAttempt(now, now,
+            [
+                new RecipientOutcome(0, AttemptStatus.Delivered, Reply(250, "2.0.0")),
+                new RecipientOutcome(1, AttemptStatus.Failed, Reply(550, "5.1.1"), Dsn: DsnKind.Failure),
+                new RecipientOutcome(2, AttemptStatus.Deferred, Reply(451, "4.3.0"), NextAttempt: next),
+            ]));
+        var deliveries = (await store.GetAsync(mixed.Id, default))!.Deliveries;
+        Assert.Equal([DeliveryState.Delivered, DeliveryState.Failed, DeliveryState.Deferred, DeliveryState.Queued], deliveries.Select(d => d.State));
+        Assert.Equal([1, 1, 1, 0], deliveries.Select(d => d.Attempts));
+        Assert.Equal([250, 550, 451], deliveries.Take(3).Select(d => d.LastReply!.Code));
+        Assert.Equal(DsnKind.Failure, deliveries[1].DsnPending);
+        Assert.Equal(next.ToUnixTimeMilliseconds(), deliveries[2].NextAttempt!.Value.ToUnixTimeMilliseconds());
+        Assert.Equal(3, Scalar($"SELECT count(*) FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE message_id = '{mixed.Id}')"));
+        Assert.Equal(4, Scalar($"SELECT count(*) FROM events WHERE message_id = '{mixed.Id}'")); // accepted, then each answer
+        Assert.Equal(0, Scalar($"SELECT count(*) FROM messages WHERE id = '{mixed.Id}' AND finished IS NOT NULL"));
+
+        // Every recipient answered for good: the message is finished (retention counts from now) and the queue has nothing.
+        var done = Envelope("a@example.test", "b@example.test");
+        await using (var blob = store.CreateBlobWriter())
+            await store.AcceptAsync(done, "", blob, default, cutThrough: new CutThroughAttempt(now, now,
+                [new RecipientOutcome(0, AttemptStatus.Delivered, Reply(250, "2.0.0")), new RecipientOutcome(1, AttemptStatus.Failed, Reply(550, "5.1.1"))]));
+        Assert.Equal(1, Scalar($"SELECT count(*) FROM messages WHERE id = '{done.Id}' AND finished IS NOT NULL"));
+        Assert.Equal(0, Scalar($"SELECT count(*) FROM deliveries WHERE message_id = '{done.Id}' AND due_at IS NOT NULL"));
+    }
+
+    [Fact]
     public async Task Deliveries_start_queued_with_their_dsn_parameters()
     {
         await using var store = Open();
