@@ -251,7 +251,10 @@ public sealed partial class SmtpTransport(HermodOptions options, ILogger<SmtpTra
         return null;
     }
 
-    /// <summary>Back to the idle pool when usable (after RSET if <paramref name="reset"/>), else closed. Never throws for the server's sake.</summary>
+    /// <summary>
+    /// Back to the idle pool when usable (after RSET if <paramref name="reset"/>), else closed. Never throws for the
+    /// server's sake. A connection retired after its last message says QUIT on its own: nobody waits for that.
+    /// </summary>
     internal async Task ReleaseAsync((IPEndPoint, OutboundTls, string?) key, SmtpClientConnection connection, bool reset)
     {
         if (!_disposed && connection.IsUsable && connection.MessagesSent < options.Delivery.MaxMessagesPerConnection)
@@ -272,9 +275,13 @@ public sealed partial class SmtpTransport(HermodOptions options, ILogger<SmtpTra
                 return;
             }
         }
-        await CloseAsync(connection);
+        if (_disposed)
+            await CloseAsync(connection);
+        else
+            _ = CloseAsync(connection);
     }
 
+    /// <summary>QUIT when usable, then closed; never throws.</summary>
     private static async Task CloseAsync(SmtpClientConnection connection)
     {
         try
