@@ -105,7 +105,8 @@ if [ -z "${SKIP_BUILD:-}" ]; then
   dotnet build -c Release "$ROOT/src/Hermod" -nologo -v q -clp:ErrorsOnly >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log" >&2; exit 1; }
 fi
 
-# start_hermod NAME CUT_THROUGH: a Hermod whose ingress takes example.test and routes it to the sink.
+# start_hermod NAME CUT_THROUGH VAR: a Hermod whose ingress takes example.test and routes it to the sink; its port goes
+# into VAR (not printed: a command substitution would start it in a subshell, out of reach of the cleanup).
 start_hermod() {
   local name=$1 cut=$2 port
   port=$(free_port)
@@ -129,11 +130,11 @@ EOF
   dotnet "$HERMOD_DLL" serve --config "$WORK/$name.yaml" >"$WORK/$name.log" 2>&1 &
   PIDS+=($!)
   wait_smtp "$port" || { echo "hermod ($name) did not start; log:" >&2; cat "$WORK/$name.log" >&2; exit 1; }
-  echo "$port"
+  printf -v "$3" '%s' "$port"
 }
 
-CUT_PORT=$(start_hermod cut true)
-QUEUE_PORT=$(start_hermod queue false)
+start_hermod cut true CUT_PORT
+start_hermod queue false QUEUE_PORT
 log "smtp-sink on $SINK_PORT; Hermod cut-through on $CUT_PORT, store-and-forward on $QUEUE_PORT; $RUNS run(s)"
 
 log "warming up: $WARMUP messages on each path (JIT tiers, connection pools)"
