@@ -8,9 +8,15 @@ namespace Hermod.Storage.Sqlite;
 /// <summary>A unit of work for the single writer; runs inside a savepoint of a shared transaction.</summary>
 internal abstract class WriteOp
 {
-    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource? _done;
 
-    public Task Completion => _done.Task;
+    /// <summary>
+    /// Completes after the commit. What awaits an op runs on the thread pool, not on the writer's thread — except for
+    /// ops that <see cref="CanWait"/>: their awaiters only tidy up (nobody is answered), so a batch of them finishes
+    /// on the writer's thread and wakes no other. Read before the op is queued (<see cref="GroupCommitWriter.EnqueueAsync"/>).
+    /// </summary>
+    public Task Completion =>
+        (_done ??= new TaskCompletionSource(CanWait ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
     /// <summary>Whether the commit that carries this op must be fsync'd before it completes.</summary>
     public virtual bool NeedsSync => true;
@@ -31,10 +37,11 @@ internal abstract class WriteOp
     public void Complete(Exception? error)
     {
         Release();
+        _ = Completion;
         if (error is null)
-            _done.TrySetResult();
+            _done!.TrySetResult();
         else
-            _done.TrySetException(error);
+            _done!.TrySetException(error);
     }
 }
 
@@ -106,6 +113,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
 
     public Task EnqueueAsync(WriteOp op)
     {
+        var completion = op.Completion; // made before the writer can complete it
         lock (_gate)
         {
             if (!_closed)
@@ -113,11 +121,11 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                 _queue.Enqueue(op);
                 if (_idle && !(_holding && op.CanWait))
                     Monitor.Pulse(_gate);
-                return op.Completion;
+                return completion;
             }
         }
         op.Complete(new ObjectDisposedException(nameof(GroupCommitWriter)));
-        return op.Completion;
+        return completion;
     }
 
     /// <summary>How long ops that <see cref="WriteOp.CanWait"/> may be held back to share a commit.</summary>

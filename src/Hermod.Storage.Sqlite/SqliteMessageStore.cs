@@ -74,17 +74,19 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
 
     public Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, CancellationToken cancellationToken, ReplacedHeader? header = null,
         CutThroughAttempt? cutThrough = null) =>
-        AcceptAsync(envelope, headerPrefix, body, null, null, header, cutThrough);
+        AcceptAsync(envelope, headerPrefix, body, null, null, header, cutThrough, background: cutThrough?.DeliveredAll(envelope.Recipients.Count) == true);
 
     public Task AcceptDsnAsync(MessageEnvelope dsn, string headerPrefix, IBlobWriter body, IReadOnlyList<long> deliveryIds, CancellationToken cancellationToken) =>
         AcceptAsync(dsn, headerPrefix, body, deliveryIds, null);
 
+    /// <param name="background">Nobody waits for this record (every next hop took the message): it may share a later commit.</param>
     private async Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, IReadOnlyList<long>? clearDsn, IdempotentResponse? idempotent,
-        ReplacedHeader? header = null, CutThroughAttempt? cutThrough = null)
+        ReplacedHeader? header = null, CutThroughAttempt? cutThrough = null, bool background = false)
     {
         var blob = (SqliteBlobWriter)body;
         var (data, count) = blob.TakeBuffer();
-        await _writer.EnqueueAsync(new AcceptOp(envelope, headerPrefix, header, blob, data, count, _time.GetUtcNow().ToUnixTimeMilliseconds(), clearDsn, idempotent, cutThrough));
+        await _writer.EnqueueAsync(new AcceptOp(envelope, headerPrefix, header, blob, data, count, _time.GetUtcNow().ToUnixTimeMilliseconds(), clearDsn, idempotent, cutThrough,
+            background));
         blob.Accepted = true;
         if (cutThrough?.Outcomes.Any(o => o.Dsn != DsnKind.None) == true)
             DsnOwed.Set();
@@ -259,13 +261,12 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
 
     /// <summary>The message, its recipients and its body become durable together.</summary>
     private sealed class AcceptOp(MessageEnvelope envelope, string headerPrefix, ReplacedHeader? header, SqliteBlobWriter blob, byte[] data, int count, long now,
-        IReadOnlyList<long>? clearDsn = null, IdempotentResponse? idempotent = null, CutThroughAttempt? cutThrough = null) : WriteOp
+        IReadOnlyList<long>? clearDsn = null, IdempotentResponse? idempotent = null, CutThroughAttempt? cutThrough = null, bool background = false) : WriteOp
     {
         /// <summary>Delivered upstream, every recipient: the next hops are responsible, so no fsync is waited for.</summary>
         public override bool NeedsSync => cutThrough?.DeliveredAll(envelope.Recipients.Count) != true;
 
-        /// <summary>Nothing waits for the record of a message every next hop took: it may share a later commit.</summary>
-        public override bool CanWait => !NeedsSync;
+        public override bool CanWait => background;
 
         public override void Execute(WriteContext db)
         {

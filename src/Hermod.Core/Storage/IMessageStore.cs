@@ -76,7 +76,8 @@ public interface IMessageStore
     /// <paramref name="header"/>, when modifiers rewrote the header block, follows it and replaces the block as received.
     /// <paramref name="cutThrough"/>: what the next hops already answered while the client waited, recorded as the
     /// first attempt in the same commit (a recipient delivered upstream is never sent again). When it delivered every
-    /// recipient, the next hops are responsible and the commit does not wait for an fsync.
+    /// recipient, the next hops are responsible: the commit does not wait for an fsync, and the record may be held back
+    /// for a moment to share a commit with later ones — the caller answers its client without waiting for it.
     /// </summary>
     Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, CancellationToken cancellationToken, ReplacedHeader? header = null,
         CutThroughAttempt? cutThrough = null);

@@ -169,6 +169,27 @@ public sealed class SqliteMessageStoreTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_background_record_finishes_on_the_writers_thread_and_an_acceptance_does_not()
+    {
+        await using var store = Open();
+        async Task<string?> ThreadAfterAsync(AttemptStatus? outcome)
+        {
+            var envelope = Envelope("r@example.test");
+            await using var blob = store.CreateBlobWriter();
+            var now = DateTimeOffset.UtcNow;
+            var attempt = outcome is { } status
+                ? new CutThroughAttempt(now, now, [new RecipientOutcome(0, status, new UpstreamReply("mx.example.test", 250, "2.0.0", "ok"))])
+                : null;
+            return await store.AcceptAsync(envelope, "", blob, default, cutThrough: attempt)
+                .ContinueWith(_ => Thread.CurrentThread.Name, TaskContinuationOptions.ExecuteSynchronously);
+        }
+
+        // Away from the test framework's synchronization context, as a session runs.
+        Assert.Equal("hermod-sqlite-writer", await Task.Run(() => ThreadAfterAsync(AttemptStatus.Delivered))); // wakes no other thread
+        Assert.NotEqual("hermod-sqlite-writer", await Task.Run(() => ThreadAfterAsync(null))); // a session goes on elsewhere
+    }
+
+    [Fact]
     public async Task A_cut_through_attempt_is_written_with_the_message_as_the_queue_would_record_it()
     {
         await using var store = Open();
