@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using Hermod.Core.Configuration;
+using Hermod.Core.IO;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Transport;
 using Microsoft.Extensions.Logging;

@@ -1,10 +1,10 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Hermod.Delivery.Targets;
+namespace Hermod.Core.IO;
 
 /// <summary>fsync(2) of a directory, which .NET cannot open: makes a rename or a new entry in it durable.</summary>
-internal static class DirectorySync
+public static class DirectorySync
 {
     private const int O_RDONLY = 0;
     private const int O_CLOEXEC_LINUX = 0x80000;
