@@ -21,6 +21,9 @@ internal abstract class WriteOp
     /// <summary>Whether the commit that carries this op must be fsync'd before it completes.</summary>
     public virtual bool NeedsSync => true;
 
+    /// <summary>Whether the files the commit's rows point at (body segments) must be made durable before it commits.</summary>
+    public virtual bool NeedsSegmentSync => NeedsSync;
+
     /// <summary>
     /// Nobody waits for this op to answer a client (the record of a message the next hops already took): the writer may
     /// hold it back for up to <see cref="GroupCommitWriter.HoldBack"/>, so that it shares a commit with the ops after it.
@@ -101,8 +104,12 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     private readonly Thread _thread;
     private bool _synchronousFull = true;
 
-    public GroupCommitWriter(SqliteConnection connection, int maxBatch, HermodMetrics metrics, ILogger logger)
+    private readonly Action _syncFiles;
+
+    /// <param name="syncFiles">Makes the files rows point at durable (<see cref="BlobSegments.SyncWritten"/>): before a commit that needs it.</param>
+    public GroupCommitWriter(SqliteConnection connection, int maxBatch, HermodMetrics metrics, ILogger logger, Action syncFiles)
     {
+        _syncFiles = syncFiles;
         _context = new WriteContext(connection);
         _maxBatch = maxBatch;
         _metrics = metrics;
@@ -211,6 +218,8 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                     _context.Exec("RELEASE op");
                 }
             }
+            if (batch.Exists(op => op.NeedsSegmentSync))
+                _syncFiles(); // the body bytes the rows point at are on disk before the rows are
             transaction.Commit();
         }
         catch (Exception e)

@@ -3,14 +3,12 @@ namespace Hermod.Storage.Sqlite;
 /// <summary>The SQLite schema (DESIGN.md "Storage model"). Versioned with PRAGMA user_version.</summary>
 internal static class Schema
 {
-    public const int Version = 2;
+    public const int Version = 3;
 
     /// <summary>Brings a database of an older version up to <see cref="Version"/> (before <see cref="Create"/> runs).</summary>
-    public static string Upgrade(int from) => from switch
-    {
-        1 => "ALTER TABLE messages ADD COLUMN body_offset INTEGER NOT NULL DEFAULT 0; ALTER TABLE blobs ADD COLUMN encoding TEXT;",
-        _ => "",
-    };
+    public static string Upgrade(int from) =>
+        (from < 2 ? "ALTER TABLE messages ADD COLUMN body_offset INTEGER NOT NULL DEFAULT 0; ALTER TABLE blobs ADD COLUMN encoding TEXT;" : "") +
+        (from < 3 ? "ALTER TABLE blob_chunks ADD COLUMN segment INTEGER; ALTER TABLE blob_chunks ADD COLUMN seg_offset INTEGER; ALTER TABLE blob_chunks ADD COLUMN length INTEGER;" : "");
 
     public const string Create = """
         CREATE TABLE IF NOT EXISTS blobs (
@@ -24,9 +22,13 @@ internal static class Schema
         CREATE TABLE IF NOT EXISTS blob_chunks (
             blob_id INTEGER NOT NULL,
             seq INTEGER NOT NULL,
-            data BLOB NOT NULL,
+            data BLOB NOT NULL,              -- the bytes of a small chunk; empty when they lie in a segment file
+            segment INTEGER,                 -- a large chunk: data_dir/blobs/<segment>.seg, from seg_offset, length bytes
+            seg_offset INTEGER,
+            length INTEGER,
             PRIMARY KEY (blob_id, seq)
         ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS blob_chunks_segment ON blob_chunks(segment) WHERE segment IS NOT NULL;
         CREATE TABLE IF NOT EXISTS messages (
             id TEXT PRIMARY KEY,
             sender TEXT NOT NULL,

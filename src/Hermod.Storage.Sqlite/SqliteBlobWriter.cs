@@ -24,6 +24,9 @@ internal sealed class SqliteBlobWriter(SqliteMessageStore store, int chunkSize) 
 
     public bool Accepted { get; set; }
 
+    /// <summary>Some chunk of this body went to a segment file (its record must not be durable before the segment is).</summary>
+    public bool InSegments { get; set; }
+
     public bool ShouldFlush => _count >= chunkSize;
 
     public void Advance(int count)
@@ -61,8 +64,7 @@ internal sealed class SqliteBlobWriter(SqliteMessageStore store, int chunkSize) 
     {
         if (_count == 0)
             return;
-        var (data, count) = TakeBuffer();
-        await store.WriteChunkAsync(this, data, count);
+        await store.WriteChunkAsync(this);
     }
 
     /// <summary>Hands the buffered bytes over (the taker returns the array to the pool) and starts a new buffer.</summary>

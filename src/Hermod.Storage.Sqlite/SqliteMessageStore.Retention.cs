@@ -14,6 +14,8 @@ public sealed partial class SqliteMessageStore : IRetentionStore
         ArgumentOutOfRangeException.ThrowIfLessThan(maxMessages, 1);
         var op = new RetentionOp(Now - (long)retention.TotalMilliseconds, maxMessages);
         await _writer.EnqueueAsync(op);
+        if (op.Result.Blobs > 0)
+            await _writer.EnqueueAsync(new CollectSegmentsOp(_segments)); // after the deletion committed: the files go last
         return op.Result;
     }
 

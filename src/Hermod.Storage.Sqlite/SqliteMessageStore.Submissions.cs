@@ -15,8 +15,8 @@ public sealed partial class SqliteMessageStore : ISubmissionStore
             if (envelope.SubmissionId != submissionId)
                 throw new ArgumentException($"envelope {envelope.Id} does not belong to submission {submissionId}", nameof(envelopes));
         var blob = (SqliteBlobWriter)body;
-        var (data, count) = blob.TakeBuffer();
-        await _writer.EnqueueAsync(new SubmissionOp(submissionId, clientId, envelopes, headerPrefix, header, blob, data, count, Now));
+        var chunk = await ChunkData.TakeAsync(blob, _segments);
+        await _writer.EnqueueAsync(new SubmissionOp(submissionId, clientId, envelopes, headerPrefix, header, blob, chunk, Now));
         blob.Accepted = true;
         Signal.Set();
     }
@@ -53,7 +53,7 @@ public sealed partial class SqliteMessageStore : ISubmissionStore
     /// one), every further envelope adds a reference.
     /// </summary>
     private sealed class SubmissionOp(string submissionId, string clientId, IReadOnlyList<MessageEnvelope> envelopes, string headerPrefix,
-        ReplacedHeader? header, SqliteBlobWriter blob, byte[] data, int count, long now) : WriteOp
+        ReplacedHeader? header, SqliteBlobWriter blob, ChunkData chunk, long now) : WriteOp
     {
         public override void Execute(WriteContext db)
         {
@@ -63,7 +63,7 @@ public sealed partial class SqliteMessageStore : ISubmissionStore
             {
                 foreach (var envelope in envelopes)
                 {
-                    new AcceptOp(envelope, headerPrefix, header, blob, data, count, now).Execute(db);
+                    new AcceptOp(envelope, headerPrefix, header, blob, chunk, now).Execute(db);
                     // The staged chunks (if any) became the blob or were dropped for an equal one: further envelopes
                     // must only find it by its hash and add a reference, not treat the staging row again.
                     blob.StagingId = 0;
@@ -75,6 +75,6 @@ public sealed partial class SqliteMessageStore : ISubmissionStore
             }
         }
 
-        public override void Release() => ArrayPool<byte>.Shared.Return(data);
+        public override void Release() => chunk.Release();
     }
 }

@@ -15,6 +15,7 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
     private readonly int _chunkSize;
     private readonly TimeProvider _time;
     private readonly GroupCommitWriter _writer;
+    private readonly BlobSegments _segments;
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}";
 
     /// <param name="recover">
@@ -50,7 +51,10 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
                     : "");
             setup.ExecuteNonQuery();
         }
-        _writer = new GroupCommitWriter(connection, options.Storage.MaxBatch, metrics, logger);
+        _segments = new BlobSegments(Path.Combine(options.DataDir, "blobs"), options.Storage.SegmentSize);
+        _writer = new GroupCommitWriter(connection, options.Storage.MaxBatch, metrics, logger, _segments.SyncWritten);
+        if (recover && _segments.Existing > 0)
+            _ = _writer.EnqueueAsync(new CollectSegmentsOp(_segments)); // what a crashed run left behind
     }
 
     public string DatabasePath { get; }
@@ -67,8 +71,8 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
 
     public IBlobWriter CreateBlobWriter() => new SqliteBlobWriter(this, _chunkSize);
 
-    internal Task WriteChunkAsync(SqliteBlobWriter blob, byte[] data, int count) =>
-        _writer.EnqueueAsync(new ChunkOp(blob, data, count, _time.GetUtcNow().ToUnixTimeMilliseconds()));
+    internal async Task WriteChunkAsync(SqliteBlobWriter blob) =>
+        await _writer.EnqueueAsync(new ChunkOp(blob, await ChunkData.TakeAsync(blob, _segments), _time.GetUtcNow().ToUnixTimeMilliseconds()));
 
     internal Task DropStagingAsync(long stagingId) => _writer.EnqueueAsync(new DropStagingOp(stagingId));
 
@@ -84,8 +88,8 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
         ReplacedHeader? header = null, CutThroughAttempt? cutThrough = null, bool background = false)
     {
         var blob = (SqliteBlobWriter)body;
-        var (data, count) = blob.TakeBuffer();
-        await _writer.EnqueueAsync(new AcceptOp(envelope, headerPrefix, header, blob, data, count, _time.GetUtcNow().ToUnixTimeMilliseconds(), clearDsn, idempotent, cutThrough,
+        var chunk = await ChunkData.TakeAsync(blob, _segments);
+        await _writer.EnqueueAsync(new AcceptOp(envelope, headerPrefix, header, blob, chunk, _time.GetUtcNow().ToUnixTimeMilliseconds(), clearDsn, idempotent, cutThrough,
             background));
         blob.Accepted = true;
         if (cutThrough?.Outcomes.Any(o => o.Dsn != DsnKind.None) == true)
@@ -197,14 +201,14 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
             encoding = reader.IsDBNull(3) ? null : reader.GetString(3);
         }
         // Chunk by chunk: memory stays at one chunk whatever the size of the message.
-        command.CommandText = "SELECT data FROM blob_chunks WHERE blob_id = $blob AND seq = $seq";
+        command.CommandText = ChunkQuery;
         command.Parameters.Clear();
         command.Parameters.AddWithValue("$blob", blobId);
         var seqParameter = command.Parameters.AddWithValue("$seq", 0);
         await using var body = ChunkStream.Decode(new ChunkStream(async (seq, ct) =>
         {
             seqParameter.Value = seq;
-            return await command.ExecuteScalarAsync(ct) as byte[];
+            return await ReadChunkAsync(command, ct);
         }), encoding);
         await ChunkStream.SkipAsync(body, skip, cancellationToken);
         await body.CopyToAsync(destination, cancellationToken);
@@ -216,10 +220,27 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
     {
         await using var connection = Open();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT data FROM blob_chunks WHERE blob_id = $blob AND seq = $seq";
+        command.CommandText = ChunkQuery;
         command.Parameters.AddWithValue("$blob", blobId);
         command.Parameters.AddWithValue("$seq", seq);
-        return await command.ExecuteScalarAsync(cancellationToken) as byte[];
+        return await ReadChunkAsync(command, cancellationToken);
+    }
+
+    private const string ChunkQuery = "SELECT data, segment, seg_offset, length FROM blob_chunks WHERE blob_id = $blob AND seq = $seq";
+
+    /// <summary>The chunk <paramref name="command"/> (<see cref="ChunkQuery"/>) finds: its bytes from the row, or from the segment file the row points at.</summary>
+    private async Task<byte[]?> ReadChunkAsync(SqliteCommand command, CancellationToken cancellationToken)
+    {
+        Extent extent;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            if (!await reader.ReadAsync(cancellationToken))
+                return null;
+            if (reader.IsDBNull(1))
+                return (byte[])reader.GetValue(0);
+            extent = new Extent(reader.GetInt64(1), reader.GetInt64(2), reader.GetInt32(3));
+        }
+        return await _segments.ReadAsync(extent, cancellationToken);
     }
 
     internal static string StateName(DeliveryState state) => state.ToString().ToLowerInvariant();
@@ -229,11 +250,15 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
     public async ValueTask DisposeAsync()
     {
         await _writer.DisposeAsync();
+        _segments.Dispose();
         SqliteConnection.ClearAllPools();
     }
 
-    /// <summary>Stages one chunk of a large body (allocating the staging blob row on the first).</summary>
-    private sealed class ChunkOp(SqliteBlobWriter blob, byte[] data, int count, long now) : WriteOp
+    /// <summary>
+    /// Stages one chunk of a large body (allocating the staging blob row on the first). No fsync, of the log or of a
+    /// segment: the accepting commit makes both durable, and a staged body a crash leaves is dropped at the next start.
+    /// </summary>
+    private sealed class ChunkOp(SqliteBlobWriter blob, ChunkData chunk, long now) : WriteOp
     {
         public override bool NeedsSync => false;
 
@@ -241,11 +266,28 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
         {
             if (blob.StagingId == 0)
                 blob.StagingId = (long)db.Scalar("INSERT INTO blobs (hash, size, refcount, created) VALUES (NULL, 0, 0, $p0) RETURNING id", now)!;
-            db.Exec("INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($p0, $p1, $p2)", blob.StagingId, blob.ChunksWritten, Slice(data, count));
+            chunk.Insert(db, blob.StagingId, blob.ChunksWritten);
             blob.ChunksWritten++;
         }
 
-        public override void Release() => ArrayPool<byte>.Shared.Return(data);
+        public override void Release() => chunk.Release();
+    }
+
+    /// <summary>Deletes the segment files no chunk points at any more (after retention, and what a crashed run left).</summary>
+    private sealed class CollectSegmentsOp(BlobSegments segments) : WriteOp
+    {
+        public override bool NeedsSync => false;
+
+        public int Deleted { get; private set; }
+
+        public override void Execute(WriteContext db)
+        {
+            var inUse = new HashSet<long>();
+            using (var reader = db.Command("SELECT DISTINCT segment FROM blob_chunks WHERE segment IS NOT NULL").ExecuteReader())
+                while (reader.Read())
+                    inUse.Add(reader.GetInt64(0));
+            Deleted = segments.Collect(inUse);
+        }
     }
 
     private sealed class DropStagingOp(long stagingId) : WriteOp
@@ -260,11 +302,14 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
     }
 
     /// <summary>The message, its recipients and its body become durable together.</summary>
-    private sealed class AcceptOp(MessageEnvelope envelope, string headerPrefix, ReplacedHeader? header, SqliteBlobWriter blob, byte[] data, int count, long now,
+    private sealed class AcceptOp(MessageEnvelope envelope, string headerPrefix, ReplacedHeader? header, SqliteBlobWriter blob, ChunkData chunk, long now,
         IReadOnlyList<long>? clearDsn = null, IdempotentResponse? idempotent = null, CutThroughAttempt? cutThrough = null, bool background = false) : WriteOp
     {
         /// <summary>Delivered upstream, every recipient: the next hops are responsible, so no fsync is waited for.</summary>
         public override bool NeedsSync => cutThrough?.DeliveredAll(envelope.Recipients.Count) != true;
+
+        /// <summary>Its rows point at chunks in segment files: those must be durable first, whenever this commit becomes so.</summary>
+        public override bool NeedsSegmentSync => NeedsSync || blob.InSegments;
 
         public override bool CanWait => background;
 
@@ -291,8 +336,8 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
                     blobId = blob.StagingId;
                     db.Exec("UPDATE blobs SET hash = $p0, size = $p1, refcount = 1, encoding = $p3 WHERE id = $p2", hash, blob.Length, blobId, blob.ContentEncoding);
                 }
-                if (count > 0 || blob.ChunksWritten == 0)
-                    db.Exec("INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($p0, $p1, $p2)", blobId, blob.ChunksWritten, Slice(data, count));
+                if (chunk.Length > 0 || blob.ChunksWritten == 0)
+                    chunk.Insert(db, blobId.Value, blob.ChunksWritten);
             }
 
             var prefix = System.Text.Encoding.UTF8.GetBytes(headerPrefix);
@@ -359,8 +404,6 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
                     idempotent.Tenant, idempotent.Key, idempotent.RequestHash, idempotent.Status, idempotent.Body, now);
         }
 
-        public override void Release() => ArrayPool<byte>.Shared.Return(data);
+        public override void Release() => chunk.Release();
     }
-
-    private static byte[] Slice(byte[] data, int count) => data.AsSpan(0, count).ToArray();
 }

@@ -23,12 +23,13 @@ internal sealed class ConfigBinder(string source)
 
         if (Map(root, "", "storage") is { } storage)
         {
-            Known(storage, "storage", "provider", "max_batch", "chunk_size");
+            Known(storage, "storage", "provider", "max_batch", "chunk_size", "segment_size");
             o.Storage.Provider = String(storage, "storage", "provider") ?? o.Storage.Provider;
             if (o.Storage.Provider != "sqlite")
                 Error(storage, "storage.provider", $"'{o.Storage.Provider}' is not supported (supported: sqlite)");
             o.Storage.MaxBatch = Int(storage, "storage", "max_batch", 1, 100_000) ?? o.Storage.MaxBatch;
             o.Storage.ChunkSize = (int)(Size(storage, "storage", "chunk_size", 4096, 16L << 20) ?? o.Storage.ChunkSize);
+            o.Storage.SegmentSize = Size(storage, "storage", "segment_size", 1L << 20, 1L << 40) ?? o.Storage.SegmentSize;
         }
 
         if (Map(root, "", "smtp") is { } smtp)

@@ -123,6 +123,8 @@ public sealed class StorageOptions
     public int MaxBatch { get; set; } = 512;
     /// <summary>Body bytes buffered per message before a chunk goes to the blob store.</summary>
     public int ChunkSize { get; set; } = 256 * 1024;
+    /// <summary>Size at which a body segment file (large chunks) is full and the next one starts.</summary>
+    public long SegmentSize { get; set; } = 64L * 1024 * 1024;
 }
 
 public enum ListenerRole { Ingress, Submission }
