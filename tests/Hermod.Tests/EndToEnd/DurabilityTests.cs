@@ -27,18 +27,20 @@ public sealed class DurabilityTests(ITestOutputHelper output)
     private static string Recipient(int client) => $"user{client}@example.test";
 
     /// <summary>The exact content of message <paramref name="message"/> of <paramref name="client"/> (no dot-stuffing needed).</summary>
-    private static string Body(int client, int message)
+    private static string Body(int client, int message, int lines)
     {
         var body = new StringBuilder();
         body.Append($"From: {Sender(client)}\r\nTo: {Recipient(client)}\r\nSubject: load {client}/{message}\r\n");
         body.Append($"X-Load: client {client} message {message}\r\n\r\n");
-        for (var i = 0; i < 12; i++)
+        for (var i = 0; i < lines; i++)
             body.Append($"line {i} of message {message} from client {client}: the quick brown fox jumps over the lazy dog\r\n");
         return body.ToString();
     }
 
-    [Fact]
-    public async Task Kill9_under_load_loses_no_acknowledged_message()
+    [Theory]
+    [InlineData(12)] // ~1.3 KB: the body in the database row
+    [InlineData(400)] // ~40 KB: the body in a segment file (docs/storage.md)
+    public async Task Kill9_under_load_loses_no_acknowledged_message(int lines)
     {
         await using var hermod = await HermodProcess.StartAsync(c => c.Listeners = [new("mx", "ingress", "none", "none")]);
         var endPoint = hermod.Smtp("mx");
@@ -64,7 +66,7 @@ public sealed class DurabilityTests(ITestOutputHelper output)
                     await smtp.ExpectAsync("250 ");
                     await smtp.ExpectAsync("250 ");
                     await smtp.ExpectAsync("354 ");
-                    await smtp.SendAsync(Body(client, n) + ".\r\n");
+                    await smtp.SendAsync(Body(client, n, lines) + ".\r\n");
                     awaitingReply = true;
                     Interlocked.Increment(ref awaiting);
                     var reply = await smtp.ReadReplyAsync();
@@ -136,7 +138,7 @@ public sealed class DurabilityTests(ITestOutputHelper output)
         {
             var show = await hermod.RunCliAsync("queue", "show", ack.Id, "--raw");
             Assert.True(show.ExitCode == 0, show.Describe());
-            Assert.Equal(Body(ack.Client, ack.Message), StoredContent.Split(show.StdoutBytes).BodyText);
+            Assert.Equal(Body(ack.Client, ack.Message, lines), StoredContent.Split(show.StdoutBytes).BodyText);
         }
 
         // Hermod starts again on the same data and accepts mail.
