@@ -48,13 +48,42 @@ public interface ICutThroughTransaction : IAsyncDisposable
     /// </summary>
     Task<PolicyReply?> AddRecipientAsync(IReadOnlyList<EnvelopeRecipient> deliveries, int firstIndex, CancellationToken cancellationToken);
 
-    /// <summary>The client has begun sending the content: next hops that took recipients may open their content phase now (SMTP: DATA).</summary>
+    /// <summary>
+    /// The content begins (DATA, or the first BDAT chunk), before any of it is read. With
+    /// <paramref name="headerPrefix"/> — what precedes the content as it will be stored (trace header, added fields),
+    /// final already — the content goes on to the next hops as it arrives: the result takes it. Null (no prefix
+    /// yet, or no next hop took recipients): the content goes at the end of data, as a whole.
+    /// </summary>
+    ICutThroughContent? OpenContent(string? headerPrefix);
+
+    /// <summary>
+    /// The client has its 354 (or its first BDAT chunk is in): the next hops that took recipients open their content
+    /// phase now (SMTP: DATA) and, when the content streams (<see cref="OpenContent"/>), start taking it.
+    /// </summary>
     void ContentBegins();
 
     /// <summary>
-    /// End of data: the content goes to every next hop that took recipients; waits the data window for the answers.
+    /// End of data, the content accepted: it goes to every next hop (or ends, for those it streamed to) that took recipients; waits the data window for the answers.
     /// <paramref name="deliveries"/> is the transaction's whole delivery list (indexes as in <see cref="AddRecipientAsync"/>).
     /// </summary>
     Task<CutThroughOutcome> DataAsync(Func<Stream, CancellationToken, Task> writeContent, long size, IReadOnlyList<EnvelopeRecipient> deliveries,
         CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The content of a cut-through transaction while it arrives, for the next hops that take it as it streams in. The
+/// next hops end their data only once <see cref="ICutThroughTransaction.DataAsync"/> is called — the content is
+/// then complete and accepted; until then it can still be refused, and <see cref="Fail"/> (or disposing the
+/// transaction) cuts their transactions off before their end of data: nothing is delivered.
+/// </summary>
+public interface ICutThroughContent
+{
+    /// <summary>The next bytes of the content (copied).</summary>
+    void Write(ReadOnlySpan<byte> data);
+
+    /// <summary>Hands what was written on; waits while a next hop is far behind (bounded memory). A next hop that gave up is left out from then on.</summary>
+    ValueTask FlushAsync(CancellationToken cancellationToken);
+
+    /// <summary>The content is refused or abandoned: the next hops' transactions end without their end of data. Idempotent; nothing once DataAsync was called.</summary>
+    void Fail();
 }

@@ -50,6 +50,13 @@ public interface IPipelineTransaction
 
     /// <summary>After the body is stored (not yet accepted): body checks and header modifiers.</summary>
     ValueTask<BodyDecision> BodyAsync(IBlobWriter body, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The header fields <see cref="BodyAsync"/> will add, when they are final before the body arrives — no body check
+    /// or header modifier applies and nothing is quarantined, so the body stage can neither refuse nor change the
+    /// header: the message may go on to a next hop while it arrives. Null when the body stage may still decide.
+    /// </summary>
+    string? FieldsBeforeBody { get; }
 }
 
 /// <summary>The end of the connection stage: a refusal, or header fields for every message of the session and whether to quarantine them.</summary>

@@ -54,6 +54,13 @@ public interface IBodyFilter
 
     /// <summary>Header fields to put in front of the message (trace headers), known after <see cref="Complete"/>.</summary>
     string Prefix => "";
+
+    /// <summary>
+    /// True when <see cref="Prefix"/> is final from <see cref="IStreamProcessor.Begin"/> on (a trace header, or none):
+    /// then the message can go on to a next hop while it arrives (cut-through). False (the default) when the body
+    /// may still decide it.
+    /// </summary>
+    bool PrefixKnownAtStart => false;
 }
 
 /// <summary>
@@ -107,6 +114,22 @@ public sealed class BodySink : IBufferWriter<byte>, IDisposable
             this.Write(content.Span.Slice(offset, Math.Min(64 * 1024, content.Length - offset)));
             if (ShouldFlush)
                 await FlushAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>The header prefix <see cref="Complete"/> will give, when every processor knows its part already; else null.</summary>
+    public string? PrefixAtStart
+    {
+        get
+        {
+            var prefix = "";
+            foreach (var filter in _filters)
+            {
+                if (!filter.PrefixKnownAtStart)
+                    return null;
+                prefix += filter.Prefix;
+            }
+            return prefix;
         }
     }
 

@@ -57,6 +57,12 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
         /// <summary>Given up (timeout, broken): later recipients of this route are stored and forwarded; for ingress, refused with this.</summary>
         public PolicyReply? GivenUp { get; set; }
         public bool Finished { get; set; }
+        /// <summary>Where this next hop reads the content while it streams in (<see cref="StreamedContent"/>); null: it gets it at the end of data.</summary>
+        public System.IO.Pipelines.PipeReader? Streamed { get; set; }
+        /// <summary>The content's sending, once started (while it streams in, or at the end of data).</summary>
+        public Task<Transport.TransportResult>? Sending { get; set; }
+
+        public bool Live => GivenUp is null && Delivery is not null && Accepted.Count > 0;
     }
 
     private sealed class Transaction(CutThroughService service, CutThroughStart start) : ICutThroughTransaction
@@ -68,6 +74,7 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
             new MessageEnvelope(start.MessageId, start.Sender, [], start.Source, start.Body, start.SmtpUtf8, start.Ret, start.EnvelopeId),
             start.SizeHint, service._time.GetUtcNow(), []);
         private Func<Stream, CancellationToken, Task>? _content;
+        private StreamedContent? _streamed;
 
         private static readonly PolicyReply RcptTimedOut = new(450, "4.4.2", "The next hop did not answer in time; try again later");
         private static readonly PolicyReply DataTimedOut = new(451, "4.4.2", "The next hop did not answer the end of data in time; try again later");
@@ -95,7 +102,9 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
             {
                 if (upstream.Delivery is null)
                 {
-                    starting = upstream.Target.StartAsync(new TargetMessage(_message, route.Domain, WriteContentAsync, Interactive: true), linked.Token);
+                    var content = upstream; // this next hop's content: streamed to it, or written at the end of data
+                    starting = upstream.Target.StartAsync(new TargetMessage(_message, route.Domain, (stream, ct) => WriteContentAsync(content, stream, ct), Interactive: true),
+                        linked.Token);
                     upstream.Delivery = await starting.WaitAsync(linked.Token);
                 }
                 var queued = new QueuedRecipient(firstIndex, delivery.Address, delivery.Notify, delivery.OriginalRecipient, 0, false);
@@ -133,15 +142,36 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
             }
         }
 
-        public void ContentBegins()
+        public ICutThroughContent? OpenContent(string? headerPrefix)
         {
-            foreach (var upstream in _upstreams.Values)
-                if (upstream.GivenUp is null && upstream.Accepted.Count > 0)
-                    upstream.Delivery?.PrepareBody();
+            var live = _upstreams.Values.Where(u => u.Live).ToList();
+            if (headerPrefix is null || live.Count == 0)
+                return null;
+            _streamed = new StreamedContent(headerPrefix, live.Count);
+            for (var i = 0; i < live.Count; i++)
+                live[i].Streamed = _streamed.Reader(i);
+            return _streamed;
         }
 
-        private Task WriteContentAsync(Stream stream, CancellationToken cancellationToken) =>
-            (_content ?? throw new InvalidOperationException("the content is not complete yet"))(stream, cancellationToken);
+        public void ContentBegins()
+        {
+            if (_streamed is not null)
+                _streamed.Reading = true;
+            foreach (var upstream in _upstreams.Values)
+            {
+                if (!upstream.Live)
+                    continue;
+                if (upstream.Streamed is not null)
+                    upstream.Sending ??= SendAsync(upstream, CancellationToken.None); // aborting the delivery interrupts it
+                else
+                    upstream.Delivery!.PrepareBody();
+            }
+        }
+
+        private Task WriteContentAsync(Upstream upstream, Stream stream, CancellationToken cancellationToken) =>
+            upstream.Streamed is { } streamed
+                ? StreamedContent.CopyToAsync(streamed, stream, cancellationToken)
+                : (_content ?? throw new InvalidOperationException("the content is not complete yet"))(stream, cancellationToken);
 
         public async Task<CutThroughOutcome> DataAsync(Func<Stream, CancellationToken, Task> writeContent, long size, IReadOnlyList<EnvelopeRecipient> deliveries,
             CancellationToken cancellationToken)
@@ -158,12 +188,13 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
                 else // nothing to send, or the body stage re-routed its recipients (quarantine): they stay here
                     GiveUp(upstream, DataTimedOut);
             }
+            _streamed?.Complete(); // when the caller has not said so already: the content is accepted
             if (live.Count == 0 && _refused.Count == 0)
                 return new CutThroughOutcome(null, null);
 
             using var window = new CancellationTokenSource(start.Options.DataTimeout, service._time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, window.Token);
-            var sends = live.Select(u => SendAsync(u, linked.Token)).ToList();
+            var sends = live.Select(u => u.Sending ??= SendAsync(u, linked.Token)).ToList();
             try
             {
                 await Task.WhenAll(sends).WaitAsync(linked.Token);
@@ -244,8 +275,8 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
         {
             upstream.GivenUp = reply;
             upstream.Accepted.Clear(); // its recipients so far are stored and forwarded
-            if (upstream.Delivery is { } delivery)
-                _ = AbandonAsync(upstream, Task.CompletedTask);
+            if (upstream.Delivery is not null)
+                _ = AbandonAsync(upstream, upstream.Sending ?? Task.CompletedTask);
         }
 
         /// <summary>Closes an upstream transaction that is no longer wanted, interrupting <paramref name="pending"/>; never throws.</summary>
@@ -286,6 +317,7 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
 
         public async ValueTask DisposeAsync()
         {
+            _streamed?.Fail(); // not accepted after all (a refusal, the client gone): no next hop reaches its end of data
             foreach (var upstream in _upstreams.Values)
                 if (upstream.Delivery is { } delivery)
                 {

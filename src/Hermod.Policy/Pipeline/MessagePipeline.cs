@@ -252,15 +252,25 @@ internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo 
         return null;
     }
 
-    private async ValueTask<BodyDecision> BodyStageAsync(IBlobWriter body, CancellationToken cancellationToken)
+    public string? FieldsBeforeBody =>
+        !BodyChecks().Exists(c => c.Check.RunsAt(CheckStage.Body)) && HeaderModifiers().Count == 0 && _quarantine is null ? _addedFields.ToString() : null;
+
+    /// <summary>The checks of the body stage: the root's, the source block's and every destination block's reached.</summary>
+    private List<ConfiguredCheck> BodyChecks()
     {
-        ArgumentNullException.ThrowIfNull(body);
         var checks = new List<ConfiguredCheck>(Root.Checks);
         if (_source != Root)
             checks.AddRange(_source.Checks);
         foreach (var leaf in _leaves)
             if (leaf != _source && leaf != Root)
                 checks.AddRange(leaf.Checks.Where(c => !checks.Contains(c)));
+        return checks;
+    }
+
+    private async ValueTask<BodyDecision> BodyStageAsync(IBlobWriter body, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var checks = BodyChecks();
         if (checks.Count > 0)
         {
             var context = MessagePipeline.Context(session, Sender, null, [.. _recipients.Select(r => r.Address)],

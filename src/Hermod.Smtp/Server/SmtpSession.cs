@@ -66,6 +66,9 @@ public sealed partial class SmtpSession : IAsyncDisposable
     private DataFilter? _filter;
     private IBlobWriter? _blob;
     private BodySink? _sink;
+    private ICutThroughContent? _streamed; // the content going on to the next hops as it arrives
+    private string? _streamedPrefix; // what they got in front of it
+    private IBufferWriter<byte>? _bodyWriter; // the sink, or the sink and the next hops
     private string _id = "";
     private bool _tooBig;
     private long _bdatRemaining;
@@ -571,6 +574,10 @@ public sealed partial class SmtpSession : IAsyncDisposable
         _envId = null;
         _filter = null;
         _tooBig = false;
+        _streamed?.Fail(); // not accepted: no next hop reaches its end of data (nothing once the data was handed on)
+        _streamed = null;
+        _streamedPrefix = null;
+        _bodyWriter = null;
         _sink?.Dispose();
         _sink = null;
         if (_blob is not null)
@@ -590,6 +597,10 @@ public sealed partial class SmtpSession : IAsyncDisposable
         var context = new BodyContext(_id, _ctx.Options.Hostname, _helo, _remote, protocol,
             _tls is null ? null : $"using {TlsProtocol} with cipher {_tls.NegotiatedCipherSuite}", [.. _recipients.Select(r => r.Address)], _ctx.Time.GetUtcNow());
         _sink = new BodySink(_pipeline.Processors, context, _blob);
+        // The content streams on to the next hops when nothing still to come can change what precedes it.
+        _streamedPrefix = _sink.PrefixAtStart is { } trace && _tx!.FieldsBeforeBody is { } fields ? trace + fields : null;
+        _streamed = _cut?.OpenContent(_streamedPrefix);
+        _bodyWriter = _streamed is null ? _sink : new ContentTee(_sink, _streamed);
         _tooBig = false;
         _dataStarted = _ctx.Time.GetTimestamp();
         _dataBytesIn = 0;
@@ -602,15 +613,14 @@ public sealed partial class SmtpSession : IAsyncDisposable
         var filter = _filter!;
         foreach (var segment in rest)
         {
-            var used = filter.Process(segment.Span, _tooBig ? null : _sink);
+            var used = filter.Process(segment.Span, BodyTarget);
             _consumed = rest.GetPosition(used, _consumed);
             _dataBytesIn += used;
             if (filter.Completed)
                 break;
         }
         CheckSize(filter);
-        if (_sink!.ShouldFlush && !_tooBig)
-            await _sink.FlushAsync(_stopping);
+        await FlushBodyAsync();
         if (filter.Completed)
         {
             _mode = Mode.Command;
@@ -618,6 +628,20 @@ public sealed partial class SmtpSession : IAsyncDisposable
             return true;
         }
         return CheckDataRate();
+    }
+
+    /// <summary>Where the DATA filter writes: nowhere once the message is too big (it is read to its end, then refused).</summary>
+    private IBufferWriter<byte>? BodyTarget => _tooBig ? null : _bodyWriter;
+
+    /// <summary>A full chunk goes to storage; what streams to the next hops goes on (waiting while one is far behind).</summary>
+    private async Task FlushBodyAsync()
+    {
+        if (_tooBig)
+            return;
+        if (_sink!.ShouldFlush)
+            await _sink.FlushAsync(_stopping);
+        if (_streamed is not null)
+            await _streamed.FlushAsync(_stopping);
     }
 
     private void CheckSize(DataFilter filter)
@@ -668,15 +692,14 @@ public sealed partial class SmtpSession : IAsyncDisposable
         var chunk = rest.Slice(0, take);
         if (!_bdatRefused)
             foreach (var segment in chunk)
-                _filter!.Process(segment.Span, _tooBig ? null : _sink);
+                _filter!.Process(segment.Span, BodyTarget);
         _consumed = chunk.End;
         _bdatRemaining -= take;
         _dataBytesIn += take;
         if (!_bdatRefused)
         {
             CheckSize(_filter!);
-            if (_sink!.ShouldFlush && !_tooBig)
-                await _sink.FlushAsync(_stopping);
+            await FlushBodyAsync();
         }
         if (_bdatRemaining > 0)
             return !_bdatRefused && CheckDataRate();
@@ -686,7 +709,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
             Error(SmtpStateTable.Refusal(_state, SmtpVerb.Bdat), "bad_sequence");
         else if (_bdatLast)
         {
-            _filter!.Finish(_tooBig ? null : _sink);
+            _filter!.Finish(BodyTarget);
             await FinishMessageAsync();
         }
         else if (_tooBig)
@@ -749,6 +772,13 @@ public sealed partial class SmtpSession : IAsyncDisposable
                     }
                     var headerPrefix = prefix + decision.AddedFields;
                     CutThroughOutcome? cut = null;
+                    if (_streamed is not null && headerPrefix != _streamedPrefix)
+                    {
+                        // Cannot happen when the pipeline says what it will add before the body: the stored copy and the
+                        // streamed one would differ. The next hops are cut off; the message is stored and forwarded.
+                        LogStreamMismatch(_ctx.Logger, id);
+                        _streamed.Fail();
+                    }
                     if (_cut is not null)
                     {
                         cut = await _cut.DataAsync(PendingContent.Writer(headerPrefix, decision.Header, blob), filter.Length, _tx.Recipients, _stopping);
@@ -996,4 +1026,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
 
     [LoggerMessage(1006, LogLevel.Warning, "[{Remote}] failed to authenticate as {User}")]
     private static partial void LogAuthFailed(ILogger logger, IPAddress remote, string user);
+
+    [LoggerMessage(1007, LogLevel.Error, "{QueueId}: the header prefix changed after its content began to stream to the next hops; stored and forwarded instead")]
+    private static partial void LogStreamMismatch(ILogger logger, string queueId);
 }

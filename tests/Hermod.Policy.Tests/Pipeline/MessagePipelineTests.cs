@@ -151,6 +151,43 @@ public sealed class MessagePipelineTests
 
     private static string[] Routes(IPipelineTransaction tx) => [.. tx.Recipients.Select(r => $"{r.Address} {r.Route}")];
 
+    // ---- what precedes the body, known before it arrives (cut-through streams the body when it is)
+
+    [Fact]
+    public async Task Fields_are_final_before_the_body_when_no_body_check_header_modifier_or_quarantine_applies()
+    {
+        var mailCheck = new FakeCheck("spf", CheckResult.WithHeader("Received-SPF", "pass"), CheckStage.Mail);
+        var tx = await Begin(Block("root", checks: [mailCheck]));
+        await Accept(tx, "a@example.test");
+        Assert.Equal("Received-SPF: pass\r\n", tx.FieldsBeforeBody);
+        var decision = await tx.BodyAsync(new MemoryBlob("Subject: x\r\n\r\nbody\r\n"), default);
+        Assert.Equal(tx.FieldsBeforeBody, decision.AddedFields); // what the body stage added: nothing more
+    }
+
+    [Fact]
+    public async Task Fields_are_not_final_before_the_body_with_a_body_check()
+    {
+        var tx = await Begin(Block("root", checks: [new FakeCheck("dkim", CheckResult.Accept, CheckStage.Body)]));
+        await Accept(tx, "a@example.test");
+        Assert.Null(tx.FieldsBeforeBody);
+    }
+
+    [Fact]
+    public async Task Fields_are_not_final_before_the_body_with_a_header_modifier()
+    {
+        var tx = await Begin(Block("root", modifiers: [new FakeModifier(header: (h, _) => h.Prepend("X-Scanned", "yes"))]));
+        await Accept(tx, "a@example.test");
+        Assert.Null(tx.FieldsBeforeBody);
+    }
+
+    [Fact]
+    public async Task Fields_are_not_final_before_the_body_when_the_message_is_quarantined()
+    {
+        var tx = await Begin(Block("root", checks: [new FakeCheck("suspicious", CheckResult.Quarantine("looks odd"), CheckStage.Rcpt)]));
+        await Accept(tx, "a@example.test");
+        Assert.Null(tx.FieldsBeforeBody);
+    }
+
     // ---- dispatch to routes
 
     [Fact]

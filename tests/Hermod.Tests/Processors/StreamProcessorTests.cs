@@ -1,5 +1,9 @@
+using System.Buffers;
 using System.Text;
 using Hermod.Core.Configuration;
+using Hermod.Core.Pipeline;
+using Hermod.Core.Pipeline.Processors;
+using Hermod.Core.Storage;
 using Hermod.Tests.Pipeline;
 using Microsoft.Data.Sqlite;
 
@@ -172,5 +176,64 @@ public sealed class StreamProcessorTests
         {
             File.Delete(path);
         }
+    }
+}
+
+/// <summary>What a chain of processors puts in front of a body, when it is known from the start (cut-through streams the body then).</summary>
+public sealed class BodySinkPrefixTests
+{
+    private static readonly BodyContext Context = new("ID1", "mx.example.test", "client.test", System.Net.IPAddress.Loopback, "ESMTP", null,
+        ["u@example.test"], new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero));
+
+    /// <summary>A processor whose prefix depends on the body: known only when it is complete.</summary>
+    private sealed class LateHeader : IStreamProcessor
+    {
+        public string Name => "late";
+
+        public IBodyFilter Begin(BodyContext context, IBlobWriter blob) => new Filter();
+
+        private sealed class Filter : IBodyFilter
+        {
+            public bool PassesThrough => true;
+
+            public string Prefix => "X-Spam-Score: 0\r\n";
+
+            public PolicyReply? Complete(IBufferWriter<byte> next) => null;
+        }
+    }
+
+    /// <summary>A blob in memory.</summary>
+    private sealed class MemoryBlob : IBlobWriter
+    {
+        private readonly ArrayBufferWriter<byte> _bytes = new();
+
+        public long Length => _bytes.WrittenCount;
+        public bool ShouldFlush => false;
+        public byte[]? ContentHash { get; set; }
+        public string? ContentEncoding { get; set; }
+        public long? DecodedLength { get; set; }
+        public void Advance(int count) => _bytes.Advance(count);
+        public Memory<byte> GetMemory(int sizeHint = 0) => _bytes.GetMemory(sizeHint);
+        public Span<byte> GetSpan(int sizeHint = 0) => _bytes.GetSpan(sizeHint);
+        public ValueTask FlushAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+        public ValueTask<Stream> OpenReadAsync(CancellationToken cancellationToken) => ValueTask.FromResult<Stream>(new MemoryStream(_bytes.WrittenSpan.ToArray()));
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    [Fact]
+    public void The_default_chain_knows_its_trace_header_from_the_start_and_gives_the_same_at_the_end()
+    {
+        using var sink = new BodySink(BuiltInProcessors.Default, Context, new MemoryBlob());
+        var atStart = sink.PrefixAtStart;
+        Assert.Equal(TraceHeaderProcessor.Received(Context), atStart);
+        sink.Write("Subject: x\r\n\r\nbody\r\n"u8);
+        Assert.Equal((null, atStart), sink.Complete());
+    }
+
+    [Fact]
+    public void A_processor_that_decides_its_prefix_at_the_end_makes_it_unknown_at_the_start()
+    {
+        using var sink = new BodySink([new TraceHeaderProcessor(), new LateHeader()], Context, new MemoryBlob());
+        Assert.Null(sink.PrefixAtStart);
     }
 }

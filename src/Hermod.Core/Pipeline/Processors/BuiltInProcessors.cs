@@ -73,6 +73,8 @@ public sealed class TraceHeaderProcessor : IStreamProcessor
 
     private sealed class Filter(BodyContext context) : IBodyFilter
     {
+        public bool PrefixKnownAtStart => true;
+
         public string Prefix { get; } = Received(context);
 
         public bool PassesThrough => true;
@@ -90,6 +92,8 @@ public sealed class HashProcessor : IStreamProcessor
 
     private sealed class Filter(IBlobWriter blob) : IBodyFilter
     {
+        public bool PrefixKnownAtStart => true;
+
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
         public bool PassesThrough => true;
@@ -119,6 +123,8 @@ public sealed class CompressProcessor(int quality) : IStreamProcessor
 
     private sealed class Filter(IBlobWriter blob, int quality) : IBodyFilter
     {
+        public bool PrefixKnownAtStart => true;
+
         private BrotliEncoder _encoder = new(quality, 22);
         private long _decoded;
 
@@ -162,6 +168,8 @@ public sealed class SizeLimitProcessor(long max) : IStreamProcessor
 
     private sealed class Filter(long max) : IBodyFilter
     {
+        public bool PrefixKnownAtStart => true;
+
         private long _length;
 
         public void Write(ReadOnlySpan<byte> data, IBufferWriter<byte> next)
@@ -185,6 +193,8 @@ public sealed partial class DebugProcessor(ILogger logger, int preview) : IStrea
 
     private sealed partial class Filter(DebugProcessor processor, BodyContext context) : IBodyFilter
     {
+        public bool PrefixKnownAtStart => true;
+
         private readonly StringBuilder _preview = new();
         private long _length;
         private long _lines;
