@@ -15,6 +15,8 @@ namespace Hermod.Delivery.CutThrough;
 /// <item>RCPT — submission: upstream timeout → 250, 4xx → 250 (store and forward), 5xx verbatim; ingress: timeout → 450, 4xx/5xx verbatim.</item>
 /// <item>DATA — submission: timeout → 250, 4xx → 250 (store and forward), 5xx verbatim; ingress: upstream errors verbatim.</item>
 /// </list>
+/// The content goes on to the next hops while it arrives when what precedes it is final (<see cref="Transaction.OpenContent"/>),
+/// else as a whole at the end of data; either way they reach their end of data only once the message is accepted.
 /// When every destination answers the end of data alike, that answer goes back (250: the recipients are recorded
 /// delivered; 5xx: nothing is kept, no bounce); mixed answers make the message durable with what happened as its
 /// first attempt, and the client gets 250. Recipients that cannot go cut-through (several targets, a held local
