@@ -14,6 +14,12 @@ internal sealed class StreamedContent : ICutThroughContent
     /// <summary>What a next hop may lag behind before the client is slowed down to its pace.</summary>
     private const long MaxBehind = 1024 * 1024;
 
+    /// <summary>
+    /// Content handed on in pieces of at least this much: a small message goes to the next hop whole, with its end of
+    /// data, in one write — streaming pays off for large ones.
+    /// </summary>
+    private const long MinHandOn = 16 * 1024;
+
     private readonly List<Pipe> _pipes = [];
     private bool _ended;
 
@@ -28,7 +34,10 @@ internal sealed class StreamedContent : ICutThroughContent
         var prefix = System.Text.Encoding.UTF8.GetBytes(headerPrefix);
         for (var i = 0; i < readers; i++)
         {
-            var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: MaxBehind, resumeWriterThreshold: MaxBehind / 2, useSynchronizationContext: false));
+            // Inline: a next hop's reader goes on in the flush (or completion) that fed it, on the session's thread —
+            // no hand-over to the thread pool between the content arriving and going on.
+            var pipe = new Pipe(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
+                pauseWriterThreshold: MaxBehind, resumeWriterThreshold: MaxBehind / 2, useSynchronizationContext: false));
             pipe.Writer.Write(prefix);
             _pipes.Add(pipe);
         }
@@ -47,7 +56,7 @@ internal sealed class StreamedContent : ICutThroughContent
 
     public async ValueTask FlushAsync(CancellationToken cancellationToken)
     {
-        if (_ended || !Reading)
+        if (_ended || !Reading || _pipes.Count == 0 || _pipes[0].Writer.UnflushedBytes < MinHandOn)
             return;
         for (var i = _pipes.Count - 1; i >= 0; i--)
             if ((await _pipes[i].Writer.FlushAsync(cancellationToken)).IsCompleted) // its reader is gone
