@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -39,42 +38,17 @@ public sealed class BlobSegmentTests : IAsyncDisposable
         QueueId.New(TimeProvider.System), "sender@remote.test", [new EnvelopeRecipient("u@example.test")],
         new MessageSource("mx", IPAddress.Loopback, "client.test", null, null));
 
-    /// <summary>Writes <paramref name="body"/> as a session does (flushing a chunk when asked); not accepted yet.</summary>
-    private static async Task<IBlobWriter> WriteAsync(SqliteMessageStore store, byte[] body)
-    {
-        var blob = store.CreateBlobWriter();
-        for (var offset = 0; offset < body.Length; offset += 1000)
-        {
-            BuffersExtensions.Write(blob, body.AsSpan(offset, Math.Min(1000, body.Length - offset)));
-            if (blob.ShouldFlush)
-                await blob.FlushAsync(default);
-        }
-        return blob;
-    }
-
     private static async Task<string> AcceptAsync(SqliteMessageStore store, byte[] body, CutThroughAttempt? delivered = null)
     {
         var envelope = Envelope();
-        await using var blob = await WriteAsync(store, body);
+        await using var blob = await StoreKit.WriteBodyAsync(store, body);
         await store.AcceptAsync(envelope, "X-Trace: 1\r\n", blob, default, cutThrough: delivered);
         return envelope.Id;
     }
 
-    private static async Task<byte[]> ReadAsync(SqliteMessageStore store, string id)
-    {
-        using var content = new MemoryStream();
-        Assert.True(await store.CopyContentAsync(id, content, default));
-        return content.ToArray();
-    }
+    private static Task<byte[]> ReadAsync(SqliteMessageStore store, string id) => StoreKit.ReadAsync(store, id);
 
-    private long Scalar(string sql)
-    {
-        using var connection = new SqliteConnection($"Data Source={Path.Combine(_options.DataDir, "hermod.db")}");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return (long)command.ExecuteScalar()!;
-    }
+    private long Scalar(string sql) => StoreKit.Scalar(Path.Combine(_options.DataDir, "hermod.db"), sql);
 
     [Theory]
     [InlineData(16 * 1024 - 1, 0)] // below the threshold: in the database
@@ -148,7 +122,7 @@ public sealed class BlobSegmentTests : IAsyncDisposable
     {
         await using (var store = Open())
         {
-            var blob = await WriteAsync(store, RandomNumberGenerator.GetBytes(200 * 1024)); // staged, never accepted nor dropped
+            var blob = await StoreKit.WriteBodyAsync(store, RandomNumberGenerator.GetBytes(200 * 1024)); // staged, never accepted nor dropped
             Assert.Equal(3, Scalar("SELECT count(*) FROM blob_chunks WHERE segment IS NOT NULL")); // three full chunks of 64 KB
             GC.KeepAlive(blob);
         }

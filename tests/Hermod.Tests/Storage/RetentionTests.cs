@@ -53,13 +53,7 @@ public abstract class ManualClockStoreTests : IAsyncDisposable
 
     protected static async Task<IBlobWriter> BodyAsync(SqliteMessageStore store, byte[] body)
     {
-        var blob = store.CreateBlobWriter();
-        for (var offset = 0; offset < body.Length; offset += 1000)
-        {
-            BuffersExtensions.Write(blob, body.AsSpan(offset, Math.Min(1000, body.Length - offset)));
-            if (blob.ShouldFlush)
-                await blob.FlushAsync(default);
-        }
+        var blob = await StoreKit.WriteBodyAsync(store, body);
         blob.ContentHash = System.Security.Cryptography.SHA256.HashData(body); // what the hash processor gives a session's body
         return blob;
     }
@@ -82,16 +76,7 @@ public abstract class ManualClockStoreTests : IAsyncDisposable
             [.. message.Deliveries.Select(d => new RecipientOutcome(d.Id, status, reply, null, dsn))]), default);
     }
 
-    protected long Count(string sql, params object[] values)
-    {
-        using var connection = new SqliteConnection($"Data Source={Store.DatabasePath}");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        for (var i = 0; i < values.Length; i++)
-            command.Parameters.AddWithValue("$p" + i, values[i]);
-        return (long)command.ExecuteScalar()!;
-    }
+    protected long Count(string sql, params object[] values) => StoreKit.Scalar(Store.DatabasePath, sql, values);
 
     /// <summary>Rows left anywhere that hang on <paramref name="messageId"/>.</summary>
     protected long RowsOf(string messageId) =>

@@ -35,33 +35,15 @@ public sealed class SqliteMessageStoreTests : IAsyncDisposable
     private static async Task<string> AcceptAsync(SqliteMessageStore store, byte[] body, string prefix = "X-Trace: 1\r\n", params string[] recipients)
     {
         var envelope = Envelope(recipients.Length == 0 ? ["u@example.test"] : recipients);
-        await using var blob = store.CreateBlobWriter();
-        for (var offset = 0; offset < body.Length; offset += 1000) // as a session does: write, flush when asked
-        {
-            BuffersExtensions.Write(blob, body.AsSpan(offset, Math.Min(1000, body.Length - offset)));
-            if (blob.ShouldFlush)
-                await blob.FlushAsync(default);
-        }
+        await using var blob = await StoreKit.WriteBodyAsync(store, body);
         blob.ContentHash = SHA256.HashData(body); // what the hash processor gives a session's body: the content address
         await store.AcceptAsync(envelope, prefix, blob, default);
         return envelope.Id;
     }
 
-    private static async Task<byte[]> ReadAsync(SqliteMessageStore store, string id)
-    {
-        using var content = new MemoryStream();
-        Assert.True(await store.CopyContentAsync(id, content, default));
-        return content.ToArray();
-    }
+    private static Task<byte[]> ReadAsync(SqliteMessageStore store, string id) => StoreKit.ReadAsync(store, id);
 
-    private long Scalar(string sql)
-    {
-        using var connection = new SqliteConnection($"Data Source={Path.Combine(_options.DataDir, "hermod.db")}");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return (long)command.ExecuteScalar()!;
-    }
+    private long Scalar(string sql) => StoreKit.Scalar(Path.Combine(_options.DataDir, "hermod.db"), sql);
 
     [Theory]
     [InlineData(0)]
