@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Hermod.Storage.Sqlite;
 
-/// <summary>A unit of work for the single writer; runs inside a savepoint of a shared transaction.</summary>
+/// <summary>A unit of work for the single writer; runs inside a shared transaction (in a savepoint of its own unless <see cref="Repeatable"/>).</summary>
 internal abstract class WriteOp
 {
     private TaskCompletionSource? _done;
@@ -29,6 +29,12 @@ internal abstract class WriteOp
     /// hold it back for up to <see cref="GroupCommitWriter.HoldBack"/>, so that it shares a commit with the ops after it.
     /// </summary>
     public virtual bool CanWait => false;
+
+    /// <summary>
+    /// Execute changes nothing but the database: run again after a rollback, it does the same. A batch of such ops
+    /// runs without a savepoint each (the writer falls back to savepoints, and runs them again, when one fails).
+    /// </summary>
+    public virtual bool Repeatable => false;
 
     public abstract void Execute(WriteContext context);
 
@@ -201,26 +207,8 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         try
         {
             SetSynchronous(needsSync);
-            using var transaction = _context.Connection.BeginTransaction(deferred: false);
-            _context.Transaction = transaction;
-            for (var i = 0; i < batch.Count; i++)
-            {
-                _context.Exec("SAVEPOINT op");
-                try
-                {
-                    batch[i].Execute(_context);
-                    _context.Exec("RELEASE op");
-                }
-                catch (SqliteException e)
-                {
-                    errors[i] = e;
-                    _context.Exec("ROLLBACK TO op");
-                    _context.Exec("RELEASE op");
-                }
-            }
-            if (batch.Exists(op => op.NeedsSegmentSync))
-                _syncFiles(); // the body bytes the rows point at are on disk before the rows are
-            transaction.Commit();
+            if (!(batch.TrueForAll(op => op.Repeatable) && TryCommitWhole(batch)))
+                CommitEach(batch, errors);
         }
         catch (Exception e)
         {
@@ -235,6 +223,55 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         _metrics.CommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         for (var i = 0; i < batch.Count; i++)
             batch[i].Complete(commitError ?? errors[i]);
+    }
+
+    /// <summary>Every op in one transaction, no savepoints; false (rolled back) when an op failed.</summary>
+    private bool TryCommitWhole(List<WriteOp> batch)
+    {
+        using var transaction = _context.Connection.BeginTransaction(deferred: false);
+        _context.Transaction = transaction;
+        try
+        {
+            foreach (var op in batch)
+                op.Execute(_context);
+        }
+        catch (SqliteException)
+        {
+            transaction.Rollback();
+            return false;
+        }
+        Commit(batch, transaction);
+        return true;
+    }
+
+    /// <summary>Each op in a savepoint of one transaction: one that fails (its error kept) spoils nothing else.</summary>
+    private void CommitEach(List<WriteOp> batch, Exception?[] errors)
+    {
+        using var transaction = _context.Connection.BeginTransaction(deferred: false);
+        _context.Transaction = transaction;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            _context.Exec("SAVEPOINT op");
+            try
+            {
+                batch[i].Execute(_context);
+                _context.Exec("RELEASE op");
+            }
+            catch (SqliteException e)
+            {
+                errors[i] = e;
+                _context.Exec("ROLLBACK TO op");
+                _context.Exec("RELEASE op");
+            }
+        }
+        Commit(batch, transaction);
+    }
+
+    private void Commit(List<WriteOp> batch, SqliteTransaction transaction)
+    {
+        if (batch.Exists(op => op.NeedsSegmentSync))
+            _syncFiles(); // the body bytes the rows point at are on disk before the rows are
+        transaction.Commit();
     }
 
     /// <summary>

@@ -97,10 +97,13 @@ public sealed partial class SqliteMessageStore
     {
         public override bool NeedsSync => false; // a lost claim is only work not started
 
+        public override bool Repeatable => true;
+
         public List<(string MessageId, string Route, List<QueuedRecipient> Recipients)> Claimed { get; } = [];
 
         public override void Execute(WriteContext db)
         {
+            Claimed.Clear(); // a run rolled back claimed nothing
             var groups = new List<(string, string)>();
             using (var reader = db.Command("""
                 SELECT message_id, route FROM deliveries WHERE due_at <= $p0
@@ -128,6 +131,8 @@ public sealed partial class SqliteMessageStore
     /// <summary>Ends an attempt: state, attempt history, last reply, owed DSN and events, all in one commit.</summary>
     private sealed class RecordOp(AttemptRecord attempt) : WriteOp
     {
+        public override bool Repeatable => true;
+
         public override void Execute(WriteContext db)
         {
             var started = attempt.Started.ToUnixTimeMilliseconds();

@@ -313,6 +313,8 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
 
         public override bool CanWait => background;
 
+        public override bool Repeatable => true; // rows only (the blob's content hash, once made, stays)
+
         public override void Execute(WriteContext db)
         {
             var shared = blob.ContentHash is not null; // else the key is random: no stored blob can be equal

@@ -206,6 +206,30 @@ public sealed class SqliteMessageStoreTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_write_that_fails_in_a_shared_commit_spoils_none_of_the_others()
+    {
+        await using var store = Open();
+        async Task<string> AcceptAsync(int i, string? key)
+        {
+            var envelope = Envelope($"r{i}@example.test");
+            await using var blob = await StoreKit.WriteBodyAsync(store, Encoding.ASCII.GetBytes($"Subject: {i}\r\n\r\nbody\r\n"));
+            await store.AcceptAsync(envelope, "", blob, key is null ? null : new IdempotentResponse("acme", key, [1], 202, "{}"), default);
+            return envelope.Id;
+        }
+
+        // Two of them carry the same idempotency key: the second insert of it fails, whichever commit carries it.
+        var accepts = Enumerable.Range(0, 60).Select(i => Task.Run(() => AcceptAsync(i, i is 17 or 42 ? "same-key" : null))).ToList();
+        await Task.WhenAll(accepts).ContinueWith(_ => { }, TaskScheduler.Default);
+
+        var failed = accepts.Where(t => t.IsFaulted).ToList();
+        var refused = Assert.Single(failed);
+        Assert.IsType<SqliteException>(refused.Exception!.GetBaseException());
+        Assert.Equal(59, (await store.ListAsync(null, 1000, default)).Count);
+        Assert.Equal(59, Scalar("SELECT count(*) FROM deliveries"));
+        Assert.Equal(1, Scalar("SELECT count(*) FROM idempotency"));
+    }
+
+    [Fact]
     public async Task Deliveries_start_queued_with_their_dsn_parameters()
     {
         await using var store = Open();
