@@ -598,7 +598,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
             _tls is null ? null : $"using {TlsProtocol} with cipher {_tls.NegotiatedCipherSuite}", [.. _recipients.Select(r => r.Address)], _ctx.Time.GetUtcNow());
         _sink = new BodySink(_pipeline.Processors, context, _blob);
         // The content streams on to the next hops when nothing still to come can change what precedes it.
-        _streamedPrefix = _sink.PrefixAtStart is { } trace && _tx!.FieldsBeforeBody is { } fields ? trace + fields : null;
+        _streamedPrefix = _cut is not null && _sink.PrefixAtStart is { } trace && _tx!.FieldsBeforeBody is { } fields ? trace + fields : null;
         _streamed = _cut?.OpenContent(_streamedPrefix);
         _bodyWriter = _streamed is null ? _sink : new ContentTee(_sink, _streamed);
         _tooBig = false;
