@@ -92,6 +92,22 @@ public sealed class StreamingTests
         Assert.Empty(await host.Store.ListAsync(null, 100, default)); // nothing kept either
     }
 
+    [Fact]
+    public async Task A_next_hop_that_dies_while_the_body_streams_is_the_ingress_answer_and_the_client_is_read_to_its_end()
+    {
+        await using var nextHop = NextHop.Start(dieAfter: 100_000);
+        await using var host = await StartHostAsync(nextHop.Port);
+        await using var smtp = await StartTransactionAsync(host, "u@stream.test");
+
+        await smtp.SendAsync("Subject: cut short\r\n\r\n" + Lines(0, 6000) + ".\r\n"); // ~450 KB, most of it after the next hop is gone
+        var reply = await smtp.ExpectAsync("451 "); // ingress: the next hop's failure, verbatim (the client keeps the message)
+        Assert.Contains("4.4.1", reply, StringComparison.Ordinal);
+        await smtp.SendAndExpectAsync("NOOP", "250"); // the session read the rest of the content and is in step
+
+        Assert.Null(await nextHop.Message.Task.WaitAsync(Within)); // it got no end of data
+        Assert.Empty(await host.Store.ListAsync(null, 10, default)); // nothing kept: the answer was not Hermod's 250
+    }
+
     private static async Task<StoredMessage> RecordAsync(TestHost host)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -115,13 +131,17 @@ public sealed class StreamingTests
         private readonly Task _session;
         private long _contentBytes;
 
-        private NextHop()
+        private readonly long _dieAfter;
+
+        private NextHop(long dieAfter)
         {
+            _dieAfter = dieAfter;
             _listener.Start();
             _session = Task.Run(ServeAsync);
         }
 
-        public static NextHop Start() => new();
+        /// <param name="dieAfter">Closes the connection once it has this much content (default: never).</param>
+        public static NextHop Start(long dieAfter = long.MaxValue) => new(dieAfter);
 
         public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
@@ -163,7 +183,11 @@ public sealed class StreamingTests
                                 break;
                             }
                             content.Append(data.StartsWith('.') ? data[1..] : data).Append("\r\n");
-                            Interlocked.Add(ref _contentBytes, data.Length + 2);
+                            if (Interlocked.Add(ref _contentBytes, data.Length + 2) >= _dieAfter)
+                            {
+                                client.Client.Close(); // gone in the middle of the content
+                                return;
+                            }
                         }
                     }
                     else
