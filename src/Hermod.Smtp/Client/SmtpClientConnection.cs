@@ -488,15 +488,9 @@ public sealed class SmtpClientConnection : IAsyncDisposable
             SmtpReply? rcpt = null;
             if (first is not null && local is null && Capabilities.Pipelining && _options.UsePipelining)
             {
-                var rcptCommand = RcptCommand(first, Capabilities);
-                _transcript.Client(mailCommand);
-                Write(mailCommand);
-                _transcript.Client(rcptCommand);
-                Write(rcptCommand);
-                await FlushAsync(SmtpClientStage.Mail, _options.CommandTimeout, ct);
-                mail = await ReadReplyAsync(_options.CommandTimeout, SmtpClientStage.Mail, ct);
-                if (mail.Code != 421) // after a 421 the server has gone: no second reply comes
-                    rcpt = await ReadReplyAsync(_options.CommandTimeout, SmtpClientStage.Rcpt, ct);
+                var replies = new SmtpReply?[2];
+                await PipelineAsync([mailCommand, RcptCommand(first, Capabilities)], replies, ct);
+                (mail, rcpt) = (replies[0]!, replies[1]);
             }
             else
             {
