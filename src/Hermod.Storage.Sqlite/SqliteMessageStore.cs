@@ -278,15 +278,13 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
     {
         public override bool NeedsSync => false;
 
-        public int Deleted { get; private set; }
-
         public override void Execute(WriteContext db)
         {
             var inUse = new HashSet<long>();
             using (var reader = db.Command("SELECT DISTINCT segment FROM blob_chunks WHERE segment IS NOT NULL").ExecuteReader())
                 while (reader.Read())
                     inUse.Add(reader.GetInt64(0));
-            Deleted = segments.Collect(inUse);
+            segments.Collect(inUse);
         }
     }
 
@@ -349,9 +347,8 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
             var source = envelope.Source;
             // What the next hops answered while the client waited: those deliveries are written as the attempt left them.
             var outcomes = new RecipientOutcome?[envelope.Recipients.Count];
-            if (cutThrough is not null && !cutThrough.Outcomes.Any(o => o.Status == AttemptStatus.Held))
-                foreach (var o in cutThrough.Outcomes)
-                    outcomes[o.DeliveryId] = o;
+            foreach (var o in cutThrough?.Outcomes ?? [])
+                outcomes[o.DeliveryId] = o;
             var finished = outcomes.Length > 0 && Array.TrueForAll(outcomes, o => o?.Status is AttemptStatus.Delivered or AttemptStatus.Failed);
             db.Exec("""
                 INSERT INTO messages (id, sender, blob_id, header_prefix, body_offset, size, body_type, smtputf8, ret, envid, listener, client_ip, helo, auth_user, tls, created, tenant, submission_id, metadata, finished)
@@ -394,13 +391,9 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
                 envelope.Id, now, $"from [{source.ClientAddress}] via {source.Listener}");
             if (envelope.QuarantineReason is { } reason) // why it waits for an operator: the API's events and queue show tell
                 db.Exec("INSERT INTO events (message_id, type, at, detail) VALUES ($p0, 'quarantined', $p1, $p2)", envelope.Id, now, reason);
-            if (cutThrough is not null && Array.Exists(outcomes, o => o is not null)) // the first attempt, made while the client waited
-                foreach (var o in cutThrough.Outcomes)
-                    AttemptHistory(db, envelope.Id, deliveryIds[o.DeliveryId], OutcomeColumns(o, cutThrough.Ended).State, o.Reply,
-                        cutThrough.Started.ToUnixTimeMilliseconds(), cutThrough.Ended.ToUnixTimeMilliseconds());
-            else if (cutThrough is not null) // with a held outcome: as the queue records an attempt
-                new RecordOp(new AttemptRecord(envelope.Id, cutThrough.Started, cutThrough.Ended,
-                    [.. cutThrough.Outcomes.Select(o => o with { DeliveryId = deliveryIds[(int)o.DeliveryId] })])).Execute(db);
+            foreach (var o in cutThrough?.Outcomes ?? []) // the first attempt, made while the client waited
+                AttemptHistory(db, envelope.Id, deliveryIds[o.DeliveryId], OutcomeColumns(o, cutThrough!.Ended).State, o.Reply,
+                    cutThrough.Started.ToUnixTimeMilliseconds(), cutThrough.Ended.ToUnixTimeMilliseconds());
             if (idempotent is not null) // a retried request with the same key gets this response, never a second message
                 db.Exec("INSERT INTO idempotency (tenant, key, request_hash, status, response, created) VALUES ($p0, $p1, $p2, $p3, $p4, $p5)",
                     idempotent.Tenant, idempotent.Key, idempotent.RequestHash, idempotent.Status, idempotent.Body, now);
