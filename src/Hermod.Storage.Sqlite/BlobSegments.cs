@@ -176,11 +176,9 @@ internal sealed class BlobSegments : IDisposable
     /// <summary>
     /// Deletes the segments no row points at (<paramref name="inUse"/>: those some row does), except the current one
     /// and any with appends not yet recorded. On the writer's thread, so that <paramref name="inUse"/> is current.
-    /// Returns how many were deleted.
     /// </summary>
-    public int Collect(IReadOnlySet<long> inUse)
+    public void Collect(IReadOnlySet<long> inUse)
     {
-        var deleted = 0;
         foreach (var path in Directory.EnumerateFiles(_directory, "*" + Suffix))
         {
             var id = IdOf(path);
@@ -197,9 +195,7 @@ internal sealed class BlobSegments : IDisposable
                 }
             }
             File.Delete(path);
-            deleted++;
         }
-        return deleted;
     }
 
     public void Dispose()

@@ -163,7 +163,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                     break; // closed, and everything written
                 var canWait = Take(batch);
                 var deadline = Environment.TickCount64 + (long)HoldBack.TotalMilliseconds;
-                _holding = true;
+                _holding = canWait;
                 while (canWait && !_closed && batch.Count + _queue.Count < _maxBatch && deadline - Environment.TickCount64 is > 0 and var left)
                 {
                     Sleep((int)left);
