@@ -190,7 +190,7 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
                 else // nothing to send, or the body stage re-routed its recipients (quarantine): they stay here
                     GiveUp(upstream, DataTimedOut);
             }
-            _streamed?.Complete(); // when the caller has not said so already: the content is accepted
+            _streamed?.Complete(); // the content is accepted: the next hops it streamed to may end their data
             if (live.Count == 0 && _refused.Count == 0)
                 return new CutThroughOutcome(null, null);
 

@@ -26,7 +26,6 @@ public static class HermodCli
     /// <param name="extend">Adds checks, modifiers and targets of the hosting program (see <see cref="HermodExtensions"/>).</param>
     public static async Task<int> RunAsync(string[] args, Action<HermodExtensions>? extend = null)
     {
-        InlineIo.Enable();
         var extensions = new HermodExtensions();
         extend?.Invoke(extensions);
         var root = new RootCommand("Hermod mail transfer agent") { ConfigOption };

@@ -43,6 +43,7 @@ public sealed partial class HermodHost : IAsyncDisposable
     /// <param name="inspectOnly">Built to look at, never started (check-config): the store does not take up an earlier run's unfinished work.</param>
     private static HermodHost Create(HermodOptions options, HermodExtensions? extensions, Action<ILoggingBuilder>? logging, bool inspectOnly)
     {
+        InlineIo.Enable(); // before the process's first socket
         extensions ??= new HermodExtensions();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -84,7 +85,6 @@ public sealed partial class HermodHost : IAsyncDisposable
             sp.GetRequiredService<PipelineSet>(), sp.GetService<ICutThrough>()));
 
         var host = new HermodHost();
-        InlineIo.Enable();
         builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = InlineIo.Enabled); // the sessions' code too, not only the socket's
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
