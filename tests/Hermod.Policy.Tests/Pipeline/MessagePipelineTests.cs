@@ -6,6 +6,7 @@ using Hermod.Core.Pipeline;
 using Hermod.Core.Storage;
 using Hermod.Policy.Dispatch;
 using Hermod.Policy.Pipeline;
+using Hermod.TestKit;
 
 namespace Hermod.Policy.Tests.Pipeline;
 
@@ -82,39 +83,6 @@ public sealed class MessagePipelineTests
         new(recipient: r => entries.FirstOrDefault(e => e.Key.Equals(r, StringComparison.OrdinalIgnoreCase)).Targets ?? [r]);
 
     /// <summary>The stored message as written so far; reads give a copy.</summary>
-    private sealed class MemoryBlob : IBlobWriter
-    {
-        private readonly ArrayBufferWriter<byte> _buffer = new();
-
-        public MemoryBlob(string content)
-        {
-            _buffer.Write(Encoding.Latin1.GetBytes(content));
-        }
-
-        public long Length => _buffer.WrittenCount;
-
-        public bool ShouldFlush => false;
-
-        public byte[]? ContentHash { get; set; }
-
-        public string? ContentEncoding { get; set; }
-
-        public long? DecodedLength { get; set; }
-
-        public void Advance(int count) => _buffer.Advance(count);
-
-        public Memory<byte> GetMemory(int sizeHint = 0) => _buffer.GetMemory(sizeHint);
-
-        public Span<byte> GetSpan(int sizeHint = 0) => _buffer.GetSpan(sizeHint);
-
-        public ValueTask FlushAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
-
-        public ValueTask<Stream> OpenReadAsync(CancellationToken cancellationToken) =>
-            ValueTask.FromResult<Stream>(new MemoryStream(_buffer.WrittenSpan.ToArray(), writable: false));
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
-
     private const string Message = "X-Internal: secret\r\nSubject: hello\r\n\r\nbody line\r\n";
 
     private static readonly SessionInfo Session = new("mx", IPAddress.Parse("192.0.2.1"), "client.test", null, false);

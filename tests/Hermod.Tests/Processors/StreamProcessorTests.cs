@@ -4,6 +4,7 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Pipeline.Processors;
 using Hermod.Core.Storage;
+using Hermod.TestKit;
 using Hermod.Tests.Pipeline;
 using Microsoft.Data.Sqlite;
 
@@ -200,24 +201,6 @@ public sealed class BodySinkPrefixTests
 
             public PolicyReply? Complete(IBufferWriter<byte> next) => null;
         }
-    }
-
-    /// <summary>A blob in memory.</summary>
-    private sealed class MemoryBlob : IBlobWriter
-    {
-        private readonly ArrayBufferWriter<byte> _bytes = new();
-
-        public long Length => _bytes.WrittenCount;
-        public bool ShouldFlush => false;
-        public byte[]? ContentHash { get; set; }
-        public string? ContentEncoding { get; set; }
-        public long? DecodedLength { get; set; }
-        public void Advance(int count) => _bytes.Advance(count);
-        public Memory<byte> GetMemory(int sizeHint = 0) => _bytes.GetMemory(sizeHint);
-        public Span<byte> GetSpan(int sizeHint = 0) => _bytes.GetSpan(sizeHint);
-        public ValueTask FlushAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
-        public ValueTask<Stream> OpenReadAsync(CancellationToken cancellationToken) => ValueTask.FromResult<Stream>(new MemoryStream(_bytes.WrittenSpan.ToArray()));
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     [Fact]
