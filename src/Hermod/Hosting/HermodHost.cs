@@ -45,7 +45,13 @@ public sealed partial class HermodHost : IAsyncDisposable
     {
         InlineIo.Enable(); // before the process's first socket
         extensions ??= new HermodExtensions();
-        var builder = WebApplication.CreateSlimBuilder();
+        // Hermod reads no appsettings.json: nothing to watch, and a watcher on the working directory (recursive) would take a
+        // wake-up for every file written under it — the data directory, when it is run from there.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(c =>
         {
