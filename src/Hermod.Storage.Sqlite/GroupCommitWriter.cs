@@ -111,11 +111,14 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     private bool _synchronousFull = true;
 
     private readonly Action _syncFiles;
+    private readonly Action _committed;
 
     /// <param name="syncFiles">Makes the files rows point at durable (<see cref="BlobSegments.SyncWritten"/>): before a commit that needs it.</param>
-    public GroupCommitWriter(SqliteConnection connection, int maxBatch, HermodMetrics metrics, ILogger logger, Action syncFiles)
+    /// <param name="committed">After each commit (<see cref="WalCheckpointer.Written"/>).</param>
+    public GroupCommitWriter(SqliteConnection connection, int maxBatch, HermodMetrics metrics, ILogger logger, Action syncFiles, Action committed)
     {
         _syncFiles = syncFiles;
+        _committed = committed;
         _context = new WriteContext(connection);
         _maxBatch = maxBatch;
         _metrics = metrics;
@@ -272,6 +275,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         if (batch.Exists(op => op.NeedsSegmentSync))
             _syncFiles(); // the body bytes the rows point at are on disk before the rows are
         transaction.Commit();
+        _committed();
     }
 
     /// <summary>

@@ -3,22 +3,21 @@ namespace Hermod.Storage.Sqlite;
 /// <summary>The SQLite schema (DESIGN.md "Storage model"). Versioned with PRAGMA user_version.</summary>
 internal static class Schema
 {
-    public const int Version = 3;
+    public const int Version = 4;
 
     /// <summary>Brings a database of an older version up to <see cref="Version"/> (before <see cref="Create"/> runs).</summary>
     public static string Upgrade(int from) =>
         (from < 2 ? "ALTER TABLE messages ADD COLUMN body_offset INTEGER NOT NULL DEFAULT 0; ALTER TABLE blobs ADD COLUMN encoding TEXT;" : "") +
-        (from < 3 ? "ALTER TABLE blob_chunks ADD COLUMN segment INTEGER; ALTER TABLE blob_chunks ADD COLUMN seg_offset INTEGER; ALTER TABLE blob_chunks ADD COLUMN length INTEGER;" : "");
+        (from < 3 ? "ALTER TABLE blob_chunks ADD COLUMN segment INTEGER; ALTER TABLE blob_chunks ADD COLUMN seg_offset INTEGER; ALTER TABLE blob_chunks ADD COLUMN length INTEGER;" : "") +
+        // 4: blob_chunks was WITHOUT ROWID, whose rows keep only ~1000 bytes in the page: every small body took an overflow page
+        (from < 4 ? BlobChunks.Replace("blob_chunks (", "blob_chunks_v4 (") + """
+            INSERT INTO blob_chunks_v4 (blob_id, seq, data, segment, seg_offset, length) SELECT blob_id, seq, data, segment, seg_offset, length FROM blob_chunks;
+            DROP TABLE blob_chunks;
+            ALTER TABLE blob_chunks_v4 RENAME TO blob_chunks;
+            """ : "");
 
-    public const string Create = """
-        CREATE TABLE IF NOT EXISTS blobs (
-            id INTEGER PRIMARY KEY,
-            hash BLOB UNIQUE,                -- SHA-256 of the content; NULL while a large body is still streaming in
-            size INTEGER NOT NULL,            -- bytes as stored
-            refcount INTEGER NOT NULL,
-            encoding TEXT,                   -- NULL: as received; 'br': Brotli (the compress processor)
-            created INTEGER NOT NULL         -- unix ms
-        );
+    /// <summary>A rowid table: a small body (up to ~4 KB) stays in its row's page.</summary>
+    private const string BlobChunks = """
         CREATE TABLE IF NOT EXISTS blob_chunks (
             blob_id INTEGER NOT NULL,
             seq INTEGER NOT NULL,
@@ -27,7 +26,19 @@ internal static class Schema
             seg_offset INTEGER,
             length INTEGER,
             PRIMARY KEY (blob_id, seq)
-        ) WITHOUT ROWID;
+        );
+
+        """;
+
+    public const string Create = BlobChunks + """
+        CREATE TABLE IF NOT EXISTS blobs (
+            id INTEGER PRIMARY KEY,
+            hash BLOB UNIQUE,                -- SHA-256 of the content when it was hashed to be shared (dedupe), else NULL
+            size INTEGER NOT NULL,            -- bytes as stored
+            refcount INTEGER NOT NULL,       -- messages pointing at it; 0 while a large body is still streaming in (staged)
+            encoding TEXT,                   -- NULL: as received; 'br': Brotli (the compress processor)
+            created INTEGER NOT NULL         -- unix ms
+        );
         CREATE INDEX IF NOT EXISTS blob_chunks_segment ON blob_chunks(segment) WHERE segment IS NOT NULL;
         CREATE TABLE IF NOT EXISTS messages (
             id TEXT PRIMARY KEY,

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Security.Cryptography;
 using Hermod.Core.Storage;
 
 namespace Hermod.Storage.Sqlite;
@@ -81,9 +80,6 @@ internal sealed class SqliteBlobWriter(SqliteMessageStore store, int chunkSize) 
     public string? ContentEncoding { get; set; }
 
     public long? DecodedLength { get; set; }
-
-    /// <summary>The key the blob is stored under: its content hash, or a random one (then it is never shared).</summary>
-    public byte[] Hash() => ContentHash ??= RandomNumberGenerator.GetBytes(32);
 
     /// <summary>The staged chunks, then the buffered tail: the whole body written so far, read a chunk at a time.</summary>
     public ValueTask<Stream> OpenReadAsync(CancellationToken cancellationToken)

@@ -15,6 +15,7 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
     private readonly int _chunkSize;
     private readonly TimeProvider _time;
     private readonly GroupCommitWriter _writer;
+    private readonly WalCheckpointer _checkpointer;
     private readonly BlobSegments _segments;
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}";
 
@@ -36,23 +37,27 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
         using (var setup = connection.CreateCommand())
         {
             // temp_store=MEMORY: the writer's savepoint journals (one per op) stay in memory instead of temporary files
-            setup.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;";
+            // wal_autocheckpoint: the log is copied back by the checkpointer's thread; the writer only steps in far beyond
+            setup.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;" +
+                $"PRAGMA wal_autocheckpoint={WalCheckpointer.FallbackPages};";
             setup.ExecuteNonQuery();
             setup.CommandText = "PRAGMA user_version;";
             var version = Convert.ToInt32(setup.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
             if (version > Schema.Version)
                 throw new InvalidOperationException($"{DatabasePath}: schema version {version} is newer than this Hermod ({Schema.Version})");
-            setup.CommandText = (version > 0 ? Schema.Upgrade(version) : "") + Schema.Create + $"PRAGMA user_version={Schema.Version};" +
+            setup.CommandText = "BEGIN IMMEDIATE;" + (version > 0 ? Schema.Upgrade(version) : "") + Schema.Create + $"PRAGMA user_version={Schema.Version};" +
                 (recover
                     // bodies staged by a process that died before accepting them
-                    ? "DELETE FROM blob_chunks WHERE blob_id IN (SELECT id FROM blobs WHERE hash IS NULL);" +
-                      "DELETE FROM blobs WHERE hash IS NULL;" +
+                    ? "DELETE FROM blob_chunks WHERE blob_id IN (SELECT id FROM blobs WHERE refcount = 0);" +
+                      "DELETE FROM blobs WHERE refcount = 0;" +
                       RecoverInflight
-                    : "");
+                    : "") +
+                "COMMIT;"; // an upgrade is all done or not at all
             setup.ExecuteNonQuery();
         }
         _segments = new BlobSegments(Path.Combine(options.DataDir, "blobs"), options.Storage.SegmentSize);
-        _writer = new GroupCommitWriter(connection, options.Storage.MaxBatch, metrics, logger, _segments.SyncWritten);
+        _checkpointer = new WalCheckpointer(Open(), logger);
+        _writer = new GroupCommitWriter(connection, options.Storage.MaxBatch, metrics, logger, _segments.SyncWritten, _checkpointer.Written);
         if (recover && _segments.Existing > 0)
             _ = _writer.EnqueueAsync(new CollectSegmentsOp(_segments)); // what a crashed run left behind
     }
@@ -250,6 +255,7 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
     public async ValueTask DisposeAsync()
     {
         await _writer.DisposeAsync();
+        _checkpointer.Dispose();
         _segments.Dispose();
         SqliteConnection.ClearAllPools();
     }
@@ -295,7 +301,7 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
         public override void Execute(WriteContext db)
         {
             db.Exec("DELETE FROM blob_chunks WHERE blob_id = $p0", stagingId);
-            db.Exec("DELETE FROM blobs WHERE id = $p0 AND hash IS NULL", stagingId);
+            db.Exec("DELETE FROM blobs WHERE id = $p0 AND refcount = 0", stagingId);
         }
     }
 
@@ -315,9 +321,10 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
 
         public override void Execute(WriteContext db)
         {
-            var shared = blob.ContentHash is not null; // else the key is random: no stored blob can be equal
-            var hash = blob.Hash();
-            var blobId = shared ? db.Scalar("UPDATE blobs SET refcount = refcount + 1 WHERE hash = $p0 RETURNING id", hash) as long? : null;
+            // Without a content hash no stored blob can be equal: its key stays NULL (a random one would cost a write at
+            // a random place of the index per message).
+            var hash = blob.ContentHash;
+            var blobId = hash is not null ? db.Scalar("UPDATE blobs SET refcount = refcount + 1 WHERE hash = $p0 RETURNING id", hash) as long? : null;
             if (blobId is not null)
             {
                 if (blob.StagingId != 0) // an equal body is stored already: the staged copy goes

@@ -344,7 +344,7 @@ public sealed class SqliteMessageStoreTests : IAsyncDisposable
             await using var blob = store.CreateBlobWriter();
             BuffersExtensions.Write(blob, RandomNumberGenerator.GetBytes(10_000).AsSpan());
             await blob.FlushAsync(default);
-            Assert.Equal(1, Scalar("SELECT count(*) FROM blobs WHERE hash IS NULL"));
+            Assert.Equal(1, Scalar("SELECT count(*) FROM blobs WHERE refcount = 0")); // staged
         } // disposing the writer drops the staged chunks
         Assert.Equal(0, Scalar("SELECT count(*) FROM blob_chunks"));
         Assert.Equal(0, Scalar("SELECT count(*) FROM blobs"));
@@ -363,9 +363,80 @@ public sealed class SqliteMessageStoreTests : IAsyncDisposable
         Assert.Equal(2, Scalar("SELECT count(*) FROM blobs"));
         await using (var store = Open())
         {
-            Assert.Equal(1, Scalar("SELECT count(*) FROM blobs"));
+            Assert.Equal(1, Scalar("SELECT count(*) FROM blobs WHERE refcount = 1"));
             Assert.Equal(1, Scalar("SELECT count(*) FROM blob_chunks"));
             Assert.Single(await store.ListAsync(null, 10, default));
         }
+    }
+
+    [Fact]
+    public async Task A_body_without_a_content_hash_is_stored_without_a_key_and_kept_across_a_restart()
+    {
+        var body = RandomNumberGenerator.GetBytes(1_500);
+        var envelope = Envelope("u@example.test");
+        await using (var store = Open())
+        {
+            await using var blob = await StoreKit.WriteBodyAsync(store, body); // no hash processor ran: it is never shared
+            await store.AcceptAsync(envelope, "X-Trace: 1\r\n", blob, default);
+        }
+        Assert.Equal(1, Scalar("SELECT count(*) FROM blobs WHERE hash IS NULL AND refcount = 1"));
+        await using (var store = Open()) // the start's clean-up removes staged bodies only
+        {
+            var stored = await ReadAsync(store, envelope.Id);
+            Assert.Equal([.. Encoding.ASCII.GetBytes("X-Trace: 1\r\n"), .. body], stored);
+        }
+    }
+
+    [Fact]
+    public async Task A_version_3_database_is_upgraded_in_place_with_its_bodies()
+    {
+        var small = RandomNumberGenerator.GetBytes(1_000);
+        var large = RandomNumberGenerator.GetBytes(30_000);
+        string a, b;
+        await using (var store = Open())
+        {
+            a = await AcceptAsync(store, small);
+            b = await AcceptAsync(store, large);
+        }
+        // blob_chunks as version 3 kept it: WITHOUT ROWID
+        StoreKit.Scalar(Path.Combine(_options.DataDir, "hermod.db"), """
+            CREATE TABLE old (blob_id INTEGER NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL, segment INTEGER, seg_offset INTEGER, length INTEGER,
+                PRIMARY KEY (blob_id, seq)) WITHOUT ROWID;
+            INSERT INTO old SELECT blob_id, seq, data, segment, seg_offset, length FROM blob_chunks;
+            DROP TABLE blob_chunks;
+            ALTER TABLE old RENAME TO blob_chunks;
+            CREATE INDEX blob_chunks_segment ON blob_chunks(segment) WHERE segment IS NOT NULL;
+            PRAGMA user_version = 3;
+            SELECT 0;
+            """);
+        Assert.Equal(3, Scalar("PRAGMA user_version"));
+        var chunks = Scalar("SELECT count(*) FROM blob_chunks");
+
+        await using (var store = Open())
+        {
+            var storedA = await ReadAsync(store, a);
+            var storedB = await ReadAsync(store, b);
+            Assert.Equal([.. Encoding.ASCII.GetBytes("X-Trace: 1\r\n"), .. small], storedA);
+            Assert.Equal([.. Encoding.ASCII.GetBytes("X-Trace: 1\r\n"), .. large], storedB);
+        }
+        Assert.Equal(4, Scalar("PRAGMA user_version"));
+        Assert.Equal(chunks, Scalar("SELECT count(*) FROM blob_chunks"));
+        Assert.Equal(0, Scalar("SELECT count(*) FROM sqlite_master WHERE name = 'blob_chunks' AND sql LIKE '%WITHOUT ROWID%'"));
+        Assert.Equal(1, Scalar("SELECT count(*) FROM sqlite_master WHERE name = 'blob_chunks_segment'"));
+    }
+
+    [Fact]
+    public async Task The_log_is_copied_into_the_database_shortly_after_commits_without_the_writer_reaching_its_threshold()
+    {
+        var database = Path.Combine(_options.DataDir, "hermod.db");
+        await using var store = Open();
+        var before = new FileInfo(database).Length;
+        for (var i = 0; i < 100; i++)
+            await AcceptAsync(store, RandomNumberGenerator.GetBytes(2_000)); // ~100 pages: far below the writer's own threshold
+        // the bodies reach the database file only through a checkpoint; the checkpointer's runs a while after the commits
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (new FileInfo(database).Length < before + 100 * 2_000 && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+        Assert.True(new FileInfo(database).Length >= before + 100 * 2_000, $"database file {new FileInfo(database).Length} bytes, {before} before");
     }
 }
