@@ -33,7 +33,7 @@ internal static class Schema
     public const string Create = BlobChunks + """
         CREATE TABLE IF NOT EXISTS blobs (
             id INTEGER PRIMARY KEY,
-            hash BLOB UNIQUE,                -- SHA-256 of the content when it was hashed to be shared (dedupe), else NULL
+            hash BLOB UNIQUE,                -- SHA-256 of the content when the hash processor ran (equal bodies shared), else NULL
             size INTEGER NOT NULL,            -- bytes as stored
             refcount INTEGER NOT NULL,       -- messages pointing at it; 0 while a large body is still streaming in (staged)
             encoding TEXT,                   -- NULL: as received; 'br': Brotli (the compress processor)
