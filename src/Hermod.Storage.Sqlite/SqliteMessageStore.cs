@@ -317,7 +317,7 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
 
         public override bool CanWait => background;
 
-        public override bool Repeatable => true; // rows only (the blob's content hash, once made, stays)
+        public override bool Repeatable => true; // rows only
 
         public override void Execute(WriteContext db)
         {

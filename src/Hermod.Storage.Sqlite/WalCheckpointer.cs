@@ -17,7 +17,7 @@ internal sealed partial class WalCheckpointer : IDisposable
     public const int FallbackPages = 16_000;
 
     /// <summary>How long after a commit the checkpoint runs: the commits of that time share it.</summary>
-    public static readonly TimeSpan Delay = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan Delay = TimeSpan.FromMilliseconds(200);
 
     private readonly object _gate = new();
     private bool _written; // under _gate: a commit since the last checkpoint
@@ -34,9 +34,6 @@ internal sealed partial class WalCheckpointer : IDisposable
         _thread = new Thread(Run) { IsBackground = true, Name = "hermod-sqlite-checkpoint" };
         _thread.Start();
     }
-
-    /// <summary>Checkpoints run so far (tests).</summary>
-    public int Checkpoints { get; private set; }
 
     /// <summary>A commit added to the log. Called by the writer; wakes this thread only when it sleeps.</summary>
     public void Written()
@@ -73,7 +70,6 @@ internal sealed partial class WalCheckpointer : IDisposable
             try
             {
                 checkpoint.ExecuteNonQuery();
-                Checkpoints++;
             }
             catch (SqliteException e)
             {
