@@ -19,8 +19,10 @@ namespace Hermod.Delivery.CutThrough;
 /// else as a whole at the end of data; either way they reach their end of data only once the message is accepted.
 /// When every destination answers the end of data alike, that answer goes back (250: the recipients are recorded
 /// delivered; 5xx: nothing is kept, no bounce); mixed answers make the message durable with what happened as its
-/// first attempt, and the client gets 250. Recipients that cannot go cut-through (several targets, a held local
-/// domain, a route with cut_through off, quarantine) are simply stored and forwarded.
+/// first attempt, and the client gets 250. A recipient with several copies (an alias list, several targets) puts
+/// each to its own next hop at once: copies refused alike at RCPT give that answer; otherwise the client gets 250,
+/// a copy refused for good is kept as failed (and bounced) and one refused for now is stored and forwarded. Copies
+/// that cannot go cut-through (a held local domain, a route with cut_through off, quarantine) are stored and forwarded.
 /// </summary>
 public sealed partial class CutThroughService(HermodOptions options, DeliveryTargets targets, TimeProvider time, ILogger<CutThroughService> logger) : ICutThrough
 {
@@ -70,7 +72,7 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
     private sealed class Transaction(CutThroughService service, CutThroughStart start) : ICutThroughTransaction
     {
         private readonly Dictionary<string, Upstream> _upstreams = new(StringComparer.Ordinal);
-        private readonly Dictionary<int, UpstreamReply> _refused = []; // KeepRefused: refused at RCPT, kept as failed
+        private readonly Dictionary<int, UpstreamReply> _refused = []; // refused for good at RCPT, kept as failed
         private readonly DateTimeOffset _started = service._time.GetUtcNow();
         private readonly StoredMessage _message = new(
             new MessageEnvelope(start.MessageId, start.Sender, [], start.Source, start.Body, start.SmtpUtf8, start.Ret, start.EnvelopeId),
@@ -81,21 +83,53 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
         private static readonly PolicyReply RcptTimedOut = new(450, "4.4.2", "The next hop did not answer in time; try again later");
         private static readonly PolicyReply DataTimedOut = new(451, "4.4.2", "The next hop did not answer the end of data in time; try again later");
 
+        /// <summary>What one copy of a recipient got: nothing to refuse (accepted upstream, or stored and forwarded), a refusal for good, or a temporary one.</summary>
+        private readonly record struct CopyAnswer(UpstreamReply? Permanent, PolicyReply? Temporary);
+
         public async Task<PolicyReply?> AddRecipientAsync(IReadOnlyList<EnvelopeRecipient> deliveries, int firstIndex, CancellationToken cancellationToken)
         {
             ArgumentNullException.ThrowIfNull(deliveries);
-            if (deliveries.Count != 1)
-                return null; // several copies (or none): each goes its own way, stored and forwarded
-            var delivery = deliveries[0];
-            var route = RouteKey.Parse(delivery.Route ?? RouteKey.For(RouteKey.Remote, delivery.Address).ToString());
-            if (!_upstreams.TryGetValue(route.ToString(), out var upstream))
+            if (deliveries.Count == 0)
+                return null; // every copy discarded by configuration
+            var upstreams = new Upstream?[deliveries.Count];
+            for (var k = 0; k < deliveries.Count; k++)
+                upstreams[k] = UpstreamFor(RouteKey.Parse(deliveries[k].Route ?? RouteKey.For(RouteKey.Remote, deliveries[k].Address).ToString()));
+            // the copies (an alias list, several targets) go to their next hops at once; those for one next hop in turn, in its one session
+            var answers = new CopyAnswer[deliveries.Count];
+            await Task.WhenAll(upstreams.Distinct().OfType<Upstream>().Select(async upstream =>
             {
-                if (service.TargetFor(route) is not { } target)
-                    return null;
-                _upstreams[route.ToString()] = upstream = new Upstream(route, target);
-            }
+                for (var k = 0; k < deliveries.Count; k++)
+                    if (upstreams[k] == upstream)
+                        answers[k] = await AskAsync(upstream, deliveries[k], firstIndex + k, cancellationToken);
+            }));
+
+            // every copy refused alike: that is the answer; else the client gets 250, a copy refused for good is kept
+            // as failed (bounced, or told in the HTTP response) and one refused for now is stored and forwarded
+            if (answers.All(a => a.Permanent is not null) && !start.KeepRefused)
+                return Verbatim(answers[0].Permanent!);
+            if (answers.All(a => a.Temporary is not null) && !start.Submission)
+                return answers[0].Temporary;
+            for (var k = 0; k < answers.Length; k++)
+                if (answers[k].Permanent is { } refused)
+                    _refused[firstIndex + k] = refused;
+            return null;
+        }
+
+        /// <summary>The upstream transaction of <paramref name="route"/>, or null when the route is stored and forwarded.</summary>
+        private Upstream? UpstreamFor(RouteKey route)
+        {
+            if (_upstreams.TryGetValue(route.ToString(), out var upstream))
+                return upstream;
+            if (service.TargetFor(route) is not { } target)
+                return null;
+            return _upstreams[route.ToString()] = new Upstream(route, target);
+        }
+
+        /// <summary>Puts one copy to its next hop within the RCPT window (opening the upstream transaction first).</summary>
+        private async Task<CopyAnswer> AskAsync(Upstream upstream, EnvelopeRecipient delivery, int index, CancellationToken cancellationToken)
+        {
             if (upstream.GivenUp is { } given)
-                return start.Submission ? null : given;
+                return new CopyAnswer(null, given);
 
             using var window = new CancellationTokenSource(start.Options.RcptTimeout, service._time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, window.Token);
@@ -105,42 +139,37 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
                 if (upstream.Delivery is null)
                 {
                     var content = upstream; // this next hop's content: streamed to it, or written at the end of data
-                    starting = upstream.Target.StartAsync(new TargetMessage(_message, route.Domain, (stream, ct) => WriteContentAsync(content, stream, ct), Interactive: true),
+                    starting = upstream.Target.StartAsync(new TargetMessage(_message, upstream.Route.Domain, (stream, ct) => WriteContentAsync(content, stream, ct), Interactive: true),
                         linked.Token);
                     upstream.Delivery = await starting.WaitAsync(linked.Token);
                 }
-                var queued = new QueuedRecipient(firstIndex, delivery.Address, delivery.Notify, delivery.OriginalRecipient, 0, false);
+                var queued = new QueuedRecipient(index, delivery.Address, delivery.Notify, delivery.OriginalRecipient, 0, false);
                 var reply = await upstream.Delivery.AddRecipientAsync(queued, linked.Token).WaitAsync(linked.Token);
                 if (reply is null)
                 {
-                    upstream.Accepted.Add(firstIndex);
-                    return null;
+                    upstream.Accepted.Add(index);
+                    return default;
                 }
                 LogRefused(service._logger, start.MessageId, delivery.Address, reply.ToString());
-                if (Outcomes.IsPermanent(reply) && start.KeepRefused)
-                {
-                    _refused[firstIndex] = reply;
-                    return null;
-                }
                 if (Outcomes.IsPermanent(reply))
-                    return Verbatim(reply); // both roles
+                    return new CopyAnswer(reply, null);
                 if (reply.Code == 0)
                     GiveUp(upstream, Verbatim(reply)); // no next hop could be reached: no use trying again in this transaction
-                return start.Submission ? null : Verbatim(reply);
+                return new CopyAnswer(null, Verbatim(reply));
             }
             catch (OperationCanceledException) when (window.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
                 if (starting is { IsCompleted: false })
                     _ = CloseLateAsync(starting); // it may still open: close it when it does
-                LogTimedOut(service._logger, start.MessageId, route.ToString(), "RCPT");
+                LogTimedOut(service._logger, start.MessageId, upstream.Route.ToString(), "RCPT");
                 GiveUp(upstream, RcptTimedOut);
-                return start.Submission ? null : RcptTimedOut;
+                return new CopyAnswer(null, RcptTimedOut);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                LogFailed(service._logger, e, start.MessageId, route.ToString());
+                LogFailed(service._logger, e, start.MessageId, upstream.Route.ToString());
                 GiveUp(upstream, new PolicyReply(451, "4.3.0", "Local error in cut-through; try again later"));
-                return null; // our fault: keep the message, deliver it later
+                return default; // our fault: keep the message, deliver it later
             }
         }
 

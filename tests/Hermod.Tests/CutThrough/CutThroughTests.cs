@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
 using Hermod.TestKit;
+using Hermod.Tests.Interop;
 using Hermod.Tests.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -96,10 +97,6 @@ public sealed class CutThroughTests(CutThroughWorld world) : IClassFixture<CutTh
     private IReadOnlyList<ReceivedMessage> CopiesFor(string host, string recipient) =>
         [.. world.Mx.Received(host).Where(m => m.Recipients.Contains(recipient))];
 
-    /// <summary>The stored messages that name <paramref name="recipient"/>.</summary>
-    private async Task<IReadOnlyList<StoredMessage>> StoredForAsync(string recipient) =>
-        [.. (await world.Host.Store.ListAsync(null, 100_000, default)).Where(m => m.Deliveries.Any(d => d.Recipient == recipient))];
-
     /// <summary>Waits (at most 20 s) for a message at <paramref name="host"/> that <paramref name="match"/> accepts.</summary>
     private async Task<ReceivedMessage> WaitForCopyAsync(string host, Func<ReceivedMessage, bool> match)
     {
@@ -113,20 +110,9 @@ public sealed class CutThroughTests(CutThroughWorld world) : IClassFixture<CutTh
         }
     }
 
-    /// <summary>The record of a message delivered cut-through, which is written after the client got its answer (at most 20 s).</summary>
-    private async Task<StoredMessage> RecordedAsync(string recipient)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
-        {
-            if ((await StoredForAsync(recipient)).SingleOrDefault() is { } stored)
-                return stored;
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"no record of the delivery to {recipient}");
-            await Task.Delay(20);
-        }
-    }
+    private Task<IReadOnlyList<StoredMessage>> StoredForAsync(string recipient) => CutThroughRecords.StoredForAsync(world.Host.Store, recipient);
 
-    private static string QueueId(string reply) => reply[(reply.LastIndexOf(' ') + 1)..].Trim();
+    private Task<StoredMessage> RecordedAsync(string recipient) => CutThroughRecords.RecordedAsync(world.Host.Store, recipient);
 
     // ---- RCPT row ------------------------------------------------------------------------------------------------
 
@@ -193,7 +179,7 @@ public sealed class CutThroughTests(CutThroughWorld world) : IClassFixture<CutTh
             await smtp.SendAndExpectAsync("MAIL FROM:<s@sender.test>", "250");
             await smtp.SendAndExpectAsync($"RCPT TO:<{rcpt}>", "250");
             await smtp.SendAndExpectAsync("DATA", "354");
-            id = QueueId(await smtp.SendAndExpectAsync(Body + ".", "250 2.0.0 Ok: queued as "));
+            id = StoredContent.QueueIdFrom(await smtp.SendAndExpectAsync(Body + ".", "250 2.0.0 Ok: queued as "));
         }
         var stored = await world.Host.Store.GetAsync(id, default);
         Assert.NotNull(stored);
@@ -216,7 +202,7 @@ public sealed class CutThroughTests(CutThroughWorld world) : IClassFixture<CutTh
         if (!submission)
             return;
         await smtp.SendAndExpectAsync("DATA", "354");
-        var id = QueueId(await smtp.SendAndExpectAsync(Body + ".", "250 2.0.0 Ok: queued as "));
+        var id = StoredContent.QueueIdFrom(await smtp.SendAndExpectAsync(Body + ".", "250 2.0.0 Ok: queued as "));
         Assert.NotNull(await world.Host.Store.GetAsync(id, default));
     }
 
@@ -263,7 +249,7 @@ public sealed class CutThroughTests(CutThroughWorld world) : IClassFixture<CutTh
             return;
         }
         var delivery = Assert.Single(Assert.Single(stored).Deliveries);
-        Assert.Equal(QueueId(reply), stored[0].Envelope.Id);
+        Assert.Equal(StoredContent.QueueIdFrom(reply), stored[0].Envelope.Id);
         Assert.Equal((DeliveryState.Deferred, 1, 451), (delivery.State, delivery.Attempts, delivery.LastReply!.Code)); // the attempt is its history
     }
 
@@ -323,7 +309,7 @@ public sealed class CutThroughTests(CutThroughWorld world) : IClassFixture<CutTh
             await smtp.SendAndExpectAsync($"RCPT TO:<{good}>", "250");
             await smtp.SendAndExpectAsync($"RCPT TO:<{bad}>", "250");
             await smtp.SendAndExpectAsync("DATA", "354");
-            id = QueueId(await smtp.SendAndExpectAsync(Body + ".", "250 2.0.0 Ok: queued as "));
+            id = StoredContent.QueueIdFrom(await smtp.SendAndExpectAsync(Body + ".", "250 2.0.0 Ok: queued as "));
         }
         var stored = await world.Host.Store.GetAsync(id, default);
         Assert.NotNull(stored);
@@ -367,7 +353,7 @@ public sealed class CutThroughTests(CutThroughWorld world) : IClassFixture<CutTh
             await smtp.SendAndExpectAsync($"RCPT TO:<{good}>", "250");
             await smtp.SendAndExpectAsync($"RCPT TO:<{dying}>", "250");
             await smtp.SendAndExpectAsync("DATA", "354");
-            id = QueueId(await smtp.SendAndExpectAsync(Body + ".", "250 2.0.0 Ok: queued as "));
+            id = StoredContent.QueueIdFrom(await smtp.SendAndExpectAsync(Body + ".", "250 2.0.0 Ok: queued as "));
         }
         var stored = await world.Host.Store.GetAsync(id, default);
         Assert.NotNull(stored);

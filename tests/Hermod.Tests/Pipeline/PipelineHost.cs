@@ -17,7 +17,7 @@ namespace Hermod.Tests.Pipeline;
 /// What a test configures of a <see cref="PipelineHost"/>: the YAML under <c>targets:</c> and <c>pipelines:</c> (written
 /// without indentation; the host indents it), which pipeline each entry point uses, delivery and DNS.
 /// </summary>
-internal sealed record PipelineSetup
+public sealed record PipelineSetup
 {
     /// <summary>The body of <c>pipelines:</c>.</summary>
     public string Pipelines { get; init; } = "";
@@ -38,6 +38,12 @@ internal sealed record PipelineSetup
     /// <summary>The DNS server Hermod asks; null: 127.0.0.1:9, where nothing answers.</summary>
     public IPEndPoint? Dns { get; init; }
 
+    /// <summary>Every entry point's <c>cut_through:</c>; false (store and forward) unless a test is about cut-through.</summary>
+    public string CutThrough { get; init; } = "false";
+
+    /// <summary>The body of <c>routes:</c> (none when empty).</summary>
+    public string Routes { get; init; } = "";
+
     /// <summary>Checks, modifiers or targets beyond the built-in ones.</summary>
     public HermodExtensions? Extensions { get; init; }
 }
@@ -49,7 +55,7 @@ internal sealed record PipelineSetup
 /// directory: <see cref="Work"/> for the test's own files (tables, keys, maildirs), data_dir beside it.
 /// Create it, write files with <see cref="WriteFile"/>, then <see cref="StartAsync"/>; dispose to stop and clean up.
 /// </summary>
-internal sealed class PipelineHost : IAsyncDisposable
+public sealed class PipelineHost : IAsyncDisposable
 {
     public static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
 
@@ -113,8 +119,7 @@ internal sealed class PipelineHost : IAsyncDisposable
 
     private string Config(PipelineSetup s)
     {
-        // store and forward: these tests are about the pipeline; every delivery is the queue runner's
-        static string Pipeline(string? name) => ", cut_through: false" + (name is null ? "" : $", pipeline: {name}");
+        string Pipeline(string? name) => $", cut_through: {s.CutThrough}" + (name is null ? "" : $", pipeline: {name}");
         var dns = s.Dns ?? new IPEndPoint(IPAddress.Loopback, 9);
         var yaml = new StringBuilder();
         yaml.Append($$"""
@@ -140,6 +145,8 @@ internal sealed class PipelineHost : IAsyncDisposable
             yaml.Append("targets:\n").Append(Indent(s.Targets));
         if (s.Pipelines.Length > 0)
             yaml.Append("pipelines:\n").Append(Indent(s.Pipelines));
+        if (s.Routes.Length > 0)
+            yaml.Append("routes:\n").Append(Indent(s.Routes));
         return yaml.ToString();
     }
 
