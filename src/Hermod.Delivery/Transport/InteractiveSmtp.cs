@@ -76,11 +76,9 @@ public sealed class InteractiveSmtp : IAsyncDisposable
         return transaction;
     }
 
-    /// <summary>A recipient the transaction cannot carry, refused before sending: a non-ASCII address without SMTPUTF8 (code 0, 5.6.7).</summary>
+    /// <summary>A recipient the transaction cannot carry (<see cref="SmtpClientConnection.RcptRefusal"/>), refused before sending: code 0, 5.6.7.</summary>
     internal static UpstreamReply? Unsendable(EnvelopeRecipient recipient, bool smtpUtf8, NextHop hop) =>
-        smtpUtf8 || Ascii.IsValid(recipient.Address)
-            ? null
-            : new UpstreamReply(null, 0, "5.6.7", $"The recipient address requires SMTPUTF8, which the message did not declare (refused before sending to {hop.Name})");
+        SmtpClientConnection.RcptRefusal(recipient, smtpUtf8) is { } refusal ? SmtpTransport.Local(hop, refusal) : null;
 
     /// <summary>The host that accepted MAIL; null when <see cref="Failure"/> is set.</summary>
     public NextHop? Hop { get; }

@@ -483,7 +483,7 @@ public sealed class SmtpClientConnection : IAsyncDisposable
             }
             var smtpUtf8 = NeedsSmtpUtf8(message);
             var mailCommand = MailCommand(message, Capabilities, smtpUtf8);
-            var local = first is null ? null : RcptRefusal(first, smtpUtf8);
+            var local = first is null ? null : Refused(first, smtpUtf8);
             SmtpReply mail;
             SmtpReply? rcpt = null;
             if (first is not null && local is null && Capabilities.Pipelining && _options.UsePipelining)
@@ -518,12 +518,19 @@ public sealed class SmtpClientConnection : IAsyncDisposable
     }
 
     /// <summary>A recipient a transaction cannot carry, refused without sending: a non-ASCII address without SMTPUTF8 (553 5.6.7).</summary>
-    private SmtpReply? RcptRefusal(EnvelopeRecipient recipient, bool smtpUtf8)
+    public static SmtpReply? RcptRefusal(EnvelopeRecipient recipient, bool smtpUtf8)
     {
-        if (smtpUtf8 || Ascii.IsValid(recipient.Address))
-            return null;
-        var refusal = new SmtpReply(553, "5.6.7", "The recipient address requires SMTPUTF8, which the transaction did not declare");
-        _transcript.Event($"not sending: {refusal}");
+        ArgumentNullException.ThrowIfNull(recipient);
+        return smtpUtf8 || Ascii.IsValid(recipient.Address) ? null : NonAsciiRecipient;
+    }
+
+    private static readonly SmtpReply NonAsciiRecipient = new(553, "5.6.7", "The recipient address requires SMTPUTF8, which the transaction did not declare");
+
+    private SmtpReply? Refused(EnvelopeRecipient recipient, bool smtpUtf8)
+    {
+        var refusal = RcptRefusal(recipient, smtpUtf8);
+        if (refusal is not null)
+            _transcript.Event($"not sending: {refusal}");
         return refusal;
     }
 
@@ -543,7 +550,7 @@ public sealed class SmtpClientConnection : IAsyncDisposable
                 throw new InvalidOperationException("RCPT needs an open transaction: MailAsync first, with a 2xx reply");
             if (_dataReply is not null)
                 throw new InvalidOperationException("DATA was sent: the content comes next");
-            if (RcptRefusal(recipient, _stepUtf8) is { } refusal)
+            if (Refused(recipient, _stepUtf8) is { } refusal)
                 return refusal;
             var reply = await CommandAsync(RcptCommand(recipient, Capabilities), SmtpClientStage.Rcpt, _options.CommandTimeout, ct);
             _stepAccepted |= IsSuccess(reply);

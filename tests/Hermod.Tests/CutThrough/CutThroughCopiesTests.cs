@@ -39,6 +39,7 @@ public sealed class CutThroughCopiesWorld : IAsyncLifetime
             later-mx@example.test: tempfail-l1@ok.test, tempfail-l2@ok2.test
             later-sub@example.test: tempfail-m1@ok.test, tempfail-m2@ok2.test
             slow@example.test: stallrcpt-1@ok.test, stallrcpt-2@ok2.test
+            intl@example.test: i1@ok.test, δοκιμή@ok2.test
             """);
         string Route(string domain, string address) => string.Create(CultureInfo.InvariantCulture, $"\"{domain}\": \"{address}:{Mx.Port}\"\n");
         await Host.StartAsync(new PipelineSetup
@@ -214,5 +215,23 @@ public sealed class CutThroughCopiesTests(CutThroughCopiesWorld world) : IClassF
         var stored = await world.Host.WaitAsync(id, m => m.Deliveries.All(d => d.State == DeliveryState.Deferred));
         Assert.Equal(["tempfail-m1@ok.test", "tempfail-m2@ok2.test"], stored.Deliveries.Select(d => d.Recipient).Order());
         Assert.DoesNotContain(world.Mx.Received(CutThroughCopiesWorld.Senders), m => m.Text.Contains("tempfail-m", StringComparison.Ordinal)); // retried, not bounced
+    }
+
+    [Fact]
+    public async Task A_non_ascii_copy_of_a_message_without_smtputf8_is_stored_and_forwarded_and_its_transaction_declares_it()
+    {
+        string id;
+        await using (var smtp = await ConnectAsync(submission: false))
+        {
+            await smtp.SendAndExpectAsync("MAIL FROM:<s@sender.test>", "250");
+            await smtp.SendAndExpectAsync("RCPT TO:<intl@example.test>", "250");
+            await smtp.SendAndExpectAsync("DATA", "354");
+            id = StoredContent.QueueIdFrom(await smtp.SendAndExpectAsync(Body + ".", "250 2.0.0 Ok: queued as "));
+        }
+        Assert.Equal(DeliveryState.Delivered, (await world.Host.GetAsync(id)).Deliveries.Single(d => d.Recipient == "i1@ok.test").State); // cut-through
+        var stored = await world.Host.WaitAsync(id, m => m.Deliveries.All(d => d.State == DeliveryState.Delivered));
+        Assert.Equal(1, stored.Deliveries.Single(d => d.Recipient == "δοκιμή@ok2.test").Attempts); // by the queue, in a transaction with SMTPUTF8
+        var copy = Assert.Single(world.Mx.Received(CutThroughCopiesWorld.Accept2), m => m.Recipients.Contains("δοκιμή@ok2.test"));
+        Assert.Contains("SMTPUTF8", copy.MailOptions);
     }
 }
