@@ -56,7 +56,7 @@ internal sealed class ChunkData
             db.Exec("INSERT INTO blob_chunks (blob_id, seq, data, segment, seg_offset, length) VALUES ($p0, $p1, X'', $p2, $p3, $p4)",
                 blobId, seq, e.Segment, e.Offset, e.Length);
         else
-            db.Exec("INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($p0, $p1, $p2)", blobId, seq, _buffer.AsSpan(0, _count).ToArray());
+            db.Exec("INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($p0, $p1, $p2)", blobId, seq, new ArraySegment<byte>(_buffer!, 0, _count));
     }
 
     /// <summary>After the commit (or its failure): the buffer goes back to the pool, or the segment learns the append is settled.</summary>
