@@ -253,8 +253,6 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             if (!_closed)
             {
                 _queue.Enqueue(op);
-                if (op.CanWait)
-                    _hotCpu = sched_getcpu();
                 if (_idle && !(_holding && op.CanWait))
                     Monitor.Pulse(_gate);
                 return completion;
@@ -295,19 +293,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                 _holding = false;
                 Take(batch);
             }
-            var away = XAway && batch.TrueForAll(op => op.CanWait) && _hotCpu >= 0 && _hotCpu < 64;
-            if (away)
-            {
-                var mask = ~0UL & ~(1UL << _hotCpu) & ((1UL << Environment.ProcessorCount) - 1);
-                if (mask != 0)
-                    _ = sched_setaffinity(0, 8, ref mask);
-            }
             CommitBatch(batch);
-            if (away)
-            {
-                var all = (1UL << Environment.ProcessorCount) - 1;
-                _ = sched_setaffinity(0, 8, ref all);
-            }
             batch.Clear();
         }
         _context.Dispose();
@@ -421,15 +407,6 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         _context.Exec(full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
         _synchronousFull = full;
     }
-
-    private volatile int _hotCpu = -1;
-    private static readonly bool XAway = Environment.GetEnvironmentVariable("XAWAY") == "1";
-
-    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
-    private static extern int sched_setaffinity(int pid, nint size, ref ulong mask);
-
-    [System.Runtime.InteropServices.DllImport("libc")]
-    private static extern int sched_getcpu();
 
     public async ValueTask DisposeAsync()
     {
