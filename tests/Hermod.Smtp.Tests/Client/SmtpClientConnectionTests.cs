@@ -747,6 +747,31 @@ public sealed class SmtpClientConnectionTests : IDisposable
     }
 
     [Fact]
+    public async Task A_server_that_stops_reading_the_content_makes_the_send_time_out()
+    {
+        await using var server = FakeSmtpServer.Start(async s =>
+        {
+            await s.GreetAsync("PIPELINING");
+            await s.ExpectAsync("MAIL FROM:<a@example.test>");
+            await s.ExpectAsync("RCPT TO:<b@example.test>");
+            await s.ExpectAsync("DATA");
+            await s.ReplyAsync("250 OK", "250 OK", "354 go");
+            await Task.Delay(TimeSpan.FromSeconds(3)); // reads nothing more: the socket buffers fill up
+        });
+        var connection = await ConnectAsync(server, Options(o => o.DataBlockTimeout = TimeSpan.FromMilliseconds(500)));
+        var big = new byte[64 << 20]; // far more than both sockets' buffers hold
+        "Subject: big\r\n\r\n"u8.CopyTo(big);
+        big.AsSpan(16).Fill((byte)'x');
+        var watch = Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<SmtpClientException>(() => connection.SendAsync(Message(big, "b@example.test"), Ct));
+        Assert.True(error.IsTimeout, error.Message);
+        Assert.Equal(SmtpClientStage.Content, error.Stage);
+        Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(400), TimeSpan.FromSeconds(15));
+        Assert.False(connection.IsUsable);
+        await connection.DisposeAsync();
+    }
+
+    [Fact]
     public async Task A_malformed_reply_is_a_protocol_error()
     {
         await using var server = FakeSmtpServer.Start(async s =>

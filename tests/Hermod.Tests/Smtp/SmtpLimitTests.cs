@@ -119,6 +119,20 @@ public sealed class SmtpLimitTests
     }
 
     [Fact]
+    public async Task The_command_timeout_counts_from_each_command_so_a_client_that_pauses_under_it_again_and_again_is_served()
+    {
+        await using var host = await TestHost.StartAsync(o => o.Smtp.Timeouts.Command = TimeSpan.FromMilliseconds(600));
+        await using var smtp = await ConnectAndGreetAsync(host);
+        for (var i = 0; i < 5; i++) // 1.5 s in all, well past one timeout
+        {
+            await Task.Delay(300);
+            await smtp.SendAndExpectAsync("NOOP", "250");
+        }
+        await smtp.ExpectAsync(@"421 4\.4\.2 Timeout"); // and quiet for the whole timeout: dropped
+        Assert.True(await smtp.IsClosedAsync());
+    }
+
+    [Fact]
     public async Task A_stalled_data_transfer_is_dropped_after_the_data_timeout()
     {
         await using var host = await TestHost.StartAsync(o => o.Smtp.Timeouts.DataBlock = TimeSpan.FromMilliseconds(300));
