@@ -115,16 +115,11 @@ internal sealed class WriteContext : IDisposable
                 for (var j = 0; j < statement.Parameters.Length; j++)
                     Bind(stmt, j + 1, values[statement.Parameters[j]]);
                 var rc = raw.sqlite3_step(stmt);
-                if (rc == raw.SQLITE_ROW)
-                    result = scalar ? Column(stmt) : null;
-                else if (rc == raw.SQLITE_DONE)
-                    result = null;
-                else
+                result = rc == raw.SQLITE_ROW && scalar ? Column(stmt) : null;
+                while (rc == raw.SQLITE_ROW && !scalar)
+                    rc = raw.sqlite3_step(stmt); // run to its end: every row's changes made, every error seen
+                if (rc is not (raw.SQLITE_ROW or raw.SQLITE_DONE))
                     SqliteException.ThrowExceptionForRC(rc, _db);
-                if (rc == raw.SQLITE_ROW && !scalar)
-                    while ((rc = raw.sqlite3_step(stmt)) == raw.SQLITE_ROW)
-                    {
-                    }
             }
             finally
             {
