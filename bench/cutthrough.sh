@@ -5,6 +5,8 @@
 #    smtp-sink, and through Hermod with cut-through to the same smtp-sink, in the same run. Target: at
 #    most 2x the direct time. Hermod's 250 is the sink's own answer, handed back (the message is recorded
 #    as delivered without waiting for an fsync: the next hop is responsible).
+#    Then bench/latency.py times each step of each message (MAIL, RCPT, DATA, end of data) both ways and
+#    prints mean, median, p90 and p99: whether the mean comes from every message or from a few slow ones.
 # 2. The 50-session relay figure: smtp-source -s 50 through Hermod (cut-through on) to smtp-sink, msg/s;
 #    and the same with cut-through off (store, then forward from the queue) for comparison.
 #
@@ -152,6 +154,9 @@ done
 D=$(median "${direct[@]}"); T=$(median "${through[@]}")
 per() { awk -v s="$1" -v n="$MESSAGES" 'BEGIN { printf "%.3f", 1000 * s / n }'; }
 RATIO=$(awk -v t="$T" -v d="$D" 'BEGIN { printf "%.2f", t / d }')
+log "per-step latency: $MESSAGES more messages each way"
+LATENCY_DIRECT=$("$PY" "$ROOT/bench/latency.py" "$SINK_PORT" "$MESSAGES")
+LATENCY_THROUGH=$("$PY" "$ROOT/bench/latency.py" "$CUT_PORT" "$MESSAGES")
 
 relay_cut=(); relay_queue=()
 for run in $(seq 1 "$RUNS"); do
@@ -167,6 +172,11 @@ echo "single session, $MESSAGES x 1 KiB, median of $RUNS:"
 echo "  direct to smtp-sink:          $(per "$D") ms/message"
 echo "  through Hermod, cut-through:  $(per "$T") ms/message"
 echo "  ratio: ${RATIO}x (target: <= ${TARGET_RATIO}x) $(awk -v r="$RATIO" -v t="$TARGET_RATIO" 'BEGIN { print (r <= t ? "MET" : "MISSED") }')"
+echo "  per message and step, one more run of $MESSAGES each (bench/latency.py; the mean above is smtp-source's):"
+echo "  direct to smtp-sink:"
+echo "$LATENCY_DIRECT"
+echo "  through Hermod, cut-through:"
+echo "$LATENCY_THROUGH"
 echo "$SESSIONS sessions, $RELAY_MESSAGES x 1 KiB, median of $RUNS:"
 echo "  cut-through (delivered when answered):   $(median "${relay_cut[@]}" | awk '{ printf "%.0f", $1 }') msg/s"
 echo "  store and forward (accepted, queued):    $(median "${relay_queue[@]}" | awk '{ printf "%.0f", $1 }') msg/s"
