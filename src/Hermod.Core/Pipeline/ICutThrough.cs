@@ -45,6 +45,8 @@ public interface ICutThroughTransaction : IAsyncDisposable
     /// RCPT: <paramref name="deliveries"/> are the recipient's deliveries (from the pipeline); each is identified by its
     /// index in the transaction's delivery list, <paramref name="firstIndex"/> on. Returns null when the client gets
     /// 250 (accepted upstream, or kept for store and forward), else the refusal (upstream's, or 450 on a timeout).
+    /// Several deliveries are refused only when every one is refused alike; otherwise one refused for good is kept,
+    /// as failed, in the outcome of <see cref="DataAsync"/>.
     /// </summary>
     Task<PolicyReply?> AddRecipientAsync(IReadOnlyList<EnvelopeRecipient> deliveries, int firstIndex, CancellationToken cancellationToken);
 

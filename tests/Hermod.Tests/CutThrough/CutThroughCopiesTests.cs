@@ -136,12 +136,7 @@ public sealed class CutThroughCopiesTests(CutThroughCopiesWorld world) : IClassF
     {
         string id;
         await using (var smtp = await ConnectAsync(submission: false))
-        {
-            await smtp.SendAndExpectAsync("MAIL FROM:<s@sender.test>", "250");
-            await smtp.SendAndExpectAsync("RCPT TO:<split@example.test>", "250");
-            await smtp.SendAndExpectAsync("DATA", "354");
-            id = StoredContent.QueueIdFrom(await smtp.SendAndExpectAsync(Body + ".", "250 2.0.0 Ok: queued as "));
-        }
+            id = await PipelineHost.SendAsync(smtp, "s@sender.test", ["split@example.test"], Body + ".\r\n");
         var stored = await world.Host.GetAsync(id);
         Assert.Equal(DeliveryState.Delivered, stored.Deliveries.Single(d => d.Recipient == "s1@ok.test").State);
         var failed = stored.Deliveries.Single(d => d.Recipient == "s2@drej.test");
@@ -160,12 +155,7 @@ public sealed class CutThroughCopiesTests(CutThroughCopiesWorld world) : IClassF
         var token = Guid.NewGuid().ToString("N");
         string id;
         await using (var smtp = await ConnectAsync(submission))
-        {
-            await smtp.SendAndExpectAsync("MAIL FROM:<s@sender.test>", "250");
-            await smtp.SendAndExpectAsync("RCPT TO:<half@example.test>", "250");
-            await smtp.SendAndExpectAsync("DATA", "354");
-            id = StoredContent.QueueIdFrom(await smtp.SendAndExpectAsync(Marked(token) + ".", "250 2.0.0 Ok: queued as "));
-        }
+            id = await PipelineHost.SendAsync(smtp, "s@sender.test", ["half@example.test"], Marked(token) + ".\r\n");
         var stored = await world.Host.GetAsync(id);
         var failed = stored.Deliveries.Single(d => d.Recipient == refused);
         Assert.Equal((DeliveryState.Failed, 550), (failed.State, failed.LastReply!.Code));
@@ -205,12 +195,7 @@ public sealed class CutThroughCopiesTests(CutThroughCopiesWorld world) : IClassF
     {
         string id;
         await using (var smtp = await ConnectAsync(submission: true))
-        {
-            await smtp.SendAndExpectAsync("MAIL FROM:<s@sender.test>", "250");
-            await smtp.SendAndExpectAsync("RCPT TO:<later-sub@example.test>", "250");
-            await smtp.SendAndExpectAsync("DATA", "354");
-            id = StoredContent.QueueIdFrom(await smtp.SendAndExpectAsync(Body + ".", "250 2.0.0 Ok: queued as "));
-        }
+            id = await PipelineHost.SendAsync(smtp, "s@sender.test", ["later-sub@example.test"], Body + ".\r\n");
         // the queue runner's own attempt meets the same 451s: both copies wait for their retry
         var stored = await world.Host.WaitAsync(id, m => m.Deliveries.All(d => d.State == DeliveryState.Deferred));
         Assert.Equal(["tempfail-m1@ok.test", "tempfail-m2@ok2.test"], stored.Deliveries.Select(d => d.Recipient).Order());
@@ -222,12 +207,7 @@ public sealed class CutThroughCopiesTests(CutThroughCopiesWorld world) : IClassF
     {
         string id;
         await using (var smtp = await ConnectAsync(submission: false))
-        {
-            await smtp.SendAndExpectAsync("MAIL FROM:<s@sender.test>", "250");
-            await smtp.SendAndExpectAsync("RCPT TO:<intl@example.test>", "250");
-            await smtp.SendAndExpectAsync("DATA", "354");
-            id = StoredContent.QueueIdFrom(await smtp.SendAndExpectAsync(Body + ".", "250 2.0.0 Ok: queued as "));
-        }
+            id = await PipelineHost.SendAsync(smtp, "s@sender.test", ["intl@example.test"], Body + ".\r\n");
         Assert.Equal(DeliveryState.Delivered, (await world.Host.GetAsync(id)).Deliveries.Single(d => d.Recipient == "i1@ok.test").State); // cut-through
         var stored = await world.Host.WaitAsync(id, m => m.Deliveries.All(d => d.State == DeliveryState.Delivered));
         Assert.Equal(1, stored.Deliveries.Single(d => d.Recipient == "δοκιμή@ok2.test").Attempts); // by the queue, in a transaction with SMTPUTF8
