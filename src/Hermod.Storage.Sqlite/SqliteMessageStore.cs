@@ -322,8 +322,9 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
         public override void Execute(WriteContext db)
         {
             // Without a content hash no stored blob can be equal: its key stays NULL (a random one would cost a write at
-            // a random place of the index per message).
-            var hash = blob.ContentHash;
+            // a random place of the index per message). A body every next hop took goes without one too: no delivery
+            // reads it again, so sharing it saves little, and its hash's place in the index cost a page write per record.
+            var hash = NeedsSync ? blob.ContentHash : null;
             var blobId = hash is not null ? db.Scalar("UPDATE blobs SET refcount = refcount + 1 WHERE hash = $p0 RETURNING id", hash) as long? : null;
             if (blobId is not null)
             {

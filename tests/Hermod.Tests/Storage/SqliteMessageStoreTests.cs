@@ -78,6 +78,33 @@ public sealed class SqliteMessageStoreTests : IAsyncDisposable
         Assert.Equal([.. Encoding.ASCII.GetBytes("X-Trace: a\r\n"), .. body], storedA);
     }
 
+    [Fact]
+    public async Task A_body_every_next_hop_took_is_stored_without_its_content_address()
+    {
+        var body = RandomNumberGenerator.GetBytes(100);
+        await using var store = Open();
+        var delivered = new List<string>();
+        for (var i = 0; i < 2; i++)
+        {
+            var envelope = Envelope("u@example.test");
+            await using var blob = await StoreKit.WriteBodyAsync(store, body);
+            blob.ContentHash = SHA256.HashData(body);
+            var now = DateTimeOffset.UtcNow;
+            var attempt = new CutThroughAttempt(now, now, [new RecipientOutcome(0, AttemptStatus.Delivered, new UpstreamReply("mx.example.test", 250, "2.0.0", "ok"))]);
+            await store.AcceptAsync(envelope, "X-Trace: 1\r\n", blob, default, cutThrough: attempt);
+            delivered.Add(envelope.Id);
+        }
+        await AcceptAsync(store, body);
+        await AcceptAsync(store, body); // queued: these two share their blob, keyed by its hash
+
+        Assert.Equal(3, Scalar("SELECT count(*) FROM blobs"));
+        Assert.Equal(2, Scalar("SELECT count(*) FROM blobs WHERE hash IS NULL AND refcount = 1"));
+        Assert.Equal(2, Scalar("SELECT refcount FROM blobs WHERE hash IS NOT NULL"));
+        byte[] stored = [.. Encoding.ASCII.GetBytes("X-Trace: 1\r\n"), .. body];
+        foreach (var id in delivered)
+            Assert.Equal(stored, await ReadAsync(store, id));
+    }
+
     /// <summary>Adds each commit's batch size to <paramref name="batches"/> (lock it to read).</summary>
     private static System.Diagnostics.Metrics.MeterListener ListenToCommits(HermodMetrics metrics, List<long> batches)
     {
