@@ -99,7 +99,12 @@ public sealed class DeliveryOptions
     public TimeSpan DelayWarning { get; set; } = TimeSpan.FromHours(4);
     public int MaxConcurrency { get; set; } = 100;
     public int MaxPerDestination { get; set; } = 10;
-    public int MaxMessagesPerConnection { get; set; } = 100;
+    /// <summary>
+    /// Messages a reused outbound connection carries before it is closed. A new connection costs a handshake and EHLO
+    /// on the way of the message that waits for it (under cut-through, of the client waiting for its reply); Postfix
+    /// limits reuse by time only, Exim closes after 500.
+    /// </summary>
+    public int MaxMessagesPerConnection { get; set; } = 1000;
     /// <summary>How long an idle outbound connection is kept for reuse.</summary>
     public TimeSpan ConnectionIdle { get; set; } = TimeSpan.FromSeconds(30);
     /// <summary>How long a claimed delivery stays in flight before another worker may take it.</summary>

@@ -13,8 +13,12 @@ public sealed class SlowRetryWorld() : DeliveryWorldFixture(o =>
     o.Delivery.Retry = new RetryOptions { Min = TimeSpan.FromHours(1), Max = TimeSpan.FromHours(2), Factor = 2, MaxAge = TimeSpan.FromDays(1) };
 });
 
-/// <summary>A world with one delivery at a time per destination.</summary>
-public sealed class NarrowWorld() : DeliveryWorldFixture(o => o.Delivery.MaxPerDestination = 1);
+/// <summary>A world with one delivery at a time per destination, and two messages per outbound connection.</summary>
+public sealed class NarrowWorld() : DeliveryWorldFixture(o =>
+{
+    o.Delivery.MaxPerDestination = 1;
+    o.Delivery.MaxMessagesPerConnection = 2;
+});
 
 /// <summary>A world where messages warn after a second and expire after four.</summary>
 public sealed class ShortLifeWorld() : DeliveryWorldFixture(o =>
@@ -88,6 +92,18 @@ public sealed class ConcurrencyLimitTests(NarrowWorld fixture) : IClassFixture<N
             Assert.Equal(DeliveryState.Delivered, (await _world.WaitFinalAsync(id, TimeSpan.FromSeconds(30))).Deliveries[0].State);
         Assert.Equal(3, _world.Mx.Received(Slow).Count);
         Assert.Equal(1, _world.Mx.MaxInData(Slow)); // max_per_destination: 1 (3 without the limit)
+    }
+
+    [Fact]
+    public async Task A_reused_connection_carries_at_most_max_messages_per_connection()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            var id = await _world.SendAsync("sender@sender.test", [$"limit{i}@reuse.test"], $"Subject: limit {i}\r\n\r\nx\r\n");
+            Assert.Equal(DeliveryState.Delivered, (await _world.WaitFinalAsync(id)).Deliveries[0].State);
+        }
+        Assert.Equal(5, _world.Mx.Received(Reuse).Count);
+        Assert.Equal(3, _world.Mx.Connections(Reuse)); // two, two and one (one connection without the limit)
     }
 }
 
