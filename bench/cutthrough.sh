@@ -76,18 +76,7 @@ wait_smtp() {
 # (monotonic clock around the child alone). Fails when smtp-source failed or ran out of time.
 timed_source() {
   local port=$1 sessions=$2 count=$3
-  "$PY" - "$RUN_TIMEOUT" smtp-source -s "$sessions" -m "$count" -l 1024 -d -f a@remote.test -t u@example.test "127.0.0.1:$port" <<'PY'
-import subprocess, sys, time
-limit = float(sys.argv[1])
-start = time.monotonic()
-try:
-    code = subprocess.run(sys.argv[2:], stdin=subprocess.DEVNULL, timeout=limit).returncode
-except subprocess.TimeoutExpired:
-    print(f"smtp-source did not finish within {limit:.0f} s", file=sys.stderr)
-    sys.exit(124)
-print(f"{time.monotonic() - start:.6f}")
-sys.exit(code)
-PY
+  "$PY" "$ROOT/bench/timed.py" "$RUN_TIMEOUT" smtp-source -s "$sessions" -m "$count" -l 1024 -d -f a@remote.test -t u@example.test "127.0.0.1:$port"
 }
 
 median() {

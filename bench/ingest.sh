@@ -124,21 +124,8 @@ wait_smtp() {
 SECS=
 timed_source() {
   local port=$1 count=$2 length=$3 errlog=$4 status=0
-  "$PY" - "$RUN_TIMEOUT" smtp-source -s "$SESSIONS" -m "$count" -l "$length" -d \
-    -f a@remote.test -t u@example.test "127.0.0.1:$port" >"$WORK/secs" 2>"$errlog" <<'PY' &
-import signal, subprocess, sys, time
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-limit = float(sys.argv[1])
-start = time.monotonic()
-try:
-    code = subprocess.run(sys.argv[2:], stdin=subprocess.DEVNULL, timeout=limit).returncode
-except subprocess.TimeoutExpired:
-    print(f"smtp-source did not finish within {limit:.0f} s", file=sys.stderr)
-    sys.exit(124)
-elapsed = time.monotonic() - start
-print(f"{elapsed:.6f}")
-sys.exit(code)
-PY
+  "$PY" "$ROOT/bench/timed.py" "$RUN_TIMEOUT" smtp-source -s "$SESSIONS" -m "$count" -l "$length" -d \
+    -f a@remote.test -t u@example.test "127.0.0.1:$port" >"$WORK/secs" 2>"$errlog" &
   SOURCE_PID=$!
   wait "$SOURCE_PID" || status=$?
   SOURCE_PID=
