@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Hermod.Tests.Storage;
 
 /// <summary>Large chunks of bodies live in segment files beside the database: written once, read back byte-exact, deleted when nothing points at them.</summary>
-public sealed class BlobSegmentTests : IAsyncDisposable
+public sealed class BlobSegmentTests : IAsyncLifetime
 {
     private readonly HermodOptions _options = new()
     {
@@ -27,11 +27,13 @@ public sealed class BlobSegmentTests : IAsyncDisposable
 
     private SqliteMessageStore Open(bool recover = true) => new(_options, new HermodMetrics(), TimeProvider.System, NullLogger.Instance, recover);
 
-    public ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync()
     {
         SqliteConnection.ClearAllPools();
         Directory.Delete(_options.DataDir, recursive: true);
-        return ValueTask.CompletedTask;
+        return Task.CompletedTask;
     }
 
     private static MessageEnvelope Envelope() => new(

@@ -25,7 +25,7 @@ internal sealed class ManualClock : TimeProvider
 }
 
 /// <summary>A SQLite store on a manual clock, with helpers to accept, finish and count.</summary>
-public abstract class ManualClockStoreTests : IAsyncDisposable
+public abstract class ManualClockStoreTests : IAsyncLifetime
 {
     protected static readonly TimeSpan Week = TimeSpan.FromDays(7);
     private protected readonly ManualClock Clock = new();
@@ -39,12 +39,13 @@ public abstract class ManualClockStoreTests : IAsyncDisposable
 
     protected SqliteMessageStore Store { get; }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         await Store.DisposeAsync();
         SqliteConnection.ClearAllPools();
         Directory.Delete(_options.DataDir, recursive: true);
-        GC.SuppressFinalize(this);
     }
 
     protected MessageEnvelope Envelope(string[] recipients, string? submissionId = null) => new(

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Hermod.Tests.Storage;
 
-public sealed class SqliteMessageStoreTests : IAsyncDisposable
+public sealed class SqliteMessageStoreTests : IAsyncLifetime
 {
     private readonly HermodOptions _options = new()
     {
@@ -21,11 +21,13 @@ public sealed class SqliteMessageStoreTests : IAsyncDisposable
 
     private SqliteMessageStore Open() => new(_options, new HermodMetrics(), TimeProvider.System, NullLogger.Instance);
 
-    public ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync()
     {
         SqliteConnection.ClearAllPools();
         Directory.Delete(_options.DataDir, recursive: true);
-        return ValueTask.CompletedTask;
+        return Task.CompletedTask;
     }
 
     private static MessageEnvelope Envelope(params string[] recipients) => new(
