@@ -271,7 +271,7 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
         public override void Execute(WriteContext db)
         {
             if (blob.StagingId == 0)
-                blob.StagingId = (long)db.Scalar("INSERT INTO blobs (hash, size, refcount, created) VALUES (NULL, 0, 0, $p0) RETURNING id", now)!;
+                blob.StagingId = db.Insert("INSERT INTO blobs (hash, size, refcount, created) VALUES (NULL, 0, 0, $p0)", now);
             chunk.Insert(db, blob.StagingId, blob.ChunksWritten);
             blob.ChunksWritten++;
         }
@@ -337,8 +337,8 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
             else
             {
                 if (blob.StagingId == 0)
-                    blobId = (long)db.Scalar("INSERT INTO blobs (hash, size, refcount, created, encoding) VALUES ($p0, $p1, 1, $p2, $p3) RETURNING id",
-                        hash, blob.Length, now, blob.ContentEncoding)!;
+                    blobId = db.Insert("INSERT INTO blobs (hash, size, refcount, created, encoding) VALUES ($p0, $p1, 1, $p2, $p3)",
+                        hash, blob.Length, now, blob.ContentEncoding);
                 else
                 {
                     blobId = blob.StagingId;
@@ -374,18 +374,18 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
                 var route = rcpt.Route ?? RouteKey.For(RouteKey.Remote, rcpt.Address).ToString();
                 if (outcomes[i] is not { } o)
                 {
-                    deliveryIds[i] = (long)db.Scalar("INSERT INTO deliveries (message_id, recipient, route, notify, orcpt, state, due_at) VALUES ($p0, $p1, $p2, $p3, $p4, 'queued', $p5) RETURNING id",
-                        envelope.Id, rcpt.Address, route, (int)rcpt.Notify, rcpt.OriginalRecipient, now)!;
+                    deliveryIds[i] = db.Insert("INSERT INTO deliveries (message_id, recipient, route, notify, orcpt, state, due_at) VALUES ($p0, $p1, $p2, $p3, $p4, 'queued', $p5)",
+                        envelope.Id, rcpt.Address, route, (int)rcpt.Notify, rcpt.OriginalRecipient, now);
                     continue;
                 }
                 var (state, due, dsn, delayWarned) = OutcomeColumns(o, cutThrough!.Ended);
                 var reply = o.Reply;
-                deliveryIds[i] = (long)db.Scalar("""
+                deliveryIds[i] = db.Insert("""
                     INSERT INTO deliveries (message_id, recipient, route, notify, orcpt, state, attempts, due_at, last_remote, last_code, last_enhanced, last_text, dsn_pending, delay_warned)
-                    VALUES ($p0, $p1, $p2, $p3, $p4, $p5, 1, $p6, $p7, $p8, $p9, $p10, $p11, $p12) RETURNING id
+                    VALUES ($p0, $p1, $p2, $p3, $p4, $p5, 1, $p6, $p7, $p8, $p9, $p10, $p11, $p12)
                     """,
                     envelope.Id, rcpt.Address, route, (int)rcpt.Notify, rcpt.OriginalRecipient, state, due, reply.RemoteHost, reply.Code, reply.Enhanced, reply.Text,
-                    dsn, delayWarned)!;
+                    dsn, delayWarned);
             }
             if (clearDsn is not null)
                 foreach (var id in clearDsn)
