@@ -29,10 +29,13 @@ internal sealed class ChunkData
         _segments = segments;
     }
 
-    /// <summary>Takes what <paramref name="blob"/> has buffered; a large chunk is written to a segment before this returns.</summary>
-    public static async ValueTask<ChunkData> TakeAsync(SqliteBlobWriter blob, BlobSegments segments)
+    /// <summary>
+    /// Takes what <paramref name="blob"/> has buffered (the <paramref name="last"/> chunk: the body is complete); a large
+    /// chunk is written to a segment before this returns.
+    /// </summary>
+    public static async ValueTask<ChunkData> TakeAsync(SqliteBlobWriter blob, BlobSegments segments, bool last)
     {
-        var (data, count) = blob.TakeBuffer();
+        var (data, count) = blob.TakeBuffer(last);
         if (count < SegmentThreshold)
             return new ChunkData(data, count);
         try

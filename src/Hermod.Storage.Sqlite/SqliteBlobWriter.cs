@@ -54,7 +54,7 @@ internal sealed class SqliteBlobWriter(SqliteMessageStore store, int chunkSize) 
             return;
         var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _count + sizeHint));
         _buffer.AsSpan(0, _count).CopyTo(bigger);
-        ArrayPool<byte>.Shared.Return(_buffer);
+        Release();
         _buffer = bigger;
     }
 
@@ -66,11 +66,14 @@ internal sealed class SqliteBlobWriter(SqliteMessageStore store, int chunkSize) 
         await store.WriteChunkAsync(this);
     }
 
-    /// <summary>Hands the buffered bytes over (the taker returns the array to the pool) and starts a new buffer.</summary>
-    public (byte[] Data, int Count) TakeBuffer()
+    /// <summary>
+    /// Hands the buffered bytes over (the taker returns the array to the pool) and starts a new buffer — none after the
+    /// <paramref name="last"/> chunk: a record waiting for its commit holds one pooled array, not two.
+    /// </summary>
+    public (byte[] Data, int Count) TakeBuffer(bool last)
     {
         var taken = (_buffer, _count);
-        _buffer = ArrayPool<byte>.Shared.Rent(Math.Min(chunkSize, Math.Max(4096, _count)));
+        _buffer = last ? [] : ArrayPool<byte>.Shared.Rent(Math.Min(chunkSize, Math.Max(4096, _count)));
         _count = 0;
         return taken;
     }
@@ -92,12 +95,18 @@ internal sealed class SqliteBlobWriter(SqliteMessageStore store, int chunkSize) 
         return ValueTask.FromResult(ChunkStream.Decode(stream, ContentEncoding));
     }
 
+    private void Release()
+    {
+        if (_buffer.Length > 0) // not the empty one after the last chunk
+            ArrayPool<byte>.Shared.Return(_buffer);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_disposed)
             return;
         _disposed = true;
-        ArrayPool<byte>.Shared.Return(_buffer);
+        Release();
         if (StagingId != 0 && !Accepted)
             await store.DropStagingAsync(StagingId);
     }

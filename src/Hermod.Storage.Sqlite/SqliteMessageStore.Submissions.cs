@@ -15,7 +15,7 @@ public sealed partial class SqliteMessageStore : ISubmissionStore
             if (envelope.SubmissionId != submissionId)
                 throw new ArgumentException($"envelope {envelope.Id} does not belong to submission {submissionId}", nameof(envelopes));
         var blob = (SqliteBlobWriter)body;
-        var chunk = await ChunkData.TakeAsync(blob, _segments);
+        var chunk = await ChunkData.TakeAsync(blob, _segments, last: true);
         await _writer.EnqueueAsync(new SubmissionOp(submissionId, clientId, envelopes, headerPrefix, header, blob, chunk, Now));
         blob.Accepted = true;
         Signal.Set();

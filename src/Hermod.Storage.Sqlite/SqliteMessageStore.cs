@@ -77,7 +77,7 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
     public IBlobWriter CreateBlobWriter() => new SqliteBlobWriter(this, _chunkSize);
 
     internal async Task WriteChunkAsync(SqliteBlobWriter blob) =>
-        await _writer.EnqueueAsync(new ChunkOp(blob, await ChunkData.TakeAsync(blob, _segments), _time.GetUtcNow().ToUnixTimeMilliseconds()));
+        await _writer.EnqueueAsync(new ChunkOp(blob, await ChunkData.TakeAsync(blob, _segments, last: false), _time.GetUtcNow().ToUnixTimeMilliseconds()));
 
     internal Task DropStagingAsync(long stagingId) => _writer.EnqueueAsync(new DropStagingOp(stagingId));
 
@@ -93,7 +93,7 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
         ReplacedHeader? header = null, CutThroughAttempt? cutThrough = null, bool background = false)
     {
         var blob = (SqliteBlobWriter)body;
-        var chunk = await ChunkData.TakeAsync(blob, _segments);
+        var chunk = await ChunkData.TakeAsync(blob, _segments, last: true);
         await _writer.EnqueueAsync(new AcceptOp(envelope, headerPrefix, header, blob, chunk, _time.GetUtcNow().ToUnixTimeMilliseconds(), clearDsn, idempotent, cutThrough,
             background));
         blob.Accepted = true;
