@@ -325,9 +325,10 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
             // a random place of the index per message). A body every next hop took goes without one too: no delivery
             // reads it again, so sharing it saves little, and its hash's place in the index cost a page write per record.
             var hash = NeedsSync ? blob.ContentHash : null;
-            var blobId = hash is not null ? db.Scalar("UPDATE blobs SET refcount = refcount + 1 WHERE hash = $p0 RETURNING id", hash) as long? : null;
+            var blobId = hash is not null ? db.Scalar("SELECT id FROM blobs WHERE hash = $p0", hash) as long? : null;
             if (blobId is not null)
             {
+                db.Exec("UPDATE blobs SET refcount = refcount + 1 WHERE id = $p0", blobId);
                 if (blob.StagingId != 0) // an equal body is stored already: the staged copy goes
                 {
                     db.Exec("DELETE FROM blob_chunks WHERE blob_id = $p0", blob.StagingId);
