@@ -267,7 +267,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     /// <summary>
     /// How long ops that <see cref="WriteOp.CanWait"/> may be held back to share a commit. Each commit rewrites the last
     /// page of every table and index it appends to, so more records per commit cost less each (25 ms against 10: writer
-    /// CPU per cut-through record −15 to −20 % in bench/cutthrough.sh); much longer, and the records held at once (each
+    /// CPU per cut-through record −15 to −20 %, bench/README.md); much longer, and the records held at once (each
     /// with a pooled buffer) drain the shared array pool and cost the sessions more than the writer saves.
     /// </summary>
     public static readonly TimeSpan HoldBack = TimeSpan.FromMilliseconds(25);
