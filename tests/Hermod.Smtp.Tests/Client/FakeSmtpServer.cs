@@ -136,6 +136,19 @@ internal sealed class FakeSmtpSession : IAsyncDisposable
         await EhloReplyAsync(extensions);
     }
 
+    /// <summary>
+    /// The opening most client tests share: greets with PIPELINING, takes MAIL FROM:&lt;a@example.test&gt;,
+    /// RCPT TO:&lt;b@example.test&gt; and DATA as one pipelined group and answers them 250, 250, 354.
+    /// </summary>
+    public async Task OpenTransactionAsync()
+    {
+        await GreetAsync("PIPELINING");
+        await ExpectAsync("MAIL FROM:<a@example.test>");
+        await ExpectAsync("RCPT TO:<b@example.test>");
+        await ExpectAsync("DATA");
+        await ReplyAsync("250 OK", "250 OK", "354 go");
+    }
+
     public Task EhloReplyAsync(params string[] extensions)
     {
         var lines = new[] { "fake.test Hello" }.Concat(extensions).ToArray();

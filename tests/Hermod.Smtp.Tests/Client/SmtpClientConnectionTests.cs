@@ -426,11 +426,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
         byte[]? received = null;
         await using var server = FakeSmtpServer.Start(async s =>
         {
-            await s.GreetAsync("PIPELINING");
-            await s.ExpectAsync("MAIL FROM:<a@example.test>");
-            await s.ExpectAsync("RCPT TO:<b@example.test>");
-            await s.ExpectAsync("DATA");
-            await s.ReplyAsync("250 OK", "250 OK", "354 go");
+            await s.OpenTransactionAsync();
             received = await s.ReadDataAsync();
             await s.ReplyAsync("250 queued");
             await QuitAsync(s);
@@ -689,11 +685,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
         var content = LargeContent(2 * 1024 * 1024);
         await using var server = FakeSmtpServer.Start(async s =>
         {
-            await s.GreetAsync("PIPELINING");
-            await s.ExpectAsync("MAIL FROM:<a@example.test>");
-            await s.ExpectAsync("RCPT TO:<b@example.test>");
-            await s.ExpectAsync("DATA");
-            await s.ReplyAsync("250 OK", "250 OK", "354 go");
+            await s.OpenTransactionAsync();
             await s.ReadExactAsync(10_000);
             s.Abort();
         });
@@ -727,11 +719,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
     {
         await using var server = FakeSmtpServer.Start(async s =>
         {
-            await s.GreetAsync("PIPELINING");
-            await s.ExpectAsync("MAIL FROM:<a@example.test>");
-            await s.ExpectAsync("RCPT TO:<b@example.test>");
-            await s.ExpectAsync("DATA");
-            await s.ReplyAsync("250 OK", "250 OK", "354 go");
+            await s.OpenTransactionAsync();
             await s.ReadDataAsync();
             await s.StallAsync(TimeSpan.FromSeconds(20));
         });
@@ -751,11 +739,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
     {
         await using var server = FakeSmtpServer.Start(async s =>
         {
-            await s.GreetAsync("PIPELINING");
-            await s.ExpectAsync("MAIL FROM:<a@example.test>");
-            await s.ExpectAsync("RCPT TO:<b@example.test>");
-            await s.ExpectAsync("DATA");
-            await s.ReplyAsync("250 OK", "250 OK", "354 go");
+            await s.OpenTransactionAsync();
             await Task.Delay(TimeSpan.FromSeconds(3)); // reads nothing more: the socket buffers fill up
         });
         var connection = await ConnectAsync(server, Options(o => o.DataBlockTimeout = TimeSpan.FromMilliseconds(500)));
@@ -838,11 +822,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
     {
         await using var server = FakeSmtpServer.Start(async s =>
         {
-            await s.GreetAsync("PIPELINING");
-            await s.ExpectAsync("MAIL FROM:<a@example.test>");
-            await s.ExpectAsync("RCPT TO:<b@example.test>");
-            await s.ExpectAsync("DATA");
-            await s.ReplyAsync("250 OK", "250 OK", "354 go");
+            await s.OpenTransactionAsync();
             await s.WaitForCloseAsync(); // never a terminator: a truncated message must not be delivered
         });
         var connection = await ConnectAsync(server);
