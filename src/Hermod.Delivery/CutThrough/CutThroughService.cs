@@ -3,6 +3,7 @@ using Hermod.Core.Pipeline;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Queue;
 using Hermod.Delivery.Targets;
+using Hermod.Smtp.Client;
 using Microsoft.Extensions.Logging;
 
 namespace Hermod.Delivery.CutThrough;
@@ -92,8 +93,8 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
             if (deliveries.Count == 0)
                 return null; // every copy discarded by configuration
             var upstreams = new Upstream?[deliveries.Count];
-            for (var k = 0; k < deliveries.Count; k++) // a non-ASCII copy (an alias) of a message without SMTPUTF8: the queue's transaction declares it
-                if (start.SmtpUtf8 || System.Text.Ascii.IsValid(deliveries[k].Address))
+            for (var k = 0; k < deliveries.Count; k++) // a copy this transaction cannot carry (a non-ASCII alias without SMTPUTF8): the queue's declares it
+                if (SmtpClientConnection.RcptRefusal(deliveries[k], start.SmtpUtf8) is null)
                     upstreams[k] = UpstreamFor(RouteKey.Parse(deliveries[k].Route ?? RouteKey.For(RouteKey.Remote, deliveries[k].Address).ToString()));
             // the copies (an alias list, several targets) go to their next hops at once; those for one next hop in turn, in its one session
             var answers = new CopyAnswer[deliveries.Count];
