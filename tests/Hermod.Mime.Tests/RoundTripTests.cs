@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Hermod.Mime.Syntax;
 using Hermod.Mime.Tests.TestKit;
 using Hermod.Mime.Writing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Hermod.Mime.Tests;
 
@@ -203,7 +204,7 @@ internal sealed class MessageFile : IDisposable
         Directory.CreateDirectory(directory);
         var path = System.IO.Path.Combine(directory, $"{name}-{Guid.NewGuid():N}.eml");
         await using (var stream = File.Create(path))
-            await MimeBuilder.WriteAsync(spec, stream, "mail.example.com", new FixedTimeProvider(Specs.Now), CancellationToken.None);
+            await MimeBuilder.WriteAsync(spec, stream, "mail.example.com", new FakeTimeProvider(Specs.Now), CancellationToken.None);
         var bytes = await File.ReadAllBytesAsync(path);
         RoundTripTests.AssertLineLengths(bytes);
         return new MessageFile(path, Encoding.UTF8.GetString(bytes));

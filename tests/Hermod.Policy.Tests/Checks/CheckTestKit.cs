@@ -4,20 +4,6 @@ using Hermod.Policy.Pipeline;
 
 namespace Hermod.Policy.Tests.Checks;
 
-/// <summary>A TimeProvider that moves only when told to.</summary>
-internal sealed class ManualTime : TimeProvider
-{
-    private long _ticks = TimeSpan.FromDays(1).Ticks;
-
-    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-    public override long GetTimestamp() => Interlocked.Read(ref _ticks);
-
-    public override DateTimeOffset GetUtcNow() => new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero).AddTicks(GetTimestamp());
-
-    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
-}
-
 internal static class Contexts
 {
     public static CheckContext Make(string ip = "192.0.2.1", bool tls = false, string? user = null, string? sender = null,

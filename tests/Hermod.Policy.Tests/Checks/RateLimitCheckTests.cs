@@ -1,5 +1,6 @@
 using Hermod.Policy.Checks;
 using Hermod.Policy.Pipeline;
+using Microsoft.Extensions.Time.Testing;
 using static Hermod.Policy.Tests.Checks.Contexts;
 
 namespace Hermod.Policy.Tests.Checks;
@@ -12,7 +13,7 @@ public sealed class RateLimitCheckTests
     [Fact]
     public async Task BurstIsAllowedThenRefusedThenRefilled()
     {
-        var time = new ManualTime();
+        var time = new FakeTimeProvider();
         var check = new RateLimitCheck(new RateLimitOptions { Rate = 1, Per = TimeSpan.FromSeconds(10), Burst = 3 }, time);
         for (var i = 0; i < 3; i++)
             Assert.Equal(CheckAction.Accept, await TakeAsync(check, Make(ip: "192.0.2.1")));
@@ -30,7 +31,7 @@ public sealed class RateLimitCheckTests
     [Fact]
     public async Task SeparateKeysAreIndependent()
     {
-        var check = new RateLimitCheck(new RateLimitOptions { By = RateLimitKey.Sender, Rate = 1, Per = TimeSpan.FromHours(1), Burst = 1 }, new ManualTime());
+        var check = new RateLimitCheck(new RateLimitOptions { By = RateLimitKey.Sender, Rate = 1, Per = TimeSpan.FromHours(1), Burst = 1 }, new FakeTimeProvider());
         Assert.Equal(CheckAction.Accept, await TakeAsync(check, Make(sender: "a@example.org")));
         Assert.Equal(CheckAction.TempFail, await TakeAsync(check, Make(sender: "A@example.org")));
         Assert.Equal(CheckAction.Accept, await TakeAsync(check, Make(sender: "b@example.org")));
@@ -41,7 +42,7 @@ public sealed class RateLimitCheckTests
     [Fact]
     public async Task AuthUserKeyAtRcptStageCountsRecipients()
     {
-        var check = new RateLimitCheck(new RateLimitOptions { By = RateLimitKey.AuthUser, Stage = CheckStage.Rcpt, Rate = 2, Per = TimeSpan.FromMinutes(1), Burst = 2 }, new ManualTime());
+        var check = new RateLimitCheck(new RateLimitOptions { By = RateLimitKey.AuthUser, Stage = CheckStage.Rcpt, Rate = 2, Per = TimeSpan.FromMinutes(1), Burst = 2 }, new FakeTimeProvider());
         Assert.True(check.RunsAt(CheckStage.Rcpt));
         Assert.False(check.RunsAt(CheckStage.Mail));
         Assert.Equal(CheckAction.Accept, await TakeAsync(check, Make(user: "alice", recipient: "x@example.org"), CheckStage.Rcpt));
@@ -55,7 +56,7 @@ public sealed class RateLimitCheckTests
     [Fact]
     public async Task Ipv6ClientsShareTheirPrefix()
     {
-        var check = new RateLimitCheck(new RateLimitOptions { Rate = 1, Per = TimeSpan.FromHours(1), Burst = 1 }, new ManualTime());
+        var check = new RateLimitCheck(new RateLimitOptions { Rate = 1, Per = TimeSpan.FromHours(1), Burst = 1 }, new FakeTimeProvider());
         Assert.Equal(CheckAction.Accept, await TakeAsync(check, Make(ip: "2001:db8:1:2::1")));
         Assert.Equal(CheckAction.TempFail, await TakeAsync(check, Make(ip: "2001:db8:1:2:ffff::9")));
         Assert.Equal(CheckAction.Accept, await TakeAsync(check, Make(ip: "2001:db8:1:3::1")));
@@ -64,7 +65,7 @@ public sealed class RateLimitCheckTests
     [Fact]
     public async Task BucketsAreBoundedAndIdleOnesEvicted()
     {
-        var time = new ManualTime();
+        var time = new FakeTimeProvider();
         var check = new RateLimitCheck(new RateLimitOptions { Rate = 1, Per = TimeSpan.FromSeconds(1), Burst = 2, MaxBuckets = 10 }, time);
         for (var i = 0; i < 50; i++)
             await TakeAsync(check, Make(ip: $"192.0.2.{i}"));

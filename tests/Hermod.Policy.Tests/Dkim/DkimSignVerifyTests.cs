@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Hermod.Dns;
 using Hermod.Policy.Dkim;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Hermod.Policy.Tests.Dkim;
 
@@ -45,7 +46,7 @@ public class DkimSignVerifyTests
     public async Task SignatureFieldIsFoldedAndCarriesTheExpectedTags(string algorithm)
     {
         var key = Key(algorithm);
-        var field = await new DkimSigner(time: new FixedTime(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000)))
+        var field = await new DkimSigner(time: new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000)))
             .SignAsync(DkimSamples.Stream(DkimSamples.Message), key);
         Assert.StartsWith("DKIM-Signature: v=1; a=" + key.AlgorithmName + "; c=relaxed/relaxed; d=example.org;", field);
         Assert.EndsWith("\r\n", field);
@@ -195,10 +196,10 @@ public class DkimSignVerifyTests
     {
         var signedAt = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000);
         var options = new DkimSignerOptions { Expiration = TimeSpan.FromDays(1) };
-        var signed = await SignAsync(DkimSamples.Message, Rsa.Value, options, new FixedTime(signedAt));
+        var signed = await SignAsync(DkimSamples.Message, Rsa.Value, options, new FakeTimeProvider(signedAt));
         Assert.Contains("x=1700086400;", signed);
-        Assert.Equal(DkimStatus.Pass, Assert.Single(await VerifyAsync(signed, Dns(Rsa.Value), new FixedTime(signedAt.AddHours(1)))).Status);
-        var late = Assert.Single(await VerifyAsync(signed, Dns(Rsa.Value), new FixedTime(signedAt.AddDays(2))));
+        Assert.Equal(DkimStatus.Pass, Assert.Single(await VerifyAsync(signed, Dns(Rsa.Value), new FakeTimeProvider(signedAt.AddHours(1)))).Status);
+        var late = Assert.Single(await VerifyAsync(signed, Dns(Rsa.Value), new FakeTimeProvider(signedAt.AddDays(2))));
         Assert.Equal((DkimStatus.PermError, "signature expired"), (late.Status, late.Reason));
     }
 

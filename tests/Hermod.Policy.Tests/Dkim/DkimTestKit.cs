@@ -44,12 +44,6 @@ internal sealed class FakeTxtResolver : IDnsResolver
     }
 }
 
-/// <summary>A TimeProvider stopped at a given instant.</summary>
-internal sealed class FixedTime(DateTimeOffset now) : TimeProvider
-{
-    public override DateTimeOffset GetUtcNow() => now;
-}
-
 internal static class DkimSamples
 {
     public const string Message =

@@ -4,6 +4,7 @@ using Hermod.Policy.Dkim;
 using Hermod.Policy.Modifiers;
 using Hermod.Policy.Pipeline;
 using Hermod.Policy.Tests.Dkim;
+using Microsoft.Extensions.Time.Testing;
 using static Hermod.Policy.Tests.Modifiers.ModifierTestKit;
 
 namespace Hermod.Policy.Tests.Modifiers;
@@ -39,7 +40,7 @@ public sealed class DkimKeyFiles : IDisposable
 
 public sealed class DkimSignModifierTests(DkimKeyFiles keys) : IClassFixture<DkimKeyFiles>
 {
-    private static readonly FixedTime Now = new(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000));
+    private static readonly FakeTimeProvider Now = new(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000));
 
     private const string Message =
         "From: Alice Example <alice@example.org>\r\n" +

@@ -11,24 +11,15 @@ using Hermod.Tests.TestKit;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Hermod.Tests.Storage;
-
-/// <summary>A clock that moves only when told to.</summary>
-internal sealed class ManualClock : TimeProvider
-{
-    private DateTimeOffset _now = new(2031, 3, 1, 12, 0, 0, TimeSpan.Zero);
-
-    public override DateTimeOffset GetUtcNow() => _now;
-
-    public void Advance(TimeSpan by) => _now += by;
-}
 
 /// <summary>A SQLite store on a manual clock, with helpers to accept, finish and count.</summary>
 public abstract class ManualClockStoreTests : IAsyncLifetime
 {
     protected static readonly TimeSpan Week = TimeSpan.FromDays(7);
-    private protected readonly ManualClock Clock = new();
+    protected FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2031, 3, 1, 12, 0, 0, TimeSpan.Zero));
     private readonly HermodOptions _options = new()
     {
         DataDir = Directory.CreateTempSubdirectory("hermod-retention-").FullName,
