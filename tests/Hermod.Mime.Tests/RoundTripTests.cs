@@ -21,7 +21,7 @@ public class RoundTripTests
         var spec = Specs.Get(name);
         using var file = await MessageFile.WriteAsync(spec, name);
 
-        var parsed = await Peers.PythonAsync(file.Path);
+        var parsed = await MimePeers.PythonAsync(file.Path);
 
         AssertSame(spec, parsed, file.Text, mailparser: false);
         var defects = parsed.Defects.Where(d => !(MimeBuilder.RequiresSmtpUtf8(spec) && IsRfc6532Defect(d))).ToList();
@@ -35,7 +35,7 @@ public class RoundTripTests
         var spec = Specs.Get(name);
         using var file = await MessageFile.WriteAsync(spec, name);
 
-        var parsed = await Peers.MailparserAsync(file.Path);
+        var parsed = await MimePeers.MailparserAsync(file.Path);
 
         AssertSame(spec, parsed, file.Text, mailparser: true);
     }
@@ -63,8 +63,8 @@ public class RoundTripTests
         spec.To.Add(new MailAddress("to@example.com"));
         using var file = await MessageFile.WriteAsync(spec, "long-display-name");
 
-        var mailparser = await Peers.MailparserAsync(file.Path);
-        var python = await Peers.PythonAsync(file.Path);
+        var mailparser = await MimePeers.MailparserAsync(file.Path);
+        var python = await MimePeers.PythonAsync(file.Path);
 
         Assert.Equal([new ParsedAddress("from@example.com", name)], mailparser.From);
         var pythonName = Assert.Single(python.From!).Name!;

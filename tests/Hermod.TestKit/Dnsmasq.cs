@@ -8,13 +8,11 @@ namespace Hermod.TestKit;
 
 /// <summary>
 /// A real dnsmasq (Debian package dnsmasq-base) on 127.0.0.1 and a free port, serving the records given as dnsmasq
-/// options (--mx-host=..., --host-record=...). A missing binary fails the test (PEERS.md): a skipped interop test
-/// would look like a passing one. Names under the <c>--local</c> domains that are not configured are NXDOMAIN.
+/// options (--mx-host=..., --host-record=...). A missing binary fails the test (<see cref="Peers"/>). Names under the
+/// <c>--local</c> domains that are not configured are NXDOMAIN.
 /// </summary>
 public sealed class Dnsmasq : IAsyncDisposable
 {
-    public const string DebianPath = "/usr/sbin/dnsmasq";
-
     private readonly StringBuilder _log = new();
     private Process? _process;
 
@@ -37,7 +35,7 @@ public sealed class Dnsmasq : IAsyncDisposable
     public static async Task<Dnsmasq> StartAsync(IEnumerable<string> records, string probe, DnsRecordType probeType = DnsRecordType.MX)
     {
         var dnsmasq = new Dnsmasq();
-        var binary = FindBinary();
+        var binary = Peers.Find("dnsmasq", "/usr/sbin/dnsmasq", "dnsmasq-base");
         string[] options = [.. records];
         for (var attempt = 0; attempt < 5; attempt++)
         {
@@ -48,19 +46,6 @@ public sealed class Dnsmasq : IAsyncDisposable
             await dnsmasq.DisposeAsync(); // most likely the port was taken meanwhile (TCP or UDP): try another one
         }
         throw new InvalidOperationException($"dnsmasq did not start answering on 127.0.0.1; its output:\n{dnsmasq.Log}");
-    }
-
-    private static string FindBinary()
-    {
-        if (File.Exists(DebianPath))
-            return DebianPath;
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = Path.Combine(dir, "dnsmasq");
-            if (File.Exists(candidate))
-                return candidate;
-        }
-        throw new InvalidOperationException($"dnsmasq not found at {DebianPath} nor on PATH: install the Debian package dnsmasq-base (./test.sh installs peers)");
     }
 
     private static int FreeUdpPort()

@@ -30,8 +30,6 @@ public sealed record ReceivedMessage(string MailFrom, IReadOnlyList<string> Reci
 /// </summary>
 public sealed class FakeMx : IAsyncDisposable
 {
-    public const string Python = "/usr/bin/python3";
-
     private readonly Process _process;
     private readonly StringBuilder _log = new();
     private bool _disposed;
@@ -59,14 +57,13 @@ public sealed class FakeMx : IAsyncDisposable
     /// <summary>Starts the hosts: address → mode.</summary>
     public static async Task<FakeMx> StartAsync(IReadOnlyDictionary<string, string> hosts)
     {
-        if (!File.Exists(Python))
-            throw new InvalidOperationException($"{Python} not found: install Debian's python3 and python3-aiosmtpd (./test.sh installs peers)");
-        var script = Path.Combine(AppContext.BaseDirectory, "scripts", "fake_mx.py");
+        var python = Peers.Python; // no import probe before every start: a missing aiosmtpd shows in the log below
+        var script = Peers.Script("scripts/fake_mx.py");
         for (var attempt = 0; ; attempt++)
         {
             var port = FreePort(IPAddress.Parse(hosts.Keys.First()));
             var directory = System.IO.Directory.CreateTempSubdirectory("hermod-fakemx-").FullName;
-            var start = new ProcessStartInfo(Python)
+            var start = new ProcessStartInfo(python)
             {
                 RedirectStandardInput = true,
                 RedirectStandardOutput = true,
@@ -86,7 +83,7 @@ public sealed class FakeMx : IAsyncDisposable
                 return fake;
             await fake.DisposeAsync();
             if (attempt == 3 || !fake.Log.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
-                throw new InvalidOperationException($"fake_mx.py did not start (python3-aiosmtpd installed?):\n{fake.Log}");
+                throw new InvalidOperationException($"fake_mx.py did not start (Debian package python3-aiosmtpd missing? {Peers.InstallHint}):\n{fake.Log}");
         }
     }
 

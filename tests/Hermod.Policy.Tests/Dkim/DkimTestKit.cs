@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Text;
 using Hermod.Dns;
+using Hermod.TestKit;
 
 namespace Hermod.Policy.Tests.Dkim;
 
@@ -87,8 +87,7 @@ internal static class DkimSamples
 /// </summary>
 internal static class DkimPeers
 {
-    public const string Python = "/usr/bin/python3";
-    public const string InstallHint = "install it: ./test.sh installs peers";
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     public static string NodeDirectory
     {
@@ -107,70 +106,20 @@ internal static class DkimPeers
 
     public static async Task<string> DkimpyAsync(string message, params string[] arguments)
     {
-        if (!File.Exists(Python))
-            Assert.Fail($"{Python} not found (Debian python3): {InstallHint}");
-        var probe = await RunAsync(Python, ["-c", "import dkim, nacl"], "", AppContext.BaseDirectory, check: false);
-        if (probe.ExitCode != 0)
-            Assert.Fail($"python3-dkim (with python3-nacl) is not installed for {Python}: {InstallHint}\n{probe.Stderr}");
-        var script = Path.Combine(AppContext.BaseDirectory, "Dkim", "scripts", "dkimpy_peer.py");
-        return (await RunAsync(Python, [script, .. arguments], message, AppContext.BaseDirectory)).Stdout;
+        await Peers.PythonWithAsync("dkim", "python3-dkim");
+        var python = await Peers.PythonWithAsync("nacl", "python3-nacl");
+        var run = await Peers.RunAsync(python, [Peers.Script("Dkim/scripts/dkimpy_peer.py"), .. arguments], Timeout,
+            Encoding.Latin1.GetBytes(message), AppContext.BaseDirectory);
+        Assert.True(run.ExitCode == 0, $"dkimpy_peer.py {string.Join(' ', arguments)}: {run.Describe()}");
+        return run.Stdout;
     }
 
     public static async Task<(string Stdout, string Stderr)> MailauthAsync(string message, string recordsJson)
     {
-        var node = FindOnPath("node");
-        if (node is null)
-            Assert.Fail($"node not found on PATH: {InstallHint}");
         var directory = NodeDirectory;
-        if (!File.Exists(Path.Combine(directory, "node_modules", "mailauth", "package.json")))
-            Assert.Fail($"npm module mailauth is not installed in {directory}: {InstallHint} (npm ci --prefix tests/Hermod.Policy.Tests/Dkim/node)");
-        var run = await RunAsync(node!, [Path.Combine(directory, "verify.js"), recordsJson], message, directory);
+        var node = Peers.NodeWith(directory, "mailauth");
+        var run = await Peers.RunAsync(node, [Path.Combine(directory, "verify.js"), recordsJson], Timeout, Encoding.Latin1.GetBytes(message), directory);
+        Assert.True(run.ExitCode == 0, $"mailauth verify.js: {run.Describe()}");
         return (run.Stdout, run.Stderr);
-    }
-
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string program, string[] arguments, string input,
-        string workingDirectory, bool check = true)
-    {
-        var start = new ProcessStartInfo(program)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory,
-        };
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-        await process.StandardInput.BaseStream.WriteAsync(Encoding.Latin1.GetBytes(input), timeout.Token);
-        process.StandardInput.Close();
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{program} {string.Join(' ', arguments)} did not finish in 60 s");
-        }
-        var output = await stdout;
-        var errors = await stderr;
-        if (check && process.ExitCode != 0)
-            Assert.Fail($"{program} {string.Join(' ', arguments)} failed ({process.ExitCode}):\n{errors}");
-        return (process.ExitCode, output, errors);
-    }
-
-    private static string? FindOnPath(string name)
-    {
-        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = Path.Combine(directory, name);
-            if (File.Exists(candidate))
-                return candidate;
-        }
-        return null;
     }
 }

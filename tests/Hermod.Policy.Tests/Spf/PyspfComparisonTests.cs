@@ -100,7 +100,7 @@ public sealed class PyspfComparisonTests(ITestOutputHelper output)
     [Fact]
     public async Task HermodAgreesWithPyspfOnARealDnsServer()
     {
-        await SpfPeers.RequireModulesAsync("spf");
+        await Peers.PythonWithAsync("spf", "python3-spf");
         await using var dnsmasq = await Dnsmasq.StartAsync(Records, "pass.spf.test", DnsRecordType.TXT);
 
         var input = JsonSerializer.Serialize(Scenarios.Select(s => new { ip = s.Ip, sender = s.Sender, helo = s.Helo }));

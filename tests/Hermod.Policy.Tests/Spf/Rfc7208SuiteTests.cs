@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Hermod.Policy.Spf;
+using Hermod.TestKit;
 using Xunit.Abstractions;
 
 namespace Hermod.Policy.Tests.Spf;
@@ -30,7 +31,7 @@ public sealed class Rfc7208SuiteTests(ITestOutputHelper output)
     [Fact]
     public async Task EveryCaseOfTheSuiteGivesAnAllowedResult()
     {
-        await SpfPeers.RequireModulesAsync("yaml");
+        await Peers.PythonWithAsync("yaml", "python3-yaml");
         var json = await SpfPeers.RunScriptAsync("spf_suite_to_json.py", [SpfPeers.Script("rfc7208-tests.yml")]);
         var scenarios = JsonSerializer.Deserialize<List<Scenario>>(json, Json)!;
 

@@ -1,77 +1,19 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
 using System.Text;
+using Hermod.TestKit;
 
 namespace Hermod.Smtp.Tests.Client;
 
 /// <summary>
-/// Real SMTP servers no one here wrote, for the client's interop tests (PEERS.md). A missing peer fails the test
-/// (never a skip: a skipped interop test looks like a passing one).
+/// Helpers for the client's interop tests against real SMTP servers no one here wrote (<see cref="SmtpSinkPeer"/>,
+/// <see cref="AiosmtpdPeer"/>); a missing peer fails the test (<see cref="Peers"/>).
 /// </summary>
 internal static class ClientPeers
 {
-    public const string InstallHint = "install it: ./test.sh installs peers";
-
-    private static readonly Lazy<string?> AiosmtpdProblem = new(CheckAiosmtpd);
-
-    /// <summary>Postfix's smtp-sink (Debian package postfix).</summary>
-    public static string SmtpSink => Find("smtp-sink", "/usr/sbin/smtp-sink");
-
-    /// <summary>Debian's /usr/bin/python3 with python3-aiosmtpd (only that interpreter has the Debian modules).</summary>
-    public static string PythonWithAiosmtpd
-    {
-        get
-        {
-            var python = Find("python3", "/usr/bin/python3", searchPath: false);
-            if (AiosmtpdProblem.Value is { } problem)
-                Assert.Fail($"peer 'aiosmtpd' (Debian package python3-aiosmtpd) is not importable by {python}: {problem}; {InstallHint}");
-            return python;
-        }
-    }
-
-    public static string Find(string name, string path, bool searchPath = true)
-    {
-        if (File.Exists(path))
-            return path;
-        if (searchPath)
-            foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-            {
-                var candidate = Path.Combine(dir, name);
-                if (File.Exists(candidate))
-                    return candidate;
-            }
-        Assert.Fail($"peer '{name}' not found at {path}{(searchPath ? " nor on PATH" : "")}: {InstallHint}");
-        return path;
-    }
-
-    private static string? CheckAiosmtpd()
-    {
-        if (!File.Exists("/usr/bin/python3"))
-            return "no /usr/bin/python3";
-        var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add("import aiosmtpd.smtp");
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return process.ExitCode == 0 ? null : error.Trim();
-    }
-
-    /// <summary>
-    /// A helper script from Client/scripts: next to the test assembly when the csproj copies it there, else in the
-    /// source tree this file was compiled from.
-    /// </summary>
-    public static string Script(string fileName, [CallerFilePath] string callerFile = "")
-    {
-        var copied = Path.Combine(AppContext.BaseDirectory, "Client", "scripts", fileName);
-        if (File.Exists(copied))
-            return copied;
-        var source = Path.Combine(Path.GetDirectoryName(callerFile)!, "scripts", fileName);
-        Assert.True(File.Exists(source), $"helper script {fileName} is neither at {copied} nor at {source}");
-        return source;
-    }
+    /// <summary>A helper script from Client/scripts, copied next to the test assembly.</summary>
+    public static string Script(string fileName) => Peers.Script($"Client/scripts/{fileName}");
 
     /// <summary>A port that was free a moment ago on 127.0.0.1 (for peers that cannot be told to pick one).</summary>
     public static int FreePort()
@@ -182,7 +124,7 @@ internal sealed class SmtpSinkPeer : IAsyncDisposable
 
     public static async Task<SmtpSinkPeer> StartAsync(params string[] flags)
     {
-        var sink = ClientPeers.SmtpSink;
+        var sink = Peers.SmtpSink;
         var dir = ClientPeers.TempDirectory("sink");
         if (Environment.IsPrivilegedProcess && !OperatingSystem.IsWindows())
             File.SetUnixFileMode(dir, (UnixFileMode)0x1FF); // smtp-sink drops root for nobody, who writes the dumps
@@ -306,7 +248,7 @@ internal sealed class AiosmtpdPeer : IAsyncDisposable
 
     public static async Task<AiosmtpdPeer> StartAsync(params string[] extraArgs)
     {
-        var python = ClientPeers.PythonWithAiosmtpd;
+        var python = await Peers.PythonWithAsync("aiosmtpd.smtp", "python3-aiosmtpd");
         var dir = ClientPeers.TempDirectory("aiosmtpd");
         var process = PeerProcess.Start(python, [ClientPeers.Script("aiosmtpd_server.py"), "--dir", dir, .. extraArgs]);
         try

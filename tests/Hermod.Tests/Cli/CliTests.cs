@@ -19,7 +19,7 @@ public sealed class CliTests : IDisposable
         await File.WriteAllTextAsync(good, "smtp: { local_domains: [example.test] }\n");
         var ok = await CliRunner.RunAsync(["check-config", "--config", good]);
         Assert.Equal(0, ok.ExitCode);
-        Assert.Contains("configuration ok", ok.Text);
+        Assert.Contains("configuration ok", ok.Stdout);
 
         var bad = Path.Combine(_dir, "bad.yaml");
         await File.WriteAllTextAsync(bad, "smtp:\n  limits:\n    max_message_size: huge\n");
@@ -27,7 +27,7 @@ public sealed class CliTests : IDisposable
         Assert.Equal(2, failed.ExitCode);
         Assert.Contains($"{bad}:3: smtp.limits.max_message_size: 'huge' is not a size", failed.Stderr);
 
-        var env = await CliRunner.RunAsync(["check-config", "--config", good], environment: new Dictionary<string, string> { ["HERMOD_HTTP__ADDRESS"] = "nowhere" });
+        var env = await CliRunner.RunAsync(["check-config", "--config", good], environment: new Dictionary<string, string?> { ["HERMOD_HTTP__ADDRESS"] = "nowhere" });
         Assert.Equal(2, env.ExitCode);
         Assert.Contains("environment HERMOD_HTTP__ADDRESS: http.address", env.Stderr);
     }
@@ -62,7 +62,7 @@ public sealed class CliTests : IDisposable
     {
         var result = await CliRunner.RunAsync(["dkim", "keygen", "--domain", "example.test", "--selector", "s1", "--algorithm", algorithm, "--dir", _dir]);
         Assert.Equal(0, result.ExitCode);
-        var lines = result.Text.TrimEnd().Split('\n');
+        var lines = result.Stdout.TrimEnd().Split('\n');
         Assert.Equal("publish this TXT record at s1._domainkey.example.test:", lines[^2]);
         Assert.StartsWith($"v=DKIM1; {keyType}; p=", lines[^1]);
         var pem = Path.Combine(_dir, "example.test.s1.pem");
@@ -80,9 +80,9 @@ public sealed class CliTests : IDisposable
         var first = await CliRunner.RunAsync(["hash-password"], stdin: "s3cret\n");
         var second = await CliRunner.RunAsync(["hash-password"], stdin: "s3cret\n");
         Assert.Equal(0, first.ExitCode);
-        var hash = first.Text.Trim();
+        var hash = first.Stdout.Trim();
         Assert.StartsWith("$pbkdf2-sha512$210000$", hash);
-        Assert.NotEqual(hash, second.Text.Trim()); // salted
+        Assert.NotEqual(hash, second.Stdout.Trim()); // salted
         Assert.True(PasswordHasher.Verify("s3cret", hash));
         Assert.False(PasswordHasher.Verify("s3cret ", hash));
         Assert.Equal(1, (await CliRunner.RunAsync(["hash-password"], stdin: "")).ExitCode);
@@ -115,19 +115,19 @@ public sealed class CliTests : IDisposable
         Assert.True(first.GetProperty("size").GetInt64() > 0);
 
         var table = await CliRunner.RunAsync(["queue", "list", "--config", config]);
-        Assert.Contains(id, table.Text);
-        Assert.Contains("2 message(s)", table.Text);
+        Assert.Contains(id, table.Stdout);
+        Assert.Contains("2 message(s)", table.Stdout);
         var none = await CliRunner.RunAsync(["queue", "list", "--state", "delivered", "--config", config]);
-        Assert.Contains("0 message(s)", none.Text);
+        Assert.Contains("0 message(s)", none.Stdout);
 
         var show = await CliRunner.RunAsync(["queue", "show", id, "--config", config]);
         Assert.Equal(0, show.ExitCode);
-        Assert.Contains($"id: {id}\nsender: <from@remote.test>\n", show.Text);
-        Assert.Contains("recipient: <b@example.test> queued attempts=0 notify=Failure\n", show.Text);
+        Assert.Contains($"id: {id}\nsender: <from@remote.test>\n", show.Stdout);
+        Assert.Contains("recipient: <b@example.test> queued attempts=0 notify=Failure\n", show.Stdout);
         var raw = await CliRunner.RunAsync(["queue", "show", id, "--raw", "--config", config]);
-        Assert.StartsWith("Received: from client.test", raw.Text);
-        Assert.EndsWith("\r\n\r\nSubject: cli\r\n\r\nbody\r\n".Split("\r\n\r\n", 2)[1], raw.Text);
-        Assert.EndsWith(show.Text.Split("\n\n", 2)[1], raw.Text);
+        Assert.StartsWith("Received: from client.test", raw.Stdout);
+        Assert.EndsWith("\r\n\r\nSubject: cli\r\n\r\nbody\r\n".Split("\r\n\r\n", 2)[1], raw.Stdout);
+        Assert.EndsWith(show.Stdout.Split("\n\n", 2)[1], raw.Stdout);
 
         Assert.Equal(1, (await CliRunner.RunAsync(["queue", "show", "NOSUCHID", "--config", config])).ExitCode);
     }

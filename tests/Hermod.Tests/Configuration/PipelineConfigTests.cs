@@ -789,7 +789,7 @@ public sealed class PipelineConfigTests : IDisposable
         var failed = await CliRunner.RunAsync(["check-config", "--config", bad]);
         Assert.Equal(2, failed.ExitCode);
         Assert.Matches($@"{Regex.Escape(bad)}:\d+: pipelines\.inbound\.deliver_to: no target 'archive'", failed.Stderr);
-        Assert.DoesNotContain("configuration ok", failed.Text);
+        Assert.DoesNotContain("configuration ok", failed.Stdout);
 
         // Bound, but the components refuse their options: found by building the pipelines.
         var components = Path.Combine(_dir, "components.yaml");
@@ -810,6 +810,6 @@ public sealed class PipelineConfigTests : IDisposable
         await File.WriteAllTextAsync(good, FullConfig(Table()));
         var ok = await CliRunner.RunAsync(["check-config", "--config", good]);
         Assert.True(ok.ExitCode == 0, ok.Stderr);
-        Assert.Contains("configuration ok: 2 SMTP listener(s), 2 pipeline(s), 3 target(s)", ok.Text);
+        Assert.Contains("configuration ok: 2 SMTP listener(s), 2 pipeline(s), 3 target(s)", ok.Stdout);
     }
 }

@@ -7,7 +7,7 @@ using Hermod.Core.Diagnostics;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Bounces;
 using Hermod.Storage.Sqlite;
-using Hermod.Tests.TestKit;
+using Hermod.TestKit;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -63,7 +63,7 @@ public sealed class DsnTests : IAsyncLifetime
         var file = Path.Combine(_options.DataDir, id + ".eml");
         await using (var output = File.Create(file))
             await _store.CopyContentAsync(id, output, default);
-        var result = await Peers.RunAsync(Peers.Python, [Path.Combine(AppContext.BaseDirectory, "Delivery", "scripts", "parse_dsn.py"), file], TimeSpan.FromSeconds(30));
+        var result = await Peers.RunAsync(Peers.Python, [Peers.Script("Delivery/scripts/parse_dsn.py"), file], TimeSpan.FromSeconds(30));
         Assert.True(result.ExitCode == 0, result.Stderr);
         return JsonDocument.Parse(result.Stdout).RootElement;
     }

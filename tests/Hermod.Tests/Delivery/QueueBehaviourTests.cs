@@ -51,10 +51,10 @@ public sealed class OperatorCommandTests(SlowRetryWorld fixture) : IClassFixture
         var config = Path.Combine(_world.Host.DataDir, "cli.yaml");
         await File.WriteAllTextAsync(config, $"data_dir: {_world.Host.DataDir}\n");
         var list = await CliRunner.RunAsync(["queue", "list", "--state", "deferred", "--config", config]);
-        Assert.Contains(id, list.Text);
+        Assert.Contains(id, list.Stdout);
         var retry = await CliRunner.RunAsync(["queue", "retry", id, "--config", config]);
         Assert.Equal(0, retry.ExitCode);
-        Assert.Contains("1 recipient(s) due now", retry.Text);
+        Assert.Contains("1 recipient(s) due now", retry.Stdout);
         // another process asked: the runner's idle check picks it up within seconds
         await _world.WaitAsync(id, m => m.Deliveries[0].Attempts == 2, TimeSpan.FromSeconds(15));
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Hermod.TestKit;
 using Hermod.Tests.Interop;
 using Hermod.Tests.TestKit;
 using Xunit.Abstractions;
@@ -33,8 +34,8 @@ public sealed class LargeMessageTests(ITestOutputHelper output)
     private static async Task<Sent> SendAsync(HermodProcess hermod, long size)
     {
         var endPoint = hermod.Smtp("mx");
-        var result = await Peers.RunPythonAsync("large_message.py",
-            [endPoint.Address.ToString(), endPoint.Port.ToString(), "big@remote.test", "user@example.test", size.ToString()], ScriptTimeout);
+        var result = await Peers.RunAsync(Peers.Python,
+            [Peers.Script("Interop/scripts/large_message.py"), endPoint.Address.ToString(), endPoint.Port.ToString(), "big@remote.test", "user@example.test", size.ToString()], ScriptTimeout);
         Assert.True(result.ExitCode == 0, result.Describe() + "\nlog:\n" + hermod.Log);
         using var json = JsonDocument.Parse(result.StdoutBytes);
         var root = json.RootElement;

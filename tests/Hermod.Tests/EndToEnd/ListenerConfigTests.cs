@@ -1,3 +1,4 @@
+using Hermod.TestKit;
 using Hermod.Tests.TestKit;
 
 namespace Hermod.Tests.EndToEnd;

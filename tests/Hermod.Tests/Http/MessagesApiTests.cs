@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Hermod.Core.Storage;
+using Hermod.TestKit;
 using Hermod.Tests.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -265,7 +266,7 @@ public sealed class MessagesApiTests : IAsyncLifetime
         await File.WriteAllTextAsync(config, $"data_dir: {_host.DataDir}\n");
         var created = await CliRunner.RunAsync(["apikey", "create", "--tenant", "initech", "--config", config]);
         Assert.Equal(0, created.ExitCode);
-        var key = created.Text.TrimEnd().Split('\n')[^1];
+        var key = created.Stdout.TrimEnd().Split('\n')[^1];
         Assert.StartsWith("hmd_", key);
 
         var file = Path.Combine(_host.DataDir, "curl.eml");

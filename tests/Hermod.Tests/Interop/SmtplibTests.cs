@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Hermod.Core.Storage;
+using Hermod.TestKit;
 using Hermod.Tests.TestKit;
 
 namespace Hermod.Tests.Interop;
@@ -27,7 +28,7 @@ public sealed class SmtplibTests : IAsyncLifetime
     private async Task<JsonElement> RunAsync(string script, params string[] args)
     {
         var endPoint = args[0] == "submission" ? _host.Smtp("submission") : _host.Smtp("mx");
-        var result = await Peers.RunPythonAsync(script, [endPoint.Address.ToString(), endPoint.Port.ToString(), .. args[1..]], ScriptTimeout);
+        var result = await Peers.RunAsync(Peers.Python, [Peers.Script($"Interop/scripts/{script}"), endPoint.Address.ToString(), endPoint.Port.ToString(), .. args[1..]], ScriptTimeout);
         Assert.True(result.ExitCode == 0, $"{script}: {result.Describe()}");
         try
         {

@@ -1,5 +1,6 @@
 using System.Net;
 using Hermod.Core.Storage;
+using Hermod.TestKit;
 using Hermod.Tests.TestKit;
 
 namespace Hermod.Tests.Interop;

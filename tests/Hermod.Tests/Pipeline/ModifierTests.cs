@@ -63,15 +63,15 @@ public sealed class ModifierTests
             stored.Deliveries.Select(d => (d.Recipient, d.OriginalRecipient, d.Route)).Order());
 
         var show = await host.CliAsync("queue", "show", id, "--raw");
-        Assert.Equal(await host.ContentAsync(id), show.Stdout);
-        var content = StoredContent.Split(show.Stdout);
+        Assert.Equal(await host.ContentAsync(id), show.StdoutBytes);
+        var content = StoredContent.Split(show.StdoutBytes);
         var expected = "X-Scanned-By: hermod pipeline\r\n" + kept + keptToo + body; // added at the top; the removed fields gone, folded lines too
         Assert.Equal(expected, content.BodyText);
         Assert.Equal(Encoding.UTF8.GetBytes(body), content.Body[^Encoding.UTF8.GetByteCount(body)..]);
 
         var list = await host.CliAsync("queue", "show", id);
-        Assert.Contains("sender: <carol@example.test>", list.Text);
-        Assert.Contains("recipient: <alice@example.test> queued attempts=0 orcpt=rfc822;team+news@example.test", list.Text);
+        Assert.Contains("sender: <carol@example.test>", list.Stdout);
+        Assert.Contains("recipient: <alice@example.test> queued attempts=0 orcpt=rfc822;team+news@example.test", list.Stdout);
     }
 
     [Theory]
@@ -83,8 +83,8 @@ public sealed class ModifierTests
         var selector = "s" + algorithm;
         var keygen = await CliRunner.RunAsync(["dkim", "keygen", "--domain", "example.test", "--selector", selector, "--algorithm", algorithm,
             "--dir", Path.Combine(host.Work, "dkim")]);
-        Assert.True(keygen.ExitCode == 0, $"hermod dkim keygen: {keygen.Text}\n{keygen.Stderr}");
-        var lines = keygen.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.True(keygen.ExitCode == 0, $"hermod dkim keygen: {keygen.Describe()}");
+        var lines = keygen.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var keyFile = lines.Single(l => l.StartsWith("private key: ", StringComparison.Ordinal))["private key: ".Length..];
         var recordName = $"{selector}._domainkey.example.test";
         Assert.Contains($"publish this TXT record at {recordName}:", lines);

@@ -7,6 +7,7 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
 using Hermod.Extensions;
 using Hermod.Hosting;
+using Hermod.TestKit;
 using Hermod.Tests.Interop;
 using Hermod.Tests.TestKit;
 using Microsoft.Extensions.DependencyInjection;
@@ -214,10 +215,10 @@ public sealed class PipelineHost : IAsyncDisposable
         WaitAsync(id, m => m.Deliveries.All(d => d.State is DeliveryState.Delivered or DeliveryState.Failed or DeliveryState.Cancelled));
 
     /// <summary>Runs the hermod command line against this host's configuration (<c>--config</c> added).</summary>
-    public async Task<CliRunner.Result> CliAsync(params string[] args)
+    public async Task<ProcessResult> CliAsync(params string[] args)
     {
         var result = await CliRunner.RunAsync([.. args, "--config", ConfigPath]);
-        Assert.True(result.ExitCode == 0, $"hermod {string.Join(' ', args)}: exit code {result.ExitCode}\n{result.Text}\n{result.Stderr}");
+        Assert.True(result.ExitCode == 0, $"hermod {string.Join(' ', args)}: {result.Describe()}");
         return result;
     }
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json;
+using Hermod.TestKit;
 using Hermod.Tests.Delivery.Targets;
-using Hermod.Tests.TestKit;
 
 namespace Hermod.Tests.Pipeline;
 
@@ -24,12 +24,7 @@ internal static class PipelinePeers
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
-    public static string Script(string fileName)
-    {
-        var path = Path.Combine(AppContext.BaseDirectory, "Pipeline", "scripts", fileName);
-        Assert.True(File.Exists(path), $"helper script {path} is missing from the test output (the csproj copies **/scripts/*.py)");
-        return path;
-    }
+    private static string Script(string fileName) => Peers.Script($"Pipeline/scripts/{fileName}");
 
     private static JsonElement Json(ProcessResult result, string what)
     {
@@ -64,9 +59,9 @@ internal static class PipelinePeers
     public static async Task<(IReadOnlyList<(string Domain, string Selector, string Algorithm, bool Ok, string Reason)> Signatures, IReadOnlyList<string> Queries)> DkimVerifyAsync(
         byte[] message, IReadOnlyDictionary<string, string> records)
     {
-        var probe = await Peers.RunAsync(Peers.Python, ["-c", "import dkim, nacl"], Timeout);
-        Assert.True(probe.ExitCode == 0, $"python3-dkim (with python3-nacl) is not installed for {Peers.Python}: {Peers.InstallHint}\n{probe.Stderr}");
-        var result = await Peers.RunAsync(Peers.Python, [Script("dkim_verify.py"), JsonSerializer.Serialize(records)], Timeout, stdin: message);
+        await Peers.PythonWithAsync("dkim", "python3-dkim");
+        var python = await Peers.PythonWithAsync("nacl", "python3-nacl");
+        var result = await Peers.RunAsync(python, [Script("dkim_verify.py"), JsonSerializer.Serialize(records)], Timeout, stdin: message);
         var json = Json(result, "dkim_verify.py");
         var signatures = json.GetProperty("signatures").EnumerateArray()
             .Select(s => (s.GetProperty("d").GetString()!, s.GetProperty("s").GetString()!, s.GetProperty("a").GetString()!, s.GetProperty("ok").GetBoolean(), s.GetProperty("reason").GetString()!))

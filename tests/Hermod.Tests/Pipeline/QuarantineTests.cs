@@ -120,7 +120,7 @@ public sealed class QuarantineTests
             Assert.Contains("quarantine", d.LastReply!.Text, StringComparison.OrdinalIgnoreCase);
         });
         var shown = await host.CliAsync("queue", "show", flagged); // the operator sees why
-        Assert.Contains("quarantined: flagged as spam upstream\n", shown.Text, StringComparison.Ordinal);
+        Assert.Contains("quarantined: flagged as spam upstream\n", shown.Stdout, StringComparison.Ordinal);
         Assert.Equal(DeliveryState.Delivered, (await host.WaitFinalAsync(clean)).Deliveries[0].State);
         var box = Assert.Single(await PipelinePeers.ReadMaildirAsync(Path.Combine(host.Work, "mail", "user"))); // only the clean one
         Assert.Equal(await host.ContentAsync(clean), box.Content);

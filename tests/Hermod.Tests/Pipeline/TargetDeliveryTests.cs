@@ -114,7 +114,7 @@ public sealed class TargetDeliveryTests
         Assert.Equal(1, receiver.RequestCount); // one request for both recipients
 
         var retry = await host.CliAsync("queue", "retry", id);
-        Assert.Contains("2 recipient(s) due now", retry.Text);
+        Assert.Contains("2 recipient(s) due now", retry.Stdout);
         var delivered = await host.WaitAsync(id, m => m.Deliveries.All(d => d.State == DeliveryState.Delivered));
         Assert.All(delivered.Deliveries, d => Assert.Equal(2, d.Attempts));
         Assert.Equal(2, receiver.RequestCount);

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Hermod.TestKit;
 using Hermod.Tests.TestKit;
 
 namespace Hermod.Tests.Samples;

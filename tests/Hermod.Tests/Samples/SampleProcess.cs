@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Reflection;
 using System.Text.RegularExpressions;
+using Hermod.TestKit;
 using Hermod.Tests.TestKit;
 
 namespace Hermod.Tests.Samples;

@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
+using Hermod.TestKit;
 
 namespace Hermod.Tests.TestKit;
 

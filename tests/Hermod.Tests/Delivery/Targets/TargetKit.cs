@@ -5,7 +5,7 @@ using System.Text.Json;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Targets;
 using Hermod.Delivery.Transport;
-using Hermod.Tests.TestKit;
+using Hermod.TestKit;
 
 namespace Hermod.Tests.Delivery.Targets;
 
@@ -14,8 +14,7 @@ internal static class TargetKit
 {
     public static readonly DateTimeOffset Created = new(2025, 3, 4, 5, 6, 7, TimeSpan.Zero);
 
-    public static string ScriptPath(string fileName) =>
-        Path.Combine(AppContext.BaseDirectory, "Delivery", "Targets", "scripts", fileName);
+    public static string ScriptPath(string fileName) => Peers.Script($"Delivery/Targets/scripts/{fileName}");
 
     /// <summary>A message of about <paramref name="size"/> bytes: CRLF lines, some 8-bit bytes, a header block.</summary>
     public static byte[] Content(string subject, int size)
