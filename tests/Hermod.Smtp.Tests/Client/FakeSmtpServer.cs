@@ -143,10 +143,38 @@ internal sealed class FakeSmtpSession : IAsyncDisposable
     public async Task OpenTransactionAsync()
     {
         await GreetAsync("PIPELINING");
-        await ExpectAsync("MAIL FROM:<a@example.test>");
-        await ExpectAsync("RCPT TO:<b@example.test>");
+        await ExpectPipelinedAsync("MAIL FROM:<a@example.test>", ["b@example.test"], "250 OK", "250 OK", "354 go");
+    }
+
+    /// <summary>
+    /// The opening without PIPELINING: greets with <paramref name="extensions"/>, then takes MAIL FROM:&lt;a@example.test&gt;
+    /// and RCPT TO:&lt;b@example.test&gt; one at a time, answering each 250 OK.
+    /// </summary>
+    public async Task OpenEnvelopeAsync(params string[] extensions)
+    {
+        await GreetAsync(extensions);
+        await ExpectAsync("MAIL FROM:<a@example.test>", "250 OK");
+        await ExpectAsync("RCPT TO:<b@example.test>", "250 OK");
+    }
+
+    /// <summary>
+    /// A pipelined transaction's group: the <paramref name="mail"/> line, RCPT TO for each of <paramref name="recipients"/>
+    /// and DATA, all read before anything is answered; then <paramref name="replies"/> in one write.
+    /// </summary>
+    public async Task ExpectPipelinedAsync(string mail, string[] recipients, params string[] replies)
+    {
+        await ExpectAsync(mail);
+        foreach (var recipient in recipients)
+            await ExpectAsync($"RCPT TO:<{recipient}>");
         await ExpectAsync("DATA");
-        await ReplyAsync("250 OK", "250 OK", "354 go");
+        await ReplyAsync(replies);
+    }
+
+    /// <summary>QUIT answered 221, then the client's close.</summary>
+    public async Task QuitAsync()
+    {
+        await ExpectAsync("QUIT", "221 2.0.0 Bye");
+        await WaitForCloseAsync();
     }
 
     public Task EhloReplyAsync(params string[] extensions)

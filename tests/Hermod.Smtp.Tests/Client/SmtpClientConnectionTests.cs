@@ -59,12 +59,6 @@ public sealed class SmtpClientConnectionTests : IDisposable
         return Encoding.Latin1.GetBytes(body);
     }
 
-    private static async Task QuitAsync(FakeSmtpSession s)
-    {
-        await s.ExpectAsync("QUIT", "221 2.0.0 Bye");
-        await s.WaitForCloseAsync();
-    }
-
     [Fact]
     public async Task Falls_back_to_HELO_when_EHLO_is_refused_and_sends_no_extensions()
     {
@@ -78,7 +72,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
             await s.ExpectAsync("DATA", "354 go ahead");
             Assert.Equal("Subject: test\r\n\r\nHello\r\n.\r\n", Encoding.ASCII.GetString(await s.ReadDataAsync()));
             await s.ReplyAsync("250 queued");
-            await QuitAsync(s);
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server);
         Assert.False(connection.Capabilities.Esmtp);
@@ -112,7 +106,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
             await s.ReplyAsync("250 2.1.0 OK", "250 2.1.5 OK", "250 2.1.5 OK", "250 2.1.5 OK", "354 go ahead");
             Assert.Equal(SimpleContent, Unstuff(await s.ReadDataAsync()));
             await s.ReplyAsync("250 2.0.0 queued");
-            await QuitAsync(s);
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server);
         Assert.True(connection.Capabilities.Pipelining);
@@ -135,15 +129,11 @@ public sealed class SmtpClientConnectionTests : IDisposable
         await using var server = FakeSmtpServer.Start(async s =>
         {
             await s.GreetAsync("PIPELINING", "ENHANCEDSTATUSCODES");
-            await s.ExpectAsync("MAIL FROM:<a@example.test>");
-            await s.ExpectAsync("RCPT TO:<unknown@example.test>");
-            await s.ExpectAsync("RCPT TO:<busy@example.test>");
-            await s.ExpectAsync("RCPT TO:<ok@example.test>");
-            await s.ExpectAsync("DATA");
-            await s.ReplyAsync("250 2.1.0 OK", "550 5.1.1 No such user", "451 4.2.0 Mailbox busy", "250 2.1.5 OK", "354 go ahead");
+            await s.ExpectPipelinedAsync("MAIL FROM:<a@example.test>", ["unknown@example.test", "busy@example.test", "ok@example.test"],
+                "250 2.1.0 OK", "550 5.1.1 No such user", "451 4.2.0 Mailbox busy", "250 2.1.5 OK", "354 go ahead");
             await s.ReadDataAsync();
             await s.ReplyAsync("250 2.0.0 Ok: queued as ABC");
-            await QuitAsync(s);
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server);
         var result = await connection.SendAsync(Message(SimpleContent, "unknown@example.test", "busy@example.test", "ok@example.test"), Ct);
@@ -169,19 +159,13 @@ public sealed class SmtpClientConnectionTests : IDisposable
         await using var server = FakeSmtpServer.Start(async s =>
         {
             await s.GreetAsync("PIPELINING");
-            await s.ExpectAsync("MAIL FROM:<a@example.test>");
-            await s.ExpectAsync("RCPT TO:<x@example.test>");
-            await s.ExpectAsync("RCPT TO:<y@example.test>");
-            await s.ExpectAsync("DATA");
-            await s.ReplyAsync("250 OK", "550 5.1.1 No", "552 4.5.3 Too many recipients", "554 5.5.1 No valid recipients");
+            await s.ExpectPipelinedAsync("MAIL FROM:<a@example.test>", ["x@example.test", "y@example.test"],
+                "250 OK", "550 5.1.1 No", "552 4.5.3 Too many recipients", "554 5.5.1 No valid recipients");
             await s.ExpectAsync("RSET", "250 2.0.0 OK");
-            await s.ExpectAsync("MAIL FROM:<a@example.test>");
-            await s.ExpectAsync("RCPT TO:<z@example.test>");
-            await s.ExpectAsync("DATA");
-            await s.ReplyAsync("250 OK", "250 OK", "354 go");
+            await s.ExpectPipelinedAsync("MAIL FROM:<a@example.test>", ["z@example.test"], "250 OK", "250 OK", "354 go");
             await s.ReadDataAsync();
             await s.ReplyAsync("250 queued");
-            await QuitAsync(s);
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server);
         var failed = await connection.SendAsync(Message(SimpleContent, "x@example.test", "y@example.test"), Ct);
@@ -203,7 +187,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
             await s.GreetAsync("8BITMIME");
             await s.ExpectAsync("MAIL FROM:<a@example.test>", "451 4.7.1 Greylisted, try again");
             await s.ExpectAsync("RSET", "250 OK");
-            await QuitAsync(s);
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server);
         var result = await connection.SendAsync(Message(SimpleContent, "b@example.test", "c@example.test"), Ct);
@@ -221,7 +205,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
         await using var server = FakeSmtpServer.Start(async s =>
         {
             await s.GreetAsync("PIPELINING", "SIZE 1000");
-            await QuitAsync(s);
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server);
         var message = new SmtpOutboundMessage("a@example.test", To("b@example.test", "c@example.test"), 5000,
@@ -245,7 +229,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
         await using var server = FakeSmtpServer.Start(async s =>
         {
             await s.GreetAsync("PIPELINING", "8BITMIME");
-            await QuitAsync(s);
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server);
         var message = new SmtpOutboundMessage("a@example.test", To(recipient), 10, (_, _) => throw new InvalidOperationException("not read"))
@@ -268,13 +252,10 @@ public sealed class SmtpClientConnectionTests : IDisposable
         await using var server = FakeSmtpServer.Start(async s =>
         {
             await s.GreetAsync("PIPELINING", "8BITMIME", "SMTPUTF8");
-            await s.ExpectAsync("MAIL FROM:<müller@absender.test> BODY=8BITMIME SMTPUTF8");
-            await s.ExpectAsync("RCPT TO:<jürgen@example.test>");
-            await s.ExpectAsync("DATA");
-            await s.ReplyAsync("250 OK", "250 OK", "354 go");
+            await s.ExpectPipelinedAsync("MAIL FROM:<müller@absender.test> BODY=8BITMIME SMTPUTF8", ["jürgen@example.test"], "250 OK", "250 OK", "354 go");
             Assert.Equal(content, Unstuff(await s.ReadDataAsync()));
             await s.ReplyAsync("250 queued");
-            await QuitAsync(s);
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server);
         var message = new SmtpOutboundMessage("müller@absender.test", To("jürgen@example.test"), content.Length,
@@ -325,7 +306,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
             await s.ReplyAsync("250 OK", "250 OK", "250 OK", "250 OK", "250 OK", "354 go");
             await s.ReadDataAsync();
             await s.ReplyAsync("250 queued");
-            await QuitAsync(s);
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server);
         Assert.True((await connection.SendAsync(message, Ct)).AllDelivered);
@@ -366,7 +347,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
                 if (last)
                     break;
             }
-            await QuitAsync(s);
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server);
         var message = new SmtpOutboundMessage("a@example.test", To("b@example.test"), content.Length, async (stream, ct) =>
@@ -389,9 +370,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
         var content = LargeContent(300 * 1024);
         await using var server = FakeSmtpServer.Start(async s =>
         {
-            await s.GreetAsync("CHUNKING");
-            await s.ExpectAsync("MAIL FROM:<a@example.test>", "250 OK");
-            await s.ExpectAsync("RCPT TO:<b@example.test>", "250 OK");
+            await s.OpenEnvelopeAsync("CHUNKING");
             var (size, _) = await s.ExpectBdatAsync();
             await s.ReadExactAsync(size);
             await s.ReplyAsync("250 2.0.0 received");
@@ -399,7 +378,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
             await s.ReadExactAsync(size);
             await s.ReplyAsync("552 5.3.4 Message too big for this mailbox");
             await s.ExpectAsync("RSET", "250 2.0.0 OK");
-            await QuitAsync(s);
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server);
         var result = await connection.SendAsync(SmtpOutboundMessage.FromBytes("a@example.test", To("b@example.test"), content), Ct);
@@ -429,7 +408,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
             await s.OpenTransactionAsync();
             received = await s.ReadDataAsync();
             await s.ReplyAsync("250 queued");
-            await QuitAsync(s);
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server);
         var message = new SmtpOutboundMessage("a@example.test", To("b@example.test"), bytes.Length, async (stream, ct) =>
@@ -454,13 +433,10 @@ public sealed class SmtpClientConnectionTests : IDisposable
             await s.StartTlsAsync(TestCertificate.Value);
             await s.ExpectAsync("EHLO client.test");
             await s.EhloReplyAsync("PIPELINING", "8BITMIME");
-            await s.ExpectAsync("MAIL FROM:<a@example.test>");
-            await s.ExpectAsync("RCPT TO:<b@example.test>");
-            await s.ExpectAsync("DATA");
-            await s.ReplyAsync("250 OK", "250 OK", "354 go");
+            await s.ExpectPipelinedAsync("MAIL FROM:<a@example.test>", ["b@example.test"], "250 OK", "250 OK", "354 go");
             Assert.Equal(SimpleContent, Unstuff(await s.ReadDataAsync()));
             await s.ReplyAsync("250 queued");
-            await QuitAsync(s);
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server, Options(o => o.TlsPolicy = TlsPolicy.Opportunistic));
         Assert.True(connection.IsTls);
@@ -480,7 +456,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
         {
             await s.GreetAsync("STARTTLS");
             await s.ExpectAsync("STARTTLS", "454 4.7.0 TLS not available");
-            await QuitAsync(s);
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server, Options(o => o.TlsPolicy = TlsPolicy.Opportunistic));
         Assert.False(connection.IsTls);
@@ -494,7 +470,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
         await using var server = FakeSmtpServer.Start(async s =>
         {
             await s.GreetAsync("PIPELINING");
-            await QuitAsync(s);
+            await s.QuitAsync();
         });
         var result = await SmtpClientConnection.ConnectAsync(server.EndPoint, "fake.test", Options(o => o.TlsPolicy = TlsPolicy.Required), Ct);
         Assert.False(result.Succeeded);
@@ -543,7 +519,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
             await s.EhloReplyAsync("AUTH PLAIN LOGIN", "PIPELINING");
             authLine = await s.ReadLineAsync();
             await s.ReplyAsync("235 2.7.0 Authentication successful");
-            await QuitAsync(s);
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server, Options(o =>
         {
@@ -575,7 +551,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
             await s.ExpectAsync("AUTH LOGIN", "334 VXNlcm5hbWU6");
             await s.ExpectAsync(user, "334 UGFzc3dvcmQ6");
             await s.ExpectAsync(password, "235 2.7.0 Authentication successful");
-            await QuitAsync(s);
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server, Options(o =>
         {
@@ -598,7 +574,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
         await using var server = FakeSmtpServer.Start(async s =>
         {
             await s.GreetAsync("AUTH PLAIN LOGIN");
-            await QuitAsync(s); // no AUTH line before QUIT
+            await s.QuitAsync(); // no AUTH line before QUIT
         });
         var result = await SmtpClientConnection.ConnectAsync(server.EndPoint, "fake.test",
             Options(o => o.Credentials = new SmtpClientCredentials("u", "p")), Ct);
@@ -617,7 +593,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
             var line = await s.ReadLineAsync();
             Assert.StartsWith("AUTH PLAIN ", line, StringComparison.Ordinal);
             await s.ReplyAsync("535 5.7.8 Authentication credentials invalid");
-            await QuitAsync(s);
+            await s.QuitAsync();
         });
         var result = await SmtpClientConnection.ConnectAsync(server.EndPoint, "fake.test",
             Options(o =>
@@ -643,7 +619,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
         {
             await s.ReplyAsync(greeting);
             if (greeting.StartsWith("554", StringComparison.Ordinal))
-                await QuitAsync(s); // RFC 5321 3.1: QUIT after a 554 greeting
+                await s.QuitAsync(); // RFC 5321 3.1: QUIT after a 554 greeting
             else
                 await s.WaitForCloseAsync();
         });
@@ -661,11 +637,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
         await using var server = FakeSmtpServer.Start(async s =>
         {
             await s.GreetAsync("PIPELINING");
-            await s.ExpectAsync("MAIL FROM:<a@example.test>");
-            await s.ExpectAsync("RCPT TO:<b@example.test>");
-            await s.ExpectAsync("RCPT TO:<c@example.test>");
-            await s.ExpectAsync("DATA");
-            await s.ReplyAsync("421 4.3.2 Service shutting down");
+            await s.ExpectPipelinedAsync("MAIL FROM:<a@example.test>", ["b@example.test", "c@example.test"], "421 4.3.2 Service shutting down");
         });
         var connection = await ConnectAsync(server);
         var result = await connection.SendAsync(Message(SimpleContent, "b@example.test", "c@example.test"), Ct);
@@ -794,16 +766,13 @@ public sealed class SmtpClientConnectionTests : IDisposable
             await s.GreetAsync("PIPELINING", "SIZE 0");
             foreach (var (to, content) in new[] { ("b@example.test", SimpleContent), ("c@example.test", second) })
             {
-                await s.ExpectAsync($"MAIL FROM:<a@example.test> SIZE={content.Length}");
-                await s.ExpectAsync($"RCPT TO:<{to}>");
-                await s.ExpectAsync("DATA");
-                await s.ReplyAsync("250 OK", "250 OK", "354 go");
+                await s.ExpectPipelinedAsync($"MAIL FROM:<a@example.test> SIZE={content.Length}", [to], "250 OK", "250 OK", "354 go");
                 Assert.Equal(content, Unstuff(await s.ReadDataAsync()));
                 await s.ReplyAsync("250 queued");
                 if (to == "b@example.test")
                     await s.ExpectAsync("RSET", "250 2.0.0 Flushed");
             }
-            await QuitAsync(s);
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server);
         Assert.Null(connection.Capabilities.MaxSize); // SIZE 0: no limit
@@ -845,7 +814,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
             await s.GreetAsync("PIPELINING");
             for (var i = 0; i < 20; i++)
                 await s.ExpectAsync("RSET", $"250 reset {i}");
-            await QuitAsync(s);
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server, Options(o => o.TranscriptLines = 5));
         for (var i = 0; i < 20; i++)

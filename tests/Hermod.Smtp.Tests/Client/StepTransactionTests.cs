@@ -230,8 +230,7 @@ public sealed class StepTransactionTests : IDisposable
             await s.ExpectAsync("DATA", "354 go ahead");
             Assert.Equal(content, SmtpClientConnectionTests.Unstuff(await s.ReadDataAsync()));
             await s.ReplyAsync("250 2.0.0 queued");
-            await s.ExpectAsync("QUIT", "221 2.0.0 Bye");
-            await s.WaitForCloseAsync();
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server.EndPoint);
         Assert.Equal(250, (await connection.MailAsync(new SmtpOutboundMessage("a@example.test", 0), Ct)).Code);
@@ -255,8 +254,7 @@ public sealed class StepTransactionTests : IDisposable
             Assert.Equal(0, s.Buffered);
             await s.ReplyAsync("550 5.1.1 no such user");
             await s.ExpectAsync("RSET", "250 2.0.0 OK");
-            await s.ExpectAsync("QUIT", "221 2.0.0 Bye");
-            await s.WaitForCloseAsync();
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server.EndPoint);
         var (mail, first) = await connection.MailAsync(new SmtpOutboundMessage("a@example.test", 0), new EnvelopeRecipient("b@example.test"), Ct);
@@ -279,8 +277,7 @@ public sealed class StepTransactionTests : IDisposable
             await s.ReplyAsync("451 4.3.0 try later", "503 5.5.1 need MAIL first");
             await s.ExpectAsync("MAIL FROM:<a@example.test>", "250 OK"); // the connection is in step for the next
             await s.ExpectAsync("RSET", "250 OK");
-            await s.ExpectAsync("QUIT", "221 2.0.0 Bye");
-            await s.WaitForCloseAsync();
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server.EndPoint);
         var (mail, first) = await connection.MailAsync(new SmtpOutboundMessage("a@example.test", 0), new EnvelopeRecipient("b@example.test"), Ct);
@@ -306,8 +303,7 @@ public sealed class StepTransactionTests : IDisposable
             await s.ExpectAsync("RCPT TO:<b@example.test>", "250 OK");
             await s.ExpectAsync("RSET", "250 OK");
             await s.ExpectAsync("MAIL FROM:<a@example.test>", "550 5.7.1 not you"); // refused: no RCPT follows
-            await s.ExpectAsync("QUIT", "221 2.0.0 Bye");
-            await s.WaitForCloseAsync();
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server.EndPoint);
         var (mail, first) = await connection.MailAsync(new SmtpOutboundMessage("a@example.test", 0), new EnvelopeRecipient("b@example.test"), Ct);
@@ -333,8 +329,7 @@ public sealed class StepTransactionTests : IDisposable
             await s.ExpectAsync("DATA", "354 go ahead");
             Assert.Equal(content, SmtpClientConnectionTests.Unstuff(await s.ReadDataAsync()));
             await s.ReplyAsync("250 2.0.0 queued early");
-            await s.ExpectAsync("QUIT", "221 2.0.0 Bye");
-            await s.WaitForCloseAsync();
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server.EndPoint);
         await connection.MailAsync(new SmtpOutboundMessage("a@example.test", 0), new EnvelopeRecipient("b@example.test"), Ct);
@@ -353,13 +348,10 @@ public sealed class StepTransactionTests : IDisposable
     {
         await using var server = FakeSmtpServer.Start(async s =>
         {
-            await s.GreetAsync();
-            await s.ExpectAsync("MAIL FROM:<a@example.test>", "250 OK");
-            await s.ExpectAsync("RCPT TO:<b@example.test>", "250 OK");
+            await s.OpenEnvelopeAsync();
             await s.ExpectAsync("DATA", "451 4.3.0 not now");
             await s.ExpectAsync("RSET", "250 OK"); // no content was sent
-            await s.ExpectAsync("QUIT", "221 2.0.0 Bye");
-            await s.WaitForCloseAsync();
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server.EndPoint);
         await connection.MailAsync(new SmtpOutboundMessage("a@example.test", 0), new EnvelopeRecipient("b@example.test"), Ct);
@@ -376,9 +368,7 @@ public sealed class StepTransactionTests : IDisposable
     {
         await using var server = FakeSmtpServer.Start(async s =>
         {
-            await s.GreetAsync();
-            await s.ExpectAsync("MAIL FROM:<a@example.test>", "250 OK");
-            await s.ExpectAsync("RCPT TO:<b@example.test>", "250 OK");
+            await s.OpenEnvelopeAsync();
             await s.ExpectAsync("DATA", "354 go ahead");
             Assert.True(await s.WaitForCloseAsync()); // nothing more: no RSET, no content, no final dot
         });
@@ -397,15 +387,12 @@ public sealed class StepTransactionTests : IDisposable
     {
         await using var server = FakeSmtpServer.Start(async s =>
         {
-            await s.GreetAsync("CHUNKING");
-            await s.ExpectAsync("MAIL FROM:<a@example.test>", "250 OK");
-            await s.ExpectAsync("RCPT TO:<b@example.test>", "250 OK");
+            await s.OpenEnvelopeAsync("CHUNKING");
             var (size, last) = await s.ExpectBdatAsync();
             Assert.True(last);
             await s.ReadExactAsync(size);
             await s.ReplyAsync("250 2.0.0 chunked");
-            await s.ExpectAsync("QUIT", "221 2.0.0 Bye");
-            await s.WaitForCloseAsync();
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server.EndPoint);
         await connection.MailAsync(new SmtpOutboundMessage("a@example.test", 0), new EnvelopeRecipient("b@example.test"), Ct);
@@ -433,8 +420,7 @@ public sealed class StepTransactionTests : IDisposable
                 if (last)
                     break;
             }
-            await s.ExpectAsync("QUIT", "221 2.0.0 Bye");
-            await s.WaitForCloseAsync();
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server.EndPoint);
         Assert.Equal(250, (await connection.MailAsync(new SmtpOutboundMessage("a@example.test", content.Length), Ct)).Code);
@@ -455,15 +441,12 @@ public sealed class StepTransactionTests : IDisposable
         var content = "Subject: refused\r\n\r\nno\r\n"u8.ToArray();
         await using var server = FakeSmtpServer.Start(async s =>
         {
-            await s.GreetAsync();
-            await s.ExpectAsync("MAIL FROM:<a@example.test>", "250 OK");
-            await s.ExpectAsync("RCPT TO:<b@example.test>", "250 OK");
+            await s.OpenEnvelopeAsync();
             await s.ExpectAsync("DATA", "354 go ahead");
             await s.ReadDataAsync();
             await s.ReplyAsync("554 5.6.0 Message content rejected");
             await s.ExpectAsync("RSET", "250 2.0.0 OK");
-            await s.ExpectAsync("QUIT", "221 2.0.0 Bye");
-            await s.WaitForCloseAsync();
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server.EndPoint);
         Assert.Equal(250, (await connection.MailAsync(new SmtpOutboundMessage("a@example.test", 0), Ct)).Code);
@@ -480,12 +463,9 @@ public sealed class StepTransactionTests : IDisposable
     {
         await using var server = FakeSmtpServer.Start(async s =>
         {
-            await s.GreetAsync("8BITMIME");
-            await s.ExpectAsync("MAIL FROM:<a@example.test>", "250 OK"); // the only MAIL the server sees
-            await s.ExpectAsync("RCPT TO:<b@example.test>", "250 OK");
+            await s.OpenEnvelopeAsync("8BITMIME"); // the only MAIL the server sees
             await s.ExpectAsync("RSET", "250 OK");
-            await s.ExpectAsync("QUIT", "221 2.0.0 Bye");
-            await s.WaitForCloseAsync();
+            await s.QuitAsync();
         });
         var connection = await ConnectAsync(server.EndPoint);
         var refused = await connection.MailAsync(new SmtpOutboundMessage("jürgen@bücher.test", 0), Ct);
@@ -508,9 +488,7 @@ public sealed class StepTransactionTests : IDisposable
     {
         await using var server = FakeSmtpServer.Start(async s =>
         {
-            await s.GreetAsync();
-            await s.ExpectAsync("MAIL FROM:<a@example.test>", "250 OK");
-            await s.ExpectAsync("RCPT TO:<b@example.test>", "250 OK");
+            await s.OpenEnvelopeAsync();
             await s.ExpectAsync("DATA", "354 go ahead");
             await s.ReadDataAsync();
             s.Abort();
