@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using Hermod.Core.Storage;
 using Hermod.Smtp.Protocol;
@@ -34,50 +35,43 @@ public sealed partial class SmtpClientConnection
             CheckPath(recipient.Address, nameof(message));
         if (first is not null)
             CheckPath(first.Address, nameof(first));
-        Enter();
-        try
+        return await RunAsync((message, first), static (connection, args, ct) => connection.MailCoreAsync(args.message, args.first, ct), ct);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<(SmtpReply Mail, SmtpReply? Rcpt)> MailCoreAsync(SmtpOutboundMessage message, EnvelopeRecipient? first, CancellationToken ct)
+    {
+        if (_stepOpen)
+            throw new InvalidOperationException("A transaction is open: end it with ContentAsync or ResetAsync first");
+        if (LocalRefusal(message) is { } refusal)
         {
-            if (_stepOpen)
-                throw new InvalidOperationException("A transaction is open: end it with ContentAsync or ResetAsync first");
-            if (LocalRefusal(message) is { } refusal)
-            {
-                _transcript.Event($"not sending: {refusal}");
-                return (refusal, null);
-            }
-            var smtpUtf8 = NeedsSmtpUtf8(message);
-            var mailCommand = MailCommand(message, Capabilities, smtpUtf8);
-            var local = first is null ? null : Refused(first, smtpUtf8);
-            SmtpReply mail;
-            SmtpReply? rcpt = null;
-            if (first is not null && local is null && Capabilities.Pipelining && _options.UsePipelining)
-            {
-                var replies = new SmtpReply?[2];
-                await PipelineAsync([mailCommand, RcptCommand(first, Capabilities)], replies, ct);
-                (mail, rcpt) = (replies[0]!, replies[1]);
-            }
-            else
-            {
-                mail = await CommandAsync(mailCommand, SmtpClientStage.Mail, _options.CommandTimeout, ct);
-                if (first is not null && IsSuccess(mail))
-                    rcpt = local ?? await CommandAsync(RcptCommand(first, Capabilities), SmtpClientStage.Rcpt, _options.CommandTimeout, ct);
-            }
-            if (!IsSuccess(mail))
-                return (mail, null);
-            rcpt ??= local;
-            _stepOpen = true;
-            _stepUtf8 = smtpUtf8;
-            _stepAccepted = rcpt is not null && IsSuccess(rcpt);
-            return (mail, rcpt);
+            _transcript.Event($"not sending: {refusal}");
+            return (refusal, null);
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        var smtpUtf8 = NeedsSmtpUtf8(message);
+        var mailCommand = MailCommand(message, Capabilities, smtpUtf8);
+        var local = first is null ? null : Refused(first, smtpUtf8);
+        SmtpReply mail;
+        SmtpReply? rcpt = null;
+        if (first is not null && local is null && Capabilities.Pipelining && _options.UsePipelining)
         {
-            _broken = true;
-            throw;
+            var replies = new SmtpReply?[2];
+            await PipelineAsync([mailCommand, RcptCommand(first, Capabilities)], replies, ct);
+            (mail, rcpt) = (replies[0]!, replies[1]);
         }
-        finally
+        else
         {
-            Exit();
+            mail = await CommandAsync(mailCommand, SmtpClientStage.Mail, _options.CommandTimeout, ct);
+            if (first is not null && IsSuccess(mail))
+                rcpt = local ?? await CommandAsync(RcptCommand(first, Capabilities), SmtpClientStage.Rcpt, _options.CommandTimeout, ct);
         }
+        if (!IsSuccess(mail))
+            return (mail, null);
+        rcpt ??= local;
+        _stepOpen = true;
+        _stepUtf8 = smtpUtf8;
+        _stepAccepted = rcpt is not null && IsSuccess(rcpt);
+        return (mail, rcpt);
     }
 
     /// <summary>A recipient a transaction cannot carry, refused without sending: a non-ASCII address without SMTPUTF8 (553 5.6.7).</summary>
@@ -106,30 +100,22 @@ public sealed partial class SmtpClientConnection
     {
         ArgumentNullException.ThrowIfNull(recipient);
         CheckPath(recipient.Address, nameof(recipient));
-        Enter();
-        try
-        {
-            if (!_stepOpen)
-                throw new InvalidOperationException("RCPT needs an open transaction: MailAsync first, with a 2xx reply");
-            if (_dataReply is not null)
-                throw new InvalidOperationException("DATA was sent: the content comes next");
-            if (Refused(recipient, _stepUtf8) is { } refusal)
-                return refusal;
-            var reply = await CommandAsync(RcptCommand(recipient, Capabilities), SmtpClientStage.Rcpt, _options.CommandTimeout, ct);
-            _stepAccepted |= IsSuccess(reply);
-            return reply;
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            _broken = true;
-            throw;
-        }
-        finally
-        {
-            Exit();
-        }
+        return await RunAsync(recipient, static (connection, recipient, ct) => connection.RcptCoreAsync(recipient, ct), ct);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<SmtpReply> RcptCoreAsync(EnvelopeRecipient recipient, CancellationToken ct)
+    {
+        if (!_stepOpen)
+            throw new InvalidOperationException("RCPT needs an open transaction: MailAsync first, with a 2xx reply");
+        if (_dataReply is not null)
+            throw new InvalidOperationException("DATA was sent: the content comes next");
+        if (Refused(recipient, _stepUtf8) is { } refusal)
+            return refusal;
+        var reply = await CommandAsync(RcptCommand(recipient, Capabilities), SmtpClientStage.Rcpt, _options.CommandTimeout, ct);
+        _stepAccepted |= IsSuccess(reply);
+        return reply;
+    }
 
     /// <summary>
     /// Opens the content phase of the open transaction ahead of <see cref="ContentAsync"/>, so that the content costs
@@ -139,34 +125,24 @@ public sealed partial class SmtpClientConnection
     /// RSET would be read as content. Any other reply is what <see cref="ContentAsync"/> will answer. Throws
     /// <see cref="InvalidOperationException"/> unless a recipient was accepted, or when DATA went already.
     /// </summary>
-    public async Task<SmtpReply?> OpenDataAsync(CancellationToken ct)
-    {
-        Enter();
-        try
-        {
-            if (!_stepOpen || !_stepAccepted)
-                throw new InvalidOperationException("No recipient was accepted: there is no transaction to send content in");
-            if (_dataReply is not null)
-                throw new InvalidOperationException("DATA was sent already");
-            if (Capabilities.Chunking && _options.UseChunking)
-                return null;
-            var data = await CommandAsync("DATA", SmtpClientStage.Data, _options.DataInitiationTimeout, ct);
-            if (IsSuccess(data))
-                throw Fail(SmtpClientStage.Data, $"The server answered DATA with {data.Code} instead of 354", null);
-            _dataReply = data;
-            return data;
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            _broken = true;
-            throw;
-        }
-        finally
-        {
-            Exit();
-        }
-    }
+    public async Task<SmtpReply?> OpenDataAsync(CancellationToken ct) =>
+        await RunAsync(default(ValueTuple), static (connection, _, ct) => connection.OpenDataCoreAsync(ct), ct);
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<SmtpReply?> OpenDataCoreAsync(CancellationToken ct)
+    {
+        if (!_stepOpen || !_stepAccepted)
+            throw new InvalidOperationException("No recipient was accepted: there is no transaction to send content in");
+        if (_dataReply is not null)
+            throw new InvalidOperationException("DATA was sent already");
+        if (Capabilities.Chunking && _options.UseChunking)
+            return null;
+        var data = await CommandAsync("DATA", SmtpClientStage.Data, _options.DataInitiationTimeout, ct);
+        if (IsSuccess(data))
+            throw Fail(SmtpClientStage.Data, $"The server answered DATA with {data.Code} instead of 354", null);
+        _dataReply = data;
+        return data;
+    }
 
     /// <summary>
     /// Sends the content of the open transaction as <see cref="SendAsync"/> does — BDAT when the server offers
@@ -178,42 +154,35 @@ public sealed partial class SmtpClientConnection
     public async Task<(SmtpReply Final, long Length)> ContentAsync(Func<Stream, CancellationToken, Task> writeContent, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(writeContent);
-        Enter();
-        try
+        return await RunAsync(writeContent, static (connection, writeContent, ct) => connection.ContentCoreAsync(writeContent, ct), ct);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<(SmtpReply Final, long Length)> ContentCoreAsync(Func<Stream, CancellationToken, Task> writeContent, CancellationToken ct)
+    {
+        if (!_stepOpen || !_stepAccepted)
+            throw new InvalidOperationException("No recipient was accepted: there is no transaction to send content in");
+        _stepOpen = false;
+        SmtpReply final;
+        long length = 0;
+        if (Capabilities.Chunking && _options.UseChunking)
+            (final, length) = await SendBdatAsync(writeContent, ct);
+        else
         {
-            if (!_stepOpen || !_stepAccepted)
-                throw new InvalidOperationException("No recipient was accepted: there is no transaction to send content in");
-            _stepOpen = false;
-            SmtpReply final;
-            long length = 0;
-            if (Capabilities.Chunking && _options.UseChunking)
-                (final, length) = await SendBdatAsync(writeContent, ct);
+            var data = _dataReply ?? await CommandAsync("DATA", SmtpClientStage.Data, _options.DataInitiationTimeout, ct);
+            _dataReply = null;
+            if (data.Code == 354)
+                (final, length) = await SendDataAsync(writeContent, ct);
+            else if (IsSuccess(data))
+                throw Fail(SmtpClientStage.Data, $"The server answered DATA with {data.Code} instead of 354", null);
             else
-            {
-                var data = _dataReply ?? await CommandAsync("DATA", SmtpClientStage.Data, _options.DataInitiationTimeout, ct);
-                _dataReply = null;
-                if (data.Code == 354)
-                    (final, length) = await SendDataAsync(writeContent, ct);
-                else if (IsSuccess(data))
-                    throw Fail(SmtpClientStage.Data, $"The server answered DATA with {data.Code} instead of 354", null);
-                else
-                    final = data;
-            }
-            if (IsSuccess(final))
-                MessagesSent++;
-            else if (IsUsable)
-                await TryResetAsync(ct);
-            return (final, length);
+                final = data;
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            _broken = true;
-            throw;
-        }
-        finally
-        {
-            Exit();
-        }
+        if (IsSuccess(final))
+            MessagesSent++;
+        else if (IsUsable)
+            await TryResetAsync(ct);
+        return (final, length);
     }
 
     /// <summary>
@@ -221,27 +190,17 @@ public sealed partial class SmtpClientConnection
     /// too); the connection can carry the next message. After <see cref="OpenDataAsync"/> got its 354 there is no way
     /// back but closing: throws <see cref="SmtpClientException"/> and the connection is no longer usable.
     /// </summary>
-    public async Task<SmtpReply> ResetAsync(CancellationToken ct)
-    {
-        Enter();
-        try
-        {
-            _stepOpen = false;
-            var inData = _dataReply?.Code == 354;
-            _dataReply = null;
-            if (inData) // the server reads everything as content now, RSET too: only closing ends the transaction
-                throw Fail(SmtpClientStage.Reset, "The transaction was given up after DATA: the connection cannot be reset", null);
-            return await CommandAsync("RSET", SmtpClientStage.Reset, _options.CommandTimeout, ct);
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            _broken = true;
-            throw;
-        }
-        finally
-        {
-            Exit();
-        }
-    }
+    public async Task<SmtpReply> ResetAsync(CancellationToken ct) =>
+        await RunAsync(default(ValueTuple), static (connection, _, ct) => connection.ResetCoreAsync(ct), ct);
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<SmtpReply> ResetCoreAsync(CancellationToken ct)
+    {
+        _stepOpen = false;
+        var inData = _dataReply?.Code == 354;
+        _dataReply = null;
+        if (inData) // the server reads everything as content now, RSET too: only closing ends the transaction
+            throw Fail(SmtpClientStage.Reset, "The transaction was given up after DATA: the connection cannot be reset", null);
+        return await CommandAsync("RSET", SmtpClientStage.Reset, _options.CommandTimeout, ct);
+    }
 }

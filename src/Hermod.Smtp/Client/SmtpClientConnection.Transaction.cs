@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Hermod.Core.Storage;
 using Hermod.Smtp.Protocol;
@@ -24,26 +25,14 @@ public sealed partial class SmtpClientConnection
         CheckPath(message.Sender, nameof(message));
         foreach (var recipient in message.Recipients)
             CheckPath(recipient.Address, nameof(message));
-        Enter();
-        try
-        {
-            if (_stepOpen)
-                throw new InvalidOperationException("A transaction begun with MailAsync is open: end it with ContentAsync or ResetAsync first");
-            return await SendCoreAsync(message, ct);
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            _broken = true;
-            throw;
-        }
-        finally
-        {
-            Exit();
-        }
+        return await RunAsync(message, static (connection, message, ct) => connection.SendCoreAsync(message, ct), ct);
     }
 
-    private async Task<SmtpTransactionResult> SendCoreAsync(SmtpOutboundMessage message, CancellationToken ct)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<SmtpTransactionResult> SendCoreAsync(SmtpOutboundMessage message, CancellationToken ct)
     {
+        if (_stepOpen)
+            throw new InvalidOperationException("A transaction begun with MailAsync is open: end it with ContentAsync or ResetAsync first");
         var caps = Capabilities;
         var recipients = message.Recipients;
         var smtpUtf8 = NeedsSmtpUtf8(message);
