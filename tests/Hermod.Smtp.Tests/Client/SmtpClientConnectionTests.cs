@@ -709,10 +709,13 @@ public sealed class SmtpClientConnectionTests : IDisposable
     [Fact]
     public async Task A_server_that_stops_reading_the_content_makes_the_send_time_out()
     {
+        // The server reads nothing more until the client has given up: the socket buffers fill up. It holds the connection
+        // open that long (not for a fixed time: filling buffers that grow to tens of MB can take seconds on a loaded machine).
+        var clientGaveUp = new TaskCompletionSource();
         await using var server = FakeSmtpServer.Start(async s =>
         {
             await s.OpenTransactionAsync();
-            await Task.Delay(TimeSpan.FromSeconds(3)); // reads nothing more: the socket buffers fill up
+            await clientGaveUp.Task.WaitAsync(TimeSpan.FromSeconds(30));
         });
         var connection = await ConnectAsync(server, Options(o => o.DataBlockTimeout = TimeSpan.FromMilliseconds(500)));
         var big = new byte[64 << 20]; // far more than both sockets' buffers hold
@@ -720,6 +723,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
         big.AsSpan(16).Fill((byte)'x');
         var watch = Stopwatch.StartNew();
         var error = await Assert.ThrowsAsync<SmtpClientException>(() => connection.SendAsync(Message(big, "b@example.test"), Ct));
+        clientGaveUp.SetResult();
         Assert.True(error.IsTimeout, error.Message);
         Assert.Equal(SmtpClientStage.Content, error.Stage);
         Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(400), TimeSpan.FromSeconds(15));
