@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using Hermod.Core.Configuration;
 using Hermod.Core.Pipeline;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 
 namespace Hermod.Samples.Extensions;
@@ -41,7 +42,7 @@ public sealed class BodyStatsProcessor : IStreamProcessor
             _lines += data.Count((byte)'\n');
         }
 
-        public PolicyReply? Complete(IBufferWriter<byte> next) => null;
+        public SmtpReply? Complete(IBufferWriter<byte> next) => null;
 
         public string Prefix => string.Create(CultureInfo.InvariantCulture, $"{name}: lines={_lines} bytes={_bytes}\r\n");
     }

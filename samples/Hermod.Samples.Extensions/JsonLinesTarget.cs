@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Hermod.Core.Configuration;
 using Hermod.Core.Extensions;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Targets;
 using Hermod.Delivery.Transport;
@@ -162,7 +163,7 @@ public sealed partial class JsonLinesTarget : IDeliveryTarget, IComponentLifecyc
         public Task<UpstreamReply?> AddRecipientAsync(QueuedRecipient recipient, CancellationToken cancellationToken)
         {
             if (!target.IsOpen)
-                return Task.FromResult<UpstreamReply?>(new UpstreamReply(null, 451, "4.3.0", "journal not open"));
+                return Task.FromResult<UpstreamReply?>(new UpstreamReply(null, new SmtpReply(451, new(4, 3, 0), "journal not open")));
             _recipients.Add(recipient);
             return Task.FromResult<UpstreamReply?>(null);
         }
@@ -192,7 +193,7 @@ public sealed partial class JsonLinesTarget : IDeliveryTarget, IComponentLifecyc
                     json.WriteEndObject();
                 }
                 buffer.Write("\n"u8);
-                replies[recipient.DeliveryId] = new UpstreamReply(null, 250, "2.0.0", "written to journal");
+                replies[recipient.DeliveryId] = new UpstreamReply(null, new SmtpReply(250, new(2, 0, 0), "written to journal"));
             }
             _lines = buffer.WrittenMemory;
             return new TransportResult(replies, DsnSupported: false);

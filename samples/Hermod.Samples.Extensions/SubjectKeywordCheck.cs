@@ -23,7 +23,7 @@ public enum KeywordAction
 public sealed partial class SubjectKeywordCheck : ICheck
 {
     /// <summary>The reply to a matching message with <c>action: reject</c>.</summary>
-    public static readonly CheckResult Refusal = CheckResult.Reject("Message refused: subject keyword", 550, "5.7.1");
+    public static readonly CheckResult Refusal = CheckResult.Reject("Message refused: subject keyword", 550, new(5, 7, 1));
 
     private readonly List<string> _keywords = [];
     private readonly KeywordAction _action;
@@ -73,7 +73,7 @@ public sealed partial class SubjectKeywordCheck : ICheck
         await using (message)
             read = await MessageHeader.ReadAsync(message, _maxHeaderBytes, cancellationToken);
         if (read is not var (header, _))
-            return CheckResult.Reject("Message header too large", 552, "5.3.4"); // as the built-in checks do
+            return CheckResult.Reject("Message header too large", 552, new(5, 3, 4)); // as the built-in checks do
 
         foreach (var field in header.Fields)
         {

@@ -143,9 +143,9 @@ public sealed partial class SqliteMessageStore
                 {
                     // not an attempt: no retry schedule, no expiry, no DSN; the reason is shown with the recipient
                     db.Exec("UPDATE deliveries SET state = 'held', due_at = NULL, lease_owner = NULL, last_code = 0, last_enhanced = $p1, last_text = $p2 WHERE id = $p0",
-                        o.DeliveryId, o.Reply.Enhanced, o.Reply.Text);
+                        o.DeliveryId, o.Reply.Reply.Enhanced.ToString(), o.Reply.Reply.Text);
                     db.Exec("INSERT INTO events (message_id, delivery_id, type, at, detail) VALUES ($p0, $p1, 'held', $p2, $p3)",
-                        attempt.MessageId, o.DeliveryId, ended, o.Reply.Text);
+                        attempt.MessageId, o.DeliveryId, ended, o.Reply.Reply.Text);
                     continue;
                 }
                 var (state, due, dsn, delayWarned) = OutcomeColumns(o, attempt.Ended);
@@ -156,7 +156,7 @@ public sealed partial class SqliteMessageStore
                         dsn_pending = coalesce($p7, dsn_pending), delay_warned = delay_warned OR $p8
                     WHERE id = $p0
                     """,
-                    o.DeliveryId, state, due, reply.RemoteHost, reply.Code, reply.Enhanced, reply.Text, dsn, delayWarned);
+                    o.DeliveryId, state, due, reply.RemoteHost, reply.Reply.Code, reply.Reply.Enhanced.ToString(), reply.Reply.Text, dsn, delayWarned);
                 AttemptHistory(db, attempt.MessageId, o.DeliveryId, state, reply, started, ended);
             }
             MarkFinished(db, attempt.MessageId, ended);
@@ -179,7 +179,7 @@ public sealed partial class SqliteMessageStore
     private static void AttemptHistory(WriteContext db, string messageId, long deliveryId, string state, UpstreamReply reply, long started, long ended)
     {
         db.Exec("INSERT INTO attempts (delivery_id, started, ended, remote_host, code, enhanced, text) VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6)",
-            deliveryId, started, ended, reply.RemoteHost, reply.Code, reply.Enhanced, reply.Text);
+            deliveryId, started, ended, reply.RemoteHost, reply.Reply.Code, reply.Reply.Enhanced.ToString(), reply.Reply.Text);
         db.Exec("INSERT INTO events (message_id, delivery_id, type, at, detail) VALUES ($p0, $p1, $p2, $p3, $p4)",
             messageId, deliveryId, state, ended, reply.ToString());
     }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -143,7 +144,8 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
     {
         var state = ParseState(r.GetString(i + 3));
         var reply = r.IsDBNull(i + 9) ? null
-            : new UpstreamReply(r.IsDBNull(i + 8) ? null : r.GetString(i + 8), r.GetInt32(i + 9), r.GetString(i + 10), r.GetString(i + 11));
+            : new UpstreamReply(r.IsDBNull(i + 8) ? null : r.GetString(i + 8),
+                new SmtpReply(r.GetInt32(i + 9), EnhancedStatusCode.Parse(r.GetString(i + 10)), r.GetString(i + 11)));
         return new DeliverySummary(
             r.GetInt64(i), r.GetString(i + 1), r.GetString(i + 2), state, r.GetInt32(i + 4), (DsnNotify)r.GetInt32(i + 5),
             r.IsDBNull(i + 6) ? null : r.GetString(i + 6),
@@ -385,7 +387,7 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
                     INSERT INTO deliveries (message_id, recipient, route, notify, orcpt, state, attempts, due_at, last_remote, last_code, last_enhanced, last_text, dsn_pending, delay_warned)
                     VALUES ($p0, $p1, $p2, $p3, $p4, $p5, 1, $p6, $p7, $p8, $p9, $p10, $p11, $p12)
                     """,
-                    envelope.Id, rcpt.Address, route, (int)rcpt.Notify, rcpt.OriginalRecipient, state, due, reply.RemoteHost, reply.Code, reply.Enhanced, reply.Text,
+                    envelope.Id, rcpt.Address, route, (int)rcpt.Notify, rcpt.OriginalRecipient, state, due, reply.RemoteHost, reply.Reply.Code, reply.Reply.Enhanced.ToString(), reply.Reply.Text,
                     dsn, delayWarned);
             }
             if (clearDsn is not null)

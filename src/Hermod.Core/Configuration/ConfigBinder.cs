@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Hermod.Core.Smtp;
 
 namespace Hermod.Core.Configuration;
 
@@ -283,13 +284,14 @@ internal sealed class ConfigBinder(string source)
             var r = Join(key, "reject");
             Known(reject, r, "code", "enhanced", "text");
             var code = Int(reject, r, "code", 400, 599) ?? 550;
-            var enhanced = String(reject, r, "enhanced") ?? (code >= 500 ? "5.7.1" : "4.7.1");
-            if (!System.Text.RegularExpressions.Regex.IsMatch(enhanced, @"^[45]\.\d{1,3}\.\d{1,3}$") || enhanced[0] != (char)('0' + code / 100))
+            var enhanced = String(reject, r, "enhanced");
+            var status = code >= 500 ? new EnhancedStatusCode(5, 7, 1) : new EnhancedStatusCode(4, 7, 1);
+            if (enhanced is not null && (!EnhancedStatusCode.TryParse(enhanced, out status) || status.Class != code / 100))
                 Error(reject, r + ".enhanced", $"'{enhanced}' is not an enhanced status code of the same class as {code}");
             var text = String(reject, r, "text") ?? "Message refused";
             if (text.Any(c => c is < ' ' or > '~'))
                 Error(reject, r + ".text", "must be printable ASCII on one line");
-            block.Reject = new RejectOptions(code, enhanced, text);
+            block.Reject = new SmtpReply(code, status, text);
         }
 
         var endings = (block.DeliverTo is not null ? 1 : 0) + (block.Reject is not null ? 1 : 0) + (block.Source.Count > 0 || block.Destination.Count > 0 ? 1 : 0);

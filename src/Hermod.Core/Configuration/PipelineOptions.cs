@@ -1,3 +1,5 @@
+using Hermod.Core.Smtp;
+
 namespace Hermod.Core.Configuration;
 
 /// <summary>A component configured by name: a check, a modifier or a stream processor, with its own options section.</summary>
@@ -14,9 +16,6 @@ public sealed class ComponentSpec
     /// <summary>Checks: what a timeout means: tempfail (default), reject or accept.</summary>
     public string? OnTimeout { get; init; }
 }
-
-/// <summary>A refusal configured in a dispatch block.</summary>
-public sealed record RejectOptions(int Code, string Enhanced, string Text);
 
 /// <summary>
 /// A dispatch block. The pipeline itself is the root block; it may hold <see cref="Source"/> blocks (matched by
@@ -46,7 +45,8 @@ public sealed class DispatchBlockOptions
     public List<DispatchBlockOptions> Destination { get; set; } = [];
     public DispatchBlockOptions? Default { get; set; }
     public List<string>? DeliverTo { get; set; }
-    public RejectOptions? Reject { get; set; }
+    /// <summary>The refusal a block ends in (reject: code, enhanced, text).</summary>
+    public SmtpReply? Reject { get; set; }
 }
 
 /// <summary>A delivery target configured by name (targets: { archive: { type: http, url: ... } }).</summary>

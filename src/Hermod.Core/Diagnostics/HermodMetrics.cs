@@ -30,8 +30,36 @@ public sealed class HermodMetrics : IDisposable
     public Histogram<long> CommitBatchSize { get; }
     public Histogram<double> CommitDuration { get; }
 
-    public void Reject(string listener, string reason) =>
-        Rejections.Add(1, new KeyValuePair<string, object?>("listener", listener), new KeyValuePair<string, object?>("reason", reason));
+    public void Reject(string listener, RejectReason reason) =>
+        Rejections.Add(1, new KeyValuePair<string, object?>("listener", listener), new KeyValuePair<string, object?>("reason", Tag(reason)));
+
+    /// <summary>The tag value of a reason: literals, so counting a refusal allocates no string.</summary>
+    internal static string Tag(RejectReason reason) => reason switch
+    {
+        RejectReason.Syntax => "syntax",
+        RejectReason.UnknownCommand => "unknown_command",
+        RejectReason.BadSequence => "bad_sequence",
+        RejectReason.LineTooLong => "line_too_long",
+        RejectReason.RelayDenied => "relay_denied",
+        RejectReason.AuthRequired => "auth_required",
+        RejectReason.AuthWithoutTls => "auth_without_tls",
+        RejectReason.Auth => "auth",
+        RejectReason.AuthFailed => "auth_failed",
+        RejectReason.BadSender => "bad_sender",
+        RejectReason.BadRecipient => "bad_recipient",
+        RejectReason.SmtpUtf8 => "smtputf8",
+        RejectReason.StartTls => "starttls",
+        RejectReason.Size => "size",
+        RejectReason.TooManyRecipients => "too_many_recipients",
+        RejectReason.BareLineEnding => "bare_line_ending",
+        RejectReason.HeaderTooLarge => "header_too_large",
+        RejectReason.Timeout => "timeout",
+        RejectReason.DataRate => "data_rate",
+        RejectReason.Storage => "storage",
+        RejectReason.Policy => "policy",
+        RejectReason.Upstream => "upstream",
+        _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
+    };
 
     public void Dispose() => _meter.Dispose();
 }

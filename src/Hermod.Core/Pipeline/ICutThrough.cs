@@ -1,4 +1,5 @@
 using Hermod.Core.Configuration;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 
 namespace Hermod.Core.Pipeline;
@@ -26,7 +27,7 @@ public sealed record CutThroughStart(
 /// stored; otherwise the message is accepted with <see cref="Attempt"/> (what the next hops already answered) as its
 /// first attempt, and the client gets <see cref="Delivered"/> (every next hop's 250: the first of them) or Hermod's 250.
 /// </summary>
-public sealed record CutThroughOutcome(PolicyReply? Refusal, CutThroughAttempt? Attempt, PolicyReply? Delivered = null);
+public sealed record CutThroughOutcome(SmtpReply? Refusal, CutThroughAttempt? Attempt, SmtpReply? Delivered = null);
 
 /// <summary>
 /// Opportunistic cut-through (DESIGN.md): the SMTP server (and HTTP submission) hand each accepted recipient to the
@@ -48,7 +49,7 @@ public interface ICutThroughTransaction : IAsyncDisposable
     /// Several deliveries are refused only when every one is refused alike; otherwise one refused for good is kept,
     /// as failed, in the outcome of <see cref="DataAsync"/>.
     /// </summary>
-    Task<PolicyReply?> AddRecipientAsync(IReadOnlyList<EnvelopeRecipient> deliveries, int firstIndex, CancellationToken cancellationToken);
+    Task<SmtpReply?> AddRecipientAsync(IReadOnlyList<EnvelopeRecipient> deliveries, int firstIndex, CancellationToken cancellationToken);
 
     /// <summary>
     /// The content begins (DATA, or the first BDAT chunk), before any of it is read. With

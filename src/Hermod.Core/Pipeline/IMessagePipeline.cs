@@ -1,22 +1,16 @@
 using System.Net;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 
 namespace Hermod.Core.Pipeline;
-
-/// <summary>A refusal for the client: an SMTP reply (the HTTP APIs turn it into a problem document).</summary>
-public sealed record PolicyReply(int Code, string Enhanced, string Text)
-{
-    public bool Permanent => Code >= 500;
-
-    public override string ToString() => $"{Code} {Enhanced} {Text}";
-}
 
 /// <summary>What the pipeline knows of the client at a stage.</summary>
 public sealed record SessionInfo(string Listener, IPAddress ClientAddress, string Helo, string? AuthUser, bool Tls);
 
 /// <summary>
 /// The policy pipeline of one listener (or of HTTP submission): checks, modifiers and dispatch. The SMTP server and
-/// the HTTP APIs call it at each stage and pass its refusals to the client as early as possible.
+/// the HTTP APIs call it at each stage and pass its refusals (SMTP replies; the HTTP APIs make problem documents of
+/// them) to the client as early as possible.
 /// </summary>
 public interface IMessagePipeline
 {
@@ -40,10 +34,10 @@ public interface IPipelineTransaction
     IReadOnlyList<EnvelopeRecipient> Recipients { get; }
 
     /// <summary>MAIL: null to accept the sender, else the refusal.</summary>
-    ValueTask<PolicyReply?> MailAsync(string sender, CancellationToken cancellationToken);
+    ValueTask<SmtpReply?> MailAsync(string sender, CancellationToken cancellationToken);
 
     /// <summary>RCPT: null when the recipient is accepted (its deliveries join <see cref="Recipients"/>), else the refusal.</summary>
-    ValueTask<PolicyReply?> RcptAsync(EnvelopeRecipient recipient, CancellationToken cancellationToken);
+    ValueTask<SmtpReply?> RcptAsync(EnvelopeRecipient recipient, CancellationToken cancellationToken);
 
     /// <summary>Takes back the deliveries from <paramref name="index"/> on: the last recipient's, refused after all (by the next hop).</summary>
     void DropRecipientsFrom(int index);
@@ -60,7 +54,7 @@ public interface IPipelineTransaction
 }
 
 /// <summary>The end of the connection stage: a refusal, or header fields for every message of the session and whether to quarantine them.</summary>
-public sealed record ConnectDecision(PolicyReply? Refusal, string AddedFields = "", string? QuarantineReason = null)
+public sealed record ConnectDecision(SmtpReply? Refusal, string AddedFields = "", string? QuarantineReason = null)
 {
     public static readonly ConnectDecision Accept = new(Refusal: null);
 }
@@ -69,7 +63,7 @@ public sealed record ConnectDecision(PolicyReply? Refusal, string AddedFields = 
 /// The end of the body stage: a refusal, or what to store: header fields to add (after the trace header; e.g.
 /// Authentication-Results), and the rewritten header block when modifiers changed it.
 /// </summary>
-public sealed record BodyDecision(PolicyReply? Refusal, string AddedFields = "", ReplacedHeader? Header = null, string? QuarantineReason = null)
+public sealed record BodyDecision(SmtpReply? Refusal, string AddedFields = "", ReplacedHeader? Header = null, string? QuarantineReason = null)
 {
     public static readonly BodyDecision Unchanged = new(Refusal: null);
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 
 namespace Hermod.Core.Pipeline;
@@ -50,7 +51,7 @@ public interface IBodyFilter
     }
 
     /// <summary>The body is complete: writes what is left; returns a refusal for the client, or null.</summary>
-    PolicyReply? Complete(IBufferWriter<byte> next);
+    SmtpReply? Complete(IBufferWriter<byte> next);
 
     /// <summary>Header fields to put in front of the message (trace headers), known after <see cref="Complete"/>.</summary>
     string Prefix => "";
@@ -134,9 +135,9 @@ public sealed class BodySink : IBufferWriter<byte>, IDisposable
     }
 
     /// <summary>Ends the body: each processor in turn writes what it kept back; the first refusal wins. Returns it, and the header prefix.</summary>
-    public (PolicyReply? Refusal, string Prefix) Complete()
+    public (SmtpReply? Refusal, string Prefix) Complete()
     {
-        PolicyReply? refusal = null;
+        SmtpReply? refusal = null;
         var prefix = "";
         for (var i = 0; i < _filters.Length; i++)
         {

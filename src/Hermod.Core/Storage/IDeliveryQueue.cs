@@ -1,3 +1,5 @@
+using Hermod.Core.Smtp;
+
 namespace Hermod.Core.Storage;
 
 /// <summary>A recipient claimed for an attempt.</summary>
@@ -6,10 +8,20 @@ public sealed record QueuedRecipient(long DeliveryId, string Address, DsnNotify 
 /// <summary>One SMTP transaction's worth of work: the due recipients of one message at one route (destination domain).</summary>
 public sealed record DeliveryJob(StoredMessage Message, string Route, IReadOnlyList<QueuedRecipient> Recipients);
 
-/// <summary>What the next hop said; <see cref="Code"/> is 0 when there was no reply (connection failure, DNS).</summary>
-public sealed record UpstreamReply(string? RemoteHost, int Code, string Enhanced, string Text)
+/// <summary>
+/// What the next hop said, and the host that said it (null when none was reached, or for a local target). A reply
+/// with code 0 is no reply at all (connection failure, DNS, a local refusal before sending): its enhanced status
+/// code and text say why.
+/// </summary>
+public sealed record UpstreamReply(string? RemoteHost, SmtpReply Reply)
 {
-    public override string ToString() => Code == 0 ? Text : $"{Code} {(Enhanced.Length > 0 ? Enhanced + " " : "")}{Text}";
+    /// <summary>No reply came: <paramref name="status"/> and <paramref name="text"/> say why (stored with code 0).</summary>
+    public static UpstreamReply NoReply(string? remoteHost, EnhancedStatusCode status, string text) => new(remoteHost, new SmtpReply(0, status, text));
+
+    /// <summary>False when no reply came (<see cref="NoReply"/>).</summary>
+    public bool Answered => Reply.Code != 0;
+
+    public override string ToString() => Answered ? Reply.ToString() : Reply.Text;
 }
 
 /// <summary>Held: nowhere to deliver yet; not retried on a schedule, never expires.</summary>

@@ -91,10 +91,10 @@ public static class DsnBuilder
             Line($"Status: {Status(r)}");
             if (d.LastReply is { RemoteHost: { } remote })
                 Line($"Remote-MTA: dns; {remote}");
-            if (d.LastReply is { Code: > 0 } reply)
-                Line($"Diagnostic-Code: smtp; {reply.Code} {(reply.Enhanced.Length > 0 ? reply.Enhanced + " " : "")}{Flatten(reply.Text)}");
+            if (d.LastReply is { Answered: true, Reply: var reply })
+                Line($"Diagnostic-Code: smtp; {reply.Code} {(reply.Enhanced.IsNone ? "" : $"{reply.Enhanced} ")}{Flatten(reply.Text)}");
             else if (d.LastReply is { } local)
-                Line($"Diagnostic-Code: X-Hermod; {Flatten(local.Text)}");
+                Line($"Diagnostic-Code: X-Hermod; {Flatten(local.Reply.Text)}");
             Line($"Last-Attempt-Date: {Rfc5322.Date(now)}");
             if (r.Kind == DsnKind.Delay && willRetryUntil is { } retryUntil)
                 Line($"Will-Retry-Until: {Rfc5322.Date(retryUntil)}");
@@ -117,9 +117,9 @@ public static class DsnBuilder
     /// <summary>The enhanced status: the upstream one when given, else one implied by the reply class.</summary>
     private static string Status(Recipient r)
     {
-        var reply = r.Delivery.LastReply;
-        if (reply is { Enhanced.Length: > 0 })
-            return r.Kind == DsnKind.Relayed ? "2.0.0" : reply.Enhanced;
+        var reply = r.Delivery.LastReply?.Reply;
+        if (reply is { Enhanced.IsNone: false })
+            return r.Kind == DsnKind.Relayed ? "2.0.0" : reply.Enhanced.ToString();
         return r.Kind switch
         {
             DsnKind.Failure => reply?.Code is >= 400 and < 500 ? "4.0.0" : "5.0.0",

@@ -1,5 +1,6 @@
 using Hermod.Core.Configuration;
 using Hermod.Core.Pipeline;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Queue;
 using Hermod.Delivery.Targets;
@@ -60,7 +61,7 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
         public ITargetDelivery? Delivery { get; set; }
         public List<int> Accepted { get; } = [];
         /// <summary>Given up (timeout, broken): later recipients of this route are stored and forwarded; for ingress, refused with this.</summary>
-        public PolicyReply? GivenUp { get; set; }
+        public SmtpReply? GivenUp { get; set; }
         public bool Finished { get; set; }
         /// <summary>Where this next hop reads the content while it streams in (<see cref="StreamedContent"/>); null: it gets it at the end of data.</summary>
         public System.IO.Pipelines.PipeReader? Streamed { get; set; }
@@ -81,13 +82,14 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
         private Func<Stream, CancellationToken, Task>? _content;
         private StreamedContent? _streamed;
 
-        private static readonly PolicyReply RcptTimedOut = new(450, "4.4.2", "The next hop did not answer in time; try again later");
-        private static readonly PolicyReply DataTimedOut = new(451, "4.4.2", "The next hop did not answer the end of data in time; try again later");
+        private static readonly SmtpReply RcptTimedOut = new(450, new(4, 4, 2), "The next hop did not answer in time; try again later");
+        private static readonly SmtpReply DataTimedOut = new(451, new(4, 4, 2), "The next hop did not answer the end of data in time; try again later");
+        private static readonly SmtpReply LocalError = new(451, new(4, 3, 0), "Local error in cut-through; try again later");
 
         /// <summary>What one copy of a recipient got: nothing to refuse (accepted upstream, or stored and forwarded), a refusal for good, or a temporary one.</summary>
-        private readonly record struct CopyAnswer(UpstreamReply? Permanent, PolicyReply? Temporary);
+        private readonly record struct CopyAnswer(UpstreamReply? Permanent, SmtpReply? Temporary);
 
-        public async Task<PolicyReply?> AddRecipientAsync(IReadOnlyList<EnvelopeRecipient> deliveries, int firstIndex, CancellationToken cancellationToken)
+        public async Task<SmtpReply?> AddRecipientAsync(IReadOnlyList<EnvelopeRecipient> deliveries, int firstIndex, CancellationToken cancellationToken)
         {
             ArgumentNullException.ThrowIfNull(deliveries);
             if (deliveries.Count == 0)
@@ -153,9 +155,9 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
                     return default;
                 }
                 LogRefused(service._logger, start.MessageId, delivery.Address, reply.ToString());
-                if (Outcomes.IsPermanent(reply))
+                if (reply.Reply.IsPermanent)
                     return new CopyAnswer(reply, null);
-                if (reply.Code == 0)
+                if (!reply.Answered)
                     GiveUp(upstream, Verbatim(reply)); // no next hop could be reached: no use trying again in this transaction
                 return new CopyAnswer(null, Verbatim(reply));
             }
@@ -170,7 +172,7 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 LogFailed(service._logger, e, start.MessageId, upstream.Route.ToString());
-                GiveUp(upstream, new PolicyReply(451, "4.3.0", "Local error in cut-through; try again later"));
+                GiveUp(upstream, LocalError);
                 return default; // our fault: keep the message, deliver it later
             }
         }
@@ -268,11 +270,11 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
             var storedAndForwarded = deliveries.Count - answers.Count - timedOut;
             if (storedAndForwarded == 0 && answers.Count > 0)
             {
-                if (timedOut == 0 && answers.All(a => a.Reply.Code is >= 200 and < 300))
+                if (timedOut == 0 && answers.All(a => a.Reply.Reply.Code is >= 200 and < 300))
                     return new CutThroughOutcome(null, Attempt(answers, deliveries, now), Verbatim(answers[0].Reply));
-                if (timedOut == 0 && answers.All(a => Outcomes.IsPermanent(a.Reply)))
+                if (timedOut == 0 && answers.All(a => a.Reply.Reply.IsPermanent))
                     return new CutThroughOutcome(Verbatim(answers[0].Reply), null); // nothing kept, no bounce
-                if (!start.Submission && answers.All(a => !Outcomes.IsPermanent(a.Reply) && a.Reply.Code is not (>= 200 and < 300)))
+                if (!start.Submission && answers.All(a => !a.Reply.Reply.IsPermanent && a.Reply.Reply.Code is not (>= 200 and < 300)))
                     return new CutThroughOutcome(Verbatim(answers[0].Reply), null); // ingress: temporary errors verbatim
             }
             else if (storedAndForwarded == 0 && answers.Count == 0 && timedOut > 0 && !start.Submission)
@@ -301,10 +303,11 @@ public sealed partial class CutThroughService(HermodOptions options, DeliveryTar
             return new CutThroughAttempt(_started, now, outcomes);
         }
 
-        private static PolicyReply Verbatim(UpstreamReply reply) =>
-            new(reply.Code == 0 ? (reply.Enhanced.StartsWith('5') ? 550 : 451) : reply.Code, reply.Enhanced, reply.Text);
+        /// <summary>The next hop's reply for the client; no reply at all becomes 550 or 451 by its enhanced status.</summary>
+        private static SmtpReply Verbatim(UpstreamReply upstream) =>
+            upstream.Answered ? upstream.Reply : new(upstream.Reply.IsPermanent ? 550 : 451, upstream.Reply.Enhanced, upstream.Reply.Text);
 
-        private void GiveUp(Upstream upstream, PolicyReply reply)
+        private void GiveUp(Upstream upstream, SmtpReply reply)
         {
             upstream.GivenUp = reply;
             upstream.Accepted.Clear(); // its recipients so far are stored and forwarded

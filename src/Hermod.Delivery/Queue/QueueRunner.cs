@@ -84,7 +84,7 @@ public sealed partial class QueueRunner(
             {
                 // Our fault, not the destination's: the attempt is recorded as a temporary failure and retried.
                 LogFailed(logger, e, job.Message.Envelope.Id);
-                var local = new UpstreamReply(null, 0, "4.3.0", "local error in delivery; see the log");
+                var local = UpstreamReply.NoReply(null, new(4, 3, 0), "local error in delivery; see the log");
                 result = new TransportResult(job.Recipients.ToDictionary(r => r.DeliveryId, _ => local), false);
             }
             var now = time.GetUtcNow();
@@ -120,7 +120,7 @@ public sealed partial class QueueRunner(
             : null;
         if (held is not null)
         {
-            var reply = new UpstreamReply(null, 0, "4.3.0", held);
+            var reply = UpstreamReply.NoReply(null, new(4, 3, 0), held);
             return new TransportResult(job.Recipients.ToDictionary(r => r.DeliveryId, _ => reply), false) { Held = true };
         }
         var id = job.Message.Envelope.Id;

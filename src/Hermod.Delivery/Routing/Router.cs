@@ -20,7 +20,7 @@ public sealed record RouteResolution(
     public static RouteResolution Fail(UpstreamReply reply, bool permanent) => new([], OutboundTls.None, null, reply, permanent);
 
     /// <summary>Nowhere to deliver yet (a local domain without a target): hold the mail, do not retry or bounce it.</summary>
-    public static RouteResolution Hold(string reason) => new([], OutboundTls.None, null, new UpstreamReply(null, 0, "4.3.0", reason), Held: true);
+    public static RouteResolution Hold(string reason) => new([], OutboundTls.None, null, UpstreamReply.NoReply(null, new(4, 3, 0), reason), Held: true);
 }
 
 /// <summary>
@@ -42,7 +42,7 @@ public sealed class Router(HermodOptions options, IDnsResolver dns)
         var others = resolution.Hops.Where(h => !IsSelf(h)).ToList();
         return others.Count > 0
             ? resolution with { Hops = others }
-            : RouteResolution.Fail(new UpstreamReply(null, 0, "5.4.6", $"mail for {domain} loops back to myself"), permanent: true);
+            : RouteResolution.Fail(UpstreamReply.NoReply(null, new(5, 4, 6), $"mail for {domain} loops back to myself"), permanent: true);
     }
 
     /// <summary>A hop that is one of our own SMTP listeners (an MX pointing at us, with no route for the domain).</summary>
@@ -85,16 +85,16 @@ public sealed class Router(HermodOptions options, IDnsResolver dns)
                 literal = literal[5..];
             return IPAddress.TryParse(literal, out var ip)
                 ? new RouteResolution([new NextHop(domain, new IPEndPoint(ip, port))], tls)
-                : RouteResolution.Fail(new UpstreamReply(null, 0, "5.1.2", $"bad address literal {domain}"), permanent: true);
+                : RouteResolution.Fail(UpstreamReply.NoReply(null, new(5, 1, 2), $"bad address literal {domain}"), permanent: true);
         }
 
         var mx = await dns.ResolveMxAsync(domain, cancellationToken);
         switch (mx.Status)
         {
             case DnsStatus.NxDomain:
-                return RouteResolution.Fail(new UpstreamReply(null, 0, "5.1.2", $"domain {domain} does not exist (DNS: NXDOMAIN)"), permanent: true);
+                return RouteResolution.Fail(UpstreamReply.NoReply(null, new(5, 1, 2), $"domain {domain} does not exist (DNS: NXDOMAIN)"), permanent: true);
             case DnsStatus.Ok when mx.Records.Any(r => r.IsNullMx):
-                return RouteResolution.Fail(new UpstreamReply(null, 0, "5.1.10", $"domain {domain} accepts no mail (null MX, RFC 7505)"), permanent: true);
+                return RouteResolution.Fail(UpstreamReply.NoReply(null, new(5, 1, 10), $"domain {domain} accepts no mail (null MX, RFC 7505)"), permanent: true);
             case DnsStatus.Ok:
                 var hops = new List<NextHop>();
                 var failures = 0;
@@ -108,17 +108,17 @@ public sealed class Router(HermodOptions options, IDnsResolver dns)
                     }
                 if (hops.Count > 0)
                     return new RouteResolution(hops, tls);
-                return RouteResolution.Fail(new UpstreamReply(null, 0, failures > 0 ? "4.4.3" : "4.4.4",
+                return RouteResolution.Fail(UpstreamReply.NoReply(null, failures > 0 ? new(4, 4, 3) : new(4, 4, 4),
                     $"no address for the MX hosts of {domain}{(failures > 0 ? " (DNS failure)" : "")}"), permanent: false);
             case DnsStatus.NoData: // RFC 5321 5.1: no MX, the domain itself is the implicit MX
                 var implicitMx = await dns.ResolveAddressesAsync(domain, cancellationToken);
                 if (implicitMx.Records.Count > 0)
                     return new RouteResolution([.. implicitMx.Records.Select(a => new NextHop(domain, new IPEndPoint(a, port)))], tls);
                 return implicitMx.Status.IsFailure()
-                    ? RouteResolution.Fail(new UpstreamReply(null, 0, "4.4.3", $"DNS failure looking up {domain}: {implicitMx.Status}"), permanent: false)
-                    : RouteResolution.Fail(new UpstreamReply(null, 0, "5.1.2", $"domain {domain} has no MX and no address"), permanent: true);
+                    ? RouteResolution.Fail(UpstreamReply.NoReply(null, new(4, 4, 3), $"DNS failure looking up {domain}: {implicitMx.Status}"), permanent: false)
+                    : RouteResolution.Fail(UpstreamReply.NoReply(null, new(5, 1, 2), $"domain {domain} has no MX and no address"), permanent: true);
             default:
-                return RouteResolution.Fail(new UpstreamReply(null, 0, "4.4.3", $"DNS failure looking up MX of {domain}: {mx.Status}"), permanent: false);
+                return RouteResolution.Fail(UpstreamReply.NoReply(null, new(4, 4, 3), $"DNS failure looking up MX of {domain}: {mx.Status}"), permanent: false);
         }
     }
 
@@ -132,7 +132,7 @@ public sealed class Router(HermodOptions options, IDnsResolver dns)
             return new RouteResolution([new NextHop(route.Host, new IPEndPoint(ip, port))], tls, credentials);
         var addresses = await dns.ResolveAddressesAsync(route.Host, cancellationToken);
         if (addresses.Records.Count == 0) // a configured next hop that does not resolve is our problem: keep the mail
-            return RouteResolution.Fail(new UpstreamReply(null, 0, "4.4.3", $"route host {route.Host} does not resolve: {addresses.Status}"), permanent: false);
+            return RouteResolution.Fail(UpstreamReply.NoReply(null, new(4, 4, 3), $"route host {route.Host} does not resolve: {addresses.Status}"), permanent: false);
         return new RouteResolution([.. addresses.Records.Select(a => new NextHop(route.Host, new IPEndPoint(a, port)))], tls, credentials);
     }
 }

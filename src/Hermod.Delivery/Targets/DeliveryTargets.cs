@@ -63,7 +63,7 @@ public sealed class DeliveryTargets : IAsyncDisposable
         catch (Exception e) when (e is not OperationCanceledException)
         {
             await delivery.AbortAsync(CancellationToken.None);
-            var failed = new UpstreamReply(null, 0, "4.3.0", $"target {target.Name} failed: {e.Message}");
+            var failed = UpstreamReply.NoReply(null, new(4, 3, 0), $"target {target.Name} failed: {e.Message}");
             foreach (var recipient in recipients)
                 replies.TryAdd(recipient.DeliveryId, failed);
             return new TransportResult(replies, false);

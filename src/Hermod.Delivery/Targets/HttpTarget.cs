@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Hermod.Core.Configuration;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Transport;
 using Microsoft.Extensions.Logging;
@@ -115,20 +116,20 @@ public sealed partial class HttpTarget : IDeliveryTarget, IDisposable, IAsyncDis
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token);
             var status = (int)response.StatusCode;
             if (status is >= 200 and < 300)
-                return new UpstreamReply(_host, 250, "2.0.0", $"{status} from {_host}");
+                return new UpstreamReply(_host, new SmtpReply(250, new(2, 0, 0), $"{status} from {_host}"));
             var text = await ResponseTextAsync(response, linked.Token, cancellationToken);
             var reply = status is >= 400 and < 500 and not (408 or 425 or 429)
-                ? new UpstreamReply(_host, 550, "5.0.0", $"{status} from {_host}{text}")
-                : new UpstreamReply(_host, 451, "4.0.0", $"{status} from {_host}{text}");
+                ? new UpstreamReply(_host, new SmtpReply(550, new(5, 0, 0), $"{status} from {_host}{text}"))
+                : new UpstreamReply(_host, new SmtpReply(451, new(4, 0, 0), $"{status} from {_host}{text}"));
             LogRefused(_logger, message.Message.Envelope.Id, Name, _url, reply.ToString());
             return reply;
         }
         catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             var reply = timeout.IsCancellationRequested
-                ? new UpstreamReply(_host, 0, "4.4.2", $"{_host}: no answer within {_timeout.TotalSeconds:0.###} s")
-                : new UpstreamReply(_host, 0, "4.4.1", $"{_host}: {Printable(Reason(e), 300)}");
-            LogUnreachable(_logger, message.Message.Envelope.Id, Name, _url, reply.Text);
+                ? UpstreamReply.NoReply(_host, new(4, 4, 2), $"{_host}: no answer within {_timeout.TotalSeconds:0.###} s")
+                : UpstreamReply.NoReply(_host, new(4, 4, 1), $"{_host}: {Printable(Reason(e), 300)}");
+            LogUnreachable(_logger, message.Message.Envelope.Id, Name, _url, reply.Reply.Text);
             return reply;
         }
     }

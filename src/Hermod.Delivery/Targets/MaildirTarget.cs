@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Hermod.Core.Configuration;
 using Hermod.Core.IO;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Transport;
 using Microsoft.Extensions.Logging;
@@ -191,12 +192,12 @@ public sealed partial class MaildirTarget : IDeliveryTarget
     /// <summary>The temporary reply for a failed write: the OS error text, never a path or a stack trace.</summary>
     private static UpstreamReply WriteFailed(Exception e) => e switch
     {
-        IOException { HResult: ENOSPC } => new UpstreamReply(null, 451, "4.3.1", "maildir write failed: no space left on device"),
-        IOException { HResult: EDQUOT } => new UpstreamReply(null, 451, "4.2.2", "maildir write failed: quota exceeded"),
-        IOException { HResult: > 0 and < 4096 } io => new UpstreamReply(null, 451, "4.3.0", "maildir write failed: " + Marshal.GetPInvokeErrorMessage(io.HResult)),
-        UnauthorizedAccessException => new UpstreamReply(null, 451, "4.3.0", "maildir write failed: permission denied"),
-        DirectoryNotFoundException => new UpstreamReply(null, 451, "4.3.0", "maildir write failed: maildir directory missing"),
-        _ => new UpstreamReply(null, 451, "4.3.0", "maildir write failed: local I/O error"),
+        IOException { HResult: ENOSPC } => new UpstreamReply(null, new SmtpReply(451, new(4, 3, 1), "maildir write failed: no space left on device")),
+        IOException { HResult: EDQUOT } => new UpstreamReply(null, new SmtpReply(451, new(4, 2, 2), "maildir write failed: quota exceeded")),
+        IOException { HResult: > 0 and < 4096 } io => new UpstreamReply(null, new SmtpReply(451, new(4, 3, 0), "maildir write failed: " + Marshal.GetPInvokeErrorMessage(io.HResult))),
+        UnauthorizedAccessException => new UpstreamReply(null, new SmtpReply(451, new(4, 3, 0), "maildir write failed: permission denied")),
+        DirectoryNotFoundException => new UpstreamReply(null, new SmtpReply(451, new(4, 3, 0), "maildir write failed: maildir directory missing")),
+        _ => new UpstreamReply(null, new SmtpReply(451, new(4, 3, 0), "maildir write failed: local I/O error")),
     };
 
     private sealed class Copy(QueuedRecipient recipient, string root)
@@ -221,7 +222,7 @@ public sealed partial class MaildirTarget : IDeliveryTarget
             if (root is null)
             {
                 LogRefused(target._logger, MessageId, target.Name, recipient.Address, refusal!);
-                return Task.FromResult<UpstreamReply?>(new UpstreamReply(null, 550, "5.1.3", $"bad mailbox name: {refusal}"));
+                return Task.FromResult<UpstreamReply?>(new UpstreamReply(null, new SmtpReply(550, new(5, 1, 3), $"bad mailbox name: {refusal}")));
             }
             try
             {
@@ -230,7 +231,7 @@ public sealed partial class MaildirTarget : IDeliveryTarget
                     if (!target._create)
                     {
                         LogRefused(target._logger, MessageId, target.Name, recipient.Address, "no maildir at " + root);
-                        return Task.FromResult<UpstreamReply?>(new UpstreamReply(null, 550, "5.1.1", "no such mailbox"));
+                        return Task.FromResult<UpstreamReply?>(new UpstreamReply(null, new SmtpReply(550, new(5, 1, 1), "no such mailbox")));
                     }
                     target.Create(root);
                 }
@@ -253,7 +254,7 @@ public sealed partial class MaildirTarget : IDeliveryTarget
                 try
                 {
                     await WriteAsync(copy.TmpPath, cancellationToken);
-                    replies[copy.Recipient.DeliveryId] = new UpstreamReply(null, 250, "2.0.0", "delivered to maildir");
+                    replies[copy.Recipient.DeliveryId] = new UpstreamReply(null, new SmtpReply(250, new(2, 0, 0), "delivered to maildir"));
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -319,7 +320,7 @@ public sealed partial class MaildirTarget : IDeliveryTarget
             {
                 // the caller turns this into every recipient's temporary reply: the reason without local paths
                 LogCommitFailed(target._logger, e, MessageId, target.Name, current);
-                throw new IOException(WriteFailed(e).Text.Replace("write", "commit", StringComparison.Ordinal), e);
+                throw new IOException(WriteFailed(e).Reply.Text.Replace("write", "commit", StringComparison.Ordinal), e);
             }
             return Task.CompletedTask;
         }

@@ -135,7 +135,7 @@ public sealed class SmtpTarget : IDeliveryTarget
                 }
                 reply = transaction.First;
             }
-            return reply.Code is >= 200 and < 300 ? null : reply;
+            return reply.Reply.Code is >= 200 and < 300 ? null : reply;
         }
 
         public void PrepareBody() => _transaction?.OpenData();

@@ -1,10 +1,10 @@
 using System.Net;
 using System.Text;
 using Hermod.Core.Configuration;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Routing;
 using Hermod.Smtp.Client;
-using Hermod.Smtp.Protocol;
 
 namespace Hermod.Delivery.Transport;
 
@@ -50,7 +50,7 @@ public sealed class InteractiveSmtp : IAsyncDisposable
         Hop = hop;
         First = first;
         DsnSupported = connection.Capabilities.Dsn;
-        if (first.Code is >= 200 and < 300)
+        if (first.Reply.Code is >= 200 and < 300)
             _accepted.Add(0);
     }
 
@@ -311,7 +311,7 @@ public sealed class InteractiveSmtp : IAsyncDisposable
     {
         var reply = SmtpTransport.Broke(Hop!, e);
         if (e.MayHaveBeenDelivered)
-            reply = reply with { Text = reply.Text + " (the message may have been delivered)" };
+            reply = reply with { Reply = reply.Reply with { Text = reply.Reply.Text + " (the message may have been delivered)" } };
         _closed = reply;
         _transport!.HopFailed(_messageId, Hop!, reply);
         await DropAsync();
@@ -321,7 +321,7 @@ public sealed class InteractiveSmtp : IAsyncDisposable
     /// <summary>An operation ended by an exception that is not the server's doing: the connection is closed, later steps get 4.4.1.</summary>
     private async Task InterruptedAsync()
     {
-        _closed ??= new UpstreamReply(Hop!.Name, 0, "4.4.1", $"{Hop.Name} [{Hop.EndPoint}]: the transaction was interrupted");
+        _closed ??= UpstreamReply.NoReply(Hop!.Name, new(4, 4, 1), $"{Hop.Name} [{Hop.EndPoint}]: the transaction was interrupted");
         await DropAsync();
     }
 

@@ -2,10 +2,10 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using Hermod.Core.Configuration;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Routing;
 using Hermod.Smtp.Client;
-using Hermod.Smtp.Protocol;
 using Microsoft.Extensions.Logging;
 
 namespace Hermod.Delivery.Transport;
@@ -69,7 +69,7 @@ public sealed partial class SmtpTransport(HermodOptions options, ILogger<SmtpTra
                 throw;
             }
 
-            if (!result.RejectedLocally && result.MailReply.Code is >= 400 and < 500)
+            if (!result.RejectedLocally && result.MailReply.IsTransient)
             {
                 // RFC 5321 5.1: a 421 or a temporary refusal of MAIL sends us to the next MX
                 failure = Upstream(hop, result.MailReply);
@@ -176,7 +176,7 @@ public sealed partial class SmtpTransport(HermodOptions options, ILogger<SmtpTra
         return InteractiveSmtp.Failed(failure);
     }
 
-    private static readonly UpstreamReply NoHop = new(null, 0, "4.4.1", "no next hop could be tried");
+    private static readonly UpstreamReply NoHop = UpstreamReply.NoReply(null, new(4, 4, 1), "no next hop could be tried");
 
     /// <summary>A new connection to <paramref name="hop"/>, or why there is none (unreachable, refused, TLS failed).</summary>
     private async Task<(SmtpClientConnection? Connection, UpstreamReply? Failure)> ConnectAsync(NextHop hop, RouteResolution route, string messageId,
@@ -189,7 +189,7 @@ public sealed partial class SmtpTransport(HermodOptions options, ILogger<SmtpTra
         }
         catch (SmtpClientException e) // refused, unreachable, timed out, TLS handshake failed
         {
-            var broke = new UpstreamReply(hop.Name, 0, e.Stage == SmtpClientStage.StartTls ? "4.7.5" : "4.4.1", $"{hop.Name} [{hop.EndPoint}]: {e.Message}");
+            var broke = UpstreamReply.NoReply(hop.Name, e.Stage == SmtpClientStage.StartTls ? new(4, 7, 5) : new(4, 4, 1), $"{hop.Name} [{hop.EndPoint}]: {e.Message}");
             LogHopFailed(logger, messageId, hop.Name, hop.EndPoint, broke.ToString());
             return (null, broke);
         }
@@ -197,21 +197,21 @@ public sealed partial class SmtpTransport(HermodOptions options, ILogger<SmtpTra
             return (connection, null);
         var failure = connect.Reply is { } r && connect.FromServer
             ? Upstream(hop, r)
-            : new UpstreamReply(hop.Name, 0, connect.Stage == SmtpClientStage.StartTls ? "4.7.5" : "4.4.1",
+            : UpstreamReply.NoReply(hop.Name, connect.Stage == SmtpClientStage.StartTls ? new(4, 7, 5) : new(4, 4, 1),
                 $"{hop.Name} [{hop.EndPoint}]: {connect.Stage} failed{(connect.Reply is { } local ? ": " + local.Text : "")}");
         LogHopFailed(logger, messageId, hop.Name, hop.EndPoint, failure.ToString());
         return (null, failure);
     }
 
-    internal static UpstreamReply Upstream(NextHop hop, SmtpReply reply) => new(hop.Name, reply.Code, reply.Enhanced, reply.Text);
+    internal static UpstreamReply Upstream(NextHop hop, SmtpReply reply) => new(hop.Name, reply);
 
     /// <summary>A refusal made by the client before anything was sent (SMTPUTF8 not offered, over the server's SIZE).</summary>
     internal static UpstreamReply Local(NextHop hop, SmtpReply reply) =>
-        new(null, 0, reply.Enhanced.Length > 0 ? reply.Enhanced : (reply.Code >= 500 ? "5.0.0" : "4.0.0"), $"{reply.Text} (refused before sending to {hop.Name})");
+        UpstreamReply.NoReply(null, !reply.Enhanced.IsNone ? reply.Enhanced : reply.Code >= 500 ? new(5, 0, 0) : new(4, 0, 0), $"{reply.Text} (refused before sending to {hop.Name})");
 
     /// <summary>No reply answered this step: the last reply seen (say, EHLO's 250) must not pass for one.</summary>
     internal static UpstreamReply Broke(NextHop hop, SmtpClientException e) =>
-        new(hop.Name, 0, e.IsTimeout ? "4.4.2" : "4.4.1", $"{hop.Name} [{hop.EndPoint}]: conversation broke during {e.Stage}: {e.Message}");
+        UpstreamReply.NoReply(hop.Name, e.IsTimeout ? new(4, 4, 2) : new(4, 4, 1), $"{hop.Name} [{hop.EndPoint}]: conversation broke during {e.Stage}: {e.Message}");
 
     private SmtpClientOptions ClientOptions(RouteResolution route)
     {

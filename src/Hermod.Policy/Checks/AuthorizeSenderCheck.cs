@@ -88,7 +88,7 @@ public sealed class AuthorizeSenderCheck : ICheck
 
     public bool RunsAt(CheckStage stage) => stage == CheckStage.Mail || (stage == CheckStage.Body && _options.CheckFromHeader);
 
-    public static CheckResult NotOwned(string address) => CheckResult.Reject($"Sender address <{address}> is not owned by the authenticated user", 553, "5.7.1");
+    public static CheckResult NotOwned(string address) => CheckResult.Reject($"Sender address <{address}> is not owned by the authenticated user", 553, new(5, 7, 1));
 
     public async Task<CheckResult> CheckAsync(CheckStage stage, CheckContext context, CancellationToken cancellationToken)
     {
@@ -109,17 +109,17 @@ public sealed class AuthorizeSenderCheck : ICheck
         await using (body)
             fields = await HeaderReader.ReadAsync(body, _options.MaxHeaderBytes, cancellationToken);
         if (fields is null)
-            return CheckResult.Reject("Message header too large", 552, "5.3.4");
+            return CheckResult.Reject("Message header too large", 552, new(5, 3, 4));
         foreach (var field in fields)
         {
             if (!field.Key.Equals("From", StringComparison.OrdinalIgnoreCase))
                 continue;
             var addresses = HeaderReader.Addresses(field.Value);
             if (addresses.Count == 0)
-                return CheckResult.Reject("From header has no address", 553, "5.7.1");
+                return CheckResult.Reject("From header has no address", 553, new(5, 7, 1));
             foreach (var address in addresses)
                 if (!IsAllowed(user, address))
-                    return CheckResult.Reject($"From header address <{CheckOptions.Sanitize(address, 100)}> is not owned by the authenticated user", 553, "5.7.1");
+                    return CheckResult.Reject($"From header address <{CheckOptions.Sanitize(address, 100)}> is not owned by the authenticated user", 553, new(5, 7, 1));
         }
         return CheckResult.Accept;
     }

@@ -97,8 +97,8 @@ public sealed class DkimVerifyCheck : ICheck
             if (covering.Any(r => r.Status == DkimStatus.Pass))
                 continue;
             var verdict = _options.TempFailOnTempError && covering.Any(r => r.Status == DkimStatus.TempError)
-                ? CheckResult.TempFail($"Could not verify the DKIM signature of {domain}, try again later", 451, "4.7.20")
-                : CheckResult.Reject($"No passing DKIM signature found for {domain}", 550, "5.7.20");
+                ? CheckResult.TempFail($"Could not verify the DKIM signature of {domain}, try again later", 451, new(4, 7, 20))
+                : CheckResult.Reject($"No passing DKIM signature found for {domain}", 550, new(5, 7, 20));
             return verdict with { Headers = headers };
         }
         return new CheckResult(CheckAction.Accept, Headers: headers);

@@ -56,7 +56,7 @@ public sealed class DnsblCheck : ICheck
 
     public bool RunsAt(CheckStage stage) => stage == CheckStage.Connection;
 
-    public static readonly CheckResult LookupFailed = CheckResult.TempFail("Blocklist lookup failed, try again later", 451, "4.7.1");
+    public static readonly CheckResult LookupFailed = CheckResult.TempFail("Blocklist lookup failed, try again later", 451, new(4, 7, 1));
 
     public async Task<CheckResult> CheckAsync(CheckStage stage, CheckContext context, CancellationToken cancellationToken)
     {
@@ -81,7 +81,7 @@ public sealed class DnsblCheck : ICheck
                 if (txt.Status == DnsStatus.Ok && txt.Records.Count > 0 && CheckOptions.Sanitize(txt.Records[0]) is { Length: > 0 } reason)
                     text += "; " + reason;
             }
-            return CheckResult.Reject(text, 554, "5.7.1");
+            return CheckResult.Reject(text, 554, new(5, 7, 1));
         }
         return failed && !_options.FailOpen ? LookupFailed : CheckResult.Accept;
     }

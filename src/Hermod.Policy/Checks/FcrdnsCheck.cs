@@ -84,9 +84,9 @@ public sealed class FcrdnsCheck : ICheck
         {
             "pass" => CheckResult.Accept,
             "temperror" when _options.TempFailOnDnsError =>
-                CheckResult.TempFail($"Reverse DNS lookup of [{ip}] failed, try again later", 451, "4.7.25"),
+                CheckResult.TempFail($"Reverse DNS lookup of [{ip}] failed, try again later", 451, new(4, 7, 25)),
             "fail" or "permerror" when _options.RejectOnFail =>
-                CheckResult.Reject($"Reverse DNS of [{ip}] does not match its forward DNS", 550, "5.7.25"),
+                CheckResult.Reject($"Reverse DNS of [{ip}] does not match its forward DNS", 550, new(5, 7, 25)),
             _ => CheckResult.Accept,
         };
         return verdict with { Headers = [new("Authentication-Results", fragment)] };

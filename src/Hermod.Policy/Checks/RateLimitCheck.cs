@@ -59,7 +59,7 @@ public sealed record RateLimitOptions
 /// <summary>MAIL or RCPT: a token bucket per key; an empty bucket refuses with 451 4.7.0.</summary>
 public sealed class RateLimitCheck : ICheck
 {
-    public static readonly CheckResult Exceeded = CheckResult.TempFail("Rate limit exceeded, try again later", 451, "4.7.0");
+    public static readonly CheckResult Exceeded = CheckResult.TempFail("Rate limit exceeded, try again later", 451, new(4, 7, 0));
 
     private sealed class Bucket(string key, double tokens, long stamp)
     {

@@ -44,7 +44,7 @@ public sealed record RecipientExistsOptions
 /// <summary>RCPT: the recipient must be a known local address; else 550 5.1.1 "No such user".</summary>
 public sealed class RecipientExistsCheck : ICheck
 {
-    public static readonly CheckResult NoSuchUser = CheckResult.Reject("No such user", 550, "5.1.1");
+    public static readonly CheckResult NoSuchUser = CheckResult.Reject("No such user", 550, new(5, 1, 1));
 
     private readonly HashSet<string> _addresses = new(StringComparer.OrdinalIgnoreCase);
     private readonly HashSet<string> _domains;

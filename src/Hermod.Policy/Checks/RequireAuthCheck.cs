@@ -21,7 +21,7 @@ public sealed class RequireAuthCheck : ICheck
     {
         options ??= new RequireAuthOptions();
         CheckOptions.ThrowIfInvalid(Name, options.Validate());
-        _refusal = CheckResult.Reject(options.Text, 530, "5.7.0");
+        _refusal = CheckResult.Reject(options.Text, 530, new(5, 7, 0));
     }
 
     public string Name => "require_auth";

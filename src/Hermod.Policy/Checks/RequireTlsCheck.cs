@@ -21,7 +21,7 @@ public sealed record RequireTlsOptions
 /// <summary>MAIL: refuses a transaction on a session without TLS with 530 5.7.0.</summary>
 public sealed class RequireTlsCheck : ICheck
 {
-    public static readonly CheckResult Refusal = CheckResult.Reject("Must issue a STARTTLS command first", 530, "5.7.0");
+    public static readonly CheckResult Refusal = CheckResult.Reject("Must issue a STARTTLS command first", 530, new(5, 7, 0));
 
     private readonly HashSet<System.Net.IPAddress> _exempt;
 

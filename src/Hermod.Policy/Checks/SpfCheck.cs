@@ -66,11 +66,11 @@ public sealed class SpfCheck : ICheck
             headers.Add(new("Received-SPF", result.ReceivedSpf(_options.AuthservId)));
         var verdict = result.Result switch
         {
-            SpfResultCode.Fail when _options.RejectOnFail => CheckResult.Reject(FailText(result), 550, "5.7.23"),
+            SpfResultCode.Fail when _options.RejectOnFail => CheckResult.Reject(FailText(result), 550, new(5, 7, 23)),
             SpfResultCode.TempError when _options.TempFailOnTempError =>
-                CheckResult.TempFail("SPF check failed temporarily, try again later", 451, "4.7.24"),
+                CheckResult.TempFail("SPF check failed temporarily, try again later", 451, new(4, 7, 24)),
             SpfResultCode.PermError when _options.RejectOnPermError =>
-                CheckResult.Reject($"SPF record of {result.Domain} is invalid", 550, "5.7.24"),
+                CheckResult.Reject($"SPF record of {result.Domain} is invalid", 550, new(5, 7, 24)),
             _ => CheckResult.Accept,
         };
         return verdict with { Headers = headers };

@@ -1,4 +1,4 @@
-using Hermod.Core.Pipeline;
+using Hermod.Core.Smtp;
 using Hermod.Policy.Pipeline;
 
 namespace Hermod.Policy.Dispatch;
@@ -20,7 +20,7 @@ public sealed class DispatchBlock
     public DispatchBlock? Default { get; init; }
     /// <summary>Target names; null when the block ends otherwise.</summary>
     public IReadOnlyList<string>? DeliverTo { get; init; }
-    public PolicyReply? Reject { get; init; }
+    public SmtpReply? Reject { get; init; }
 
     /// <summary>How well this block matches: 3 an authenticated user, 2 the exact address, 1 the domain, 0 not at all.</summary>
     internal int Rank(string address, string? user)

@@ -1,3 +1,5 @@
+using Hermod.Core.Smtp;
+
 namespace Hermod.Policy.Pipeline;
 
 /// <summary>When in a transaction a check runs.</summary>
@@ -16,16 +18,29 @@ public enum CheckAction
     Quarantine,
 }
 
-/// <summary>A check's verdict as a value: an action, the reply for a refusal, and header fields to add (e.g. Authentication-Results).</summary>
-public sealed record CheckResult(CheckAction Action, int Code = 0, string Enhanced = "", string Text = "", IReadOnlyList<KeyValuePair<string, string>>? Headers = null)
+/// <summary>
+/// A check's verdict as a value: an action, the reply the client gets for a refusal (<see cref="CheckAction.Reject"/>,
+/// <see cref="CheckAction.TempFail"/>: required), why a message is quarantined, and header fields to add (e.g.
+/// Authentication-Results).
+/// </summary>
+public sealed record CheckResult(CheckAction Action, SmtpReply? Reply = null, string? QuarantineReason = null, IReadOnlyList<KeyValuePair<string, string>>? Headers = null)
 {
+    /// <summary>The refusal the client gets; null unless the check refuses.</summary>
+    public SmtpReply? Reply { get; init; } = Action is CheckAction.Reject or CheckAction.TempFail && Reply is null
+        ? throw new ArgumentException($"A {Action} result needs the reply the client gets", nameof(Reply))
+        : Reply;
+
     public static readonly CheckResult Accept = new(CheckAction.Accept);
 
-    public static CheckResult Reject(string text, int code = 550, string enhanced = "5.7.1") => new(CheckAction.Reject, code, enhanced, text);
+    /// <summary>Refuses for good: <paramref name="code"/> with <paramref name="enhanced"/> (default 550 5.7.1).</summary>
+    public static CheckResult Reject(string text, int code = 550, EnhancedStatusCode? enhanced = null) =>
+        new(CheckAction.Reject, new SmtpReply(code, enhanced ?? new(5, 7, 1), text));
 
-    public static CheckResult TempFail(string text, int code = 451, string enhanced = "4.7.1") => new(CheckAction.TempFail, code, enhanced, text);
+    /// <summary>Refuses for now: <paramref name="code"/> with <paramref name="enhanced"/> (default 451 4.7.1).</summary>
+    public static CheckResult TempFail(string text, int code = 451, EnhancedStatusCode? enhanced = null) =>
+        new(CheckAction.TempFail, new SmtpReply(code, enhanced ?? new(4, 7, 1), text));
 
-    public static CheckResult Quarantine(string reason) => new(CheckAction.Quarantine, 0, "", reason);
+    public static CheckResult Quarantine(string reason) => new(CheckAction.Quarantine, QuarantineReason: reason);
 
     public static CheckResult WithHeader(string name, string value) => new(CheckAction.Accept, Headers: [new(name, value)]);
 
@@ -33,7 +48,7 @@ public sealed record CheckResult(CheckAction Action, int Code = 0, string Enhanc
 }
 
 /// <summary>The outcome of a stage: the refusal that ended it (if any), the headers the checks added, and whether to quarantine.</summary>
-public sealed record StageOutcome(CheckResult? Refusal, IReadOnlyList<KeyValuePair<string, string>> Headers, string? QuarantineReason)
+public sealed record StageOutcome(SmtpReply? Refusal, IReadOnlyList<KeyValuePair<string, string>> Headers, string? QuarantineReason)
 {
     public bool Refused => Refusal is not null;
 }

@@ -1,3 +1,5 @@
+using Hermod.Core.Smtp;
+
 namespace Hermod.Policy.Pipeline;
 
 /// <summary>
@@ -8,7 +10,7 @@ namespace Hermod.Policy.Pipeline;
 /// </summary>
 public sealed class CheckRunner(IReadOnlyList<ConfiguredCheck> checks, SemaphoreSlim pool, TimeProvider time)
 {
-    public static readonly CheckResult Busy = CheckResult.TempFail("Too busy to check this message now, try again later", 451, "4.3.2");
+    public static readonly SmtpReply Busy = new(451, new(4, 3, 2), "Too busy to check this message now, try again later");
 
     public async Task<StageOutcome> RunAsync(CheckStage stage, CheckContext context, CancellationToken cancellationToken)
     {
@@ -35,12 +37,12 @@ public sealed class CheckRunner(IReadOnlyList<ConfiguredCheck> checks, Semaphore
                 if (result.Refuses)
                 {
                     await stop.CancelAsync(); // first refusal wins
-                    return new StageOutcome(result, [], null);
+                    return new StageOutcome(result.Reply, [], null);
                 }
                 results[running.IndexOf(done)] = result;
             }
             var headers = results.SelectMany(r => r!.Headers ?? []).ToList();
-            var quarantine = results.FirstOrDefault(r => r!.Action == CheckAction.Quarantine)?.Text;
+            var quarantine = results.FirstOrDefault(r => r!.Action == CheckAction.Quarantine)?.QuarantineReason;
             return new StageOutcome(null, headers, quarantine);
         }
         finally
@@ -69,7 +71,7 @@ public sealed class CheckRunner(IReadOnlyList<ConfiguredCheck> checks, Semaphore
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // a broken check is our fault, not the client's: try again later, never accept by accident
-            return CheckResult.TempFail($"check {configured.Check.Name} failed: {e.GetType().Name}", 451, "4.3.0");
+            return CheckResult.TempFail($"check {configured.Check.Name} failed: {e.GetType().Name}", 451, new(4, 3, 0));
         }
     }
 }

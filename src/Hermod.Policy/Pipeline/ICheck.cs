@@ -32,5 +32,5 @@ public interface ICheck
 /// <summary>A check with its per-task timeout and what a timeout means (by default a temporary failure).</summary>
 public sealed record ConfiguredCheck(ICheck Check, TimeSpan Timeout, CheckResult? OnTimeout = null)
 {
-    public CheckResult TimeoutResult => OnTimeout ?? CheckResult.TempFail($"check {Check.Name} timed out, try again later", 451, "4.4.3");
+    public CheckResult TimeoutResult => OnTimeout ?? CheckResult.TempFail($"check {Check.Name} timed out, try again later", 451, new(4, 4, 3));
 }

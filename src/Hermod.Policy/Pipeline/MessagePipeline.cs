@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Pipeline.Processors;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Policy.Dispatch;
 
@@ -38,6 +39,9 @@ public sealed class MessagePipeline : IMessagePipeline
     public static MessagePipeline Default(int maxHeaderBytes) =>
         new("default", new DispatchBlock { Key = "default" }, new SemaphoreSlim(1), TimeProvider.System, maxHeaderBytes);
 
+    /// <summary>The header block is over the limit the header modifiers read.</summary>
+    public static readonly SmtpReply HeaderTooLarge = new(552, new(5, 3, 4), "Message header too large");
+
     public string Name { get; }
 
     public IReadOnlyList<IStreamProcessor> Processors { get; }
@@ -57,7 +61,7 @@ public sealed class MessagePipeline : IMessagePipeline
             return ConnectDecision.Accept;
         var outcome = await RunnerFor(Root, null).RunAsync(CheckStage.Connection, Context(session), cancellationToken);
         return outcome.Refused
-            ? new ConnectDecision(Reply(outcome.Refusal))
+            ? new ConnectDecision(outcome.Refusal)
             : new ConnectDecision(null, PipelineTransaction.Fields(outcome.Headers), outcome.QuarantineReason);
     }
 
@@ -70,7 +74,7 @@ public sealed class MessagePipeline : IMessagePipeline
     internal async ValueTask<T> RunModifierAsync<T>(IModifier modifier, Func<CancellationToken, ValueTask<T>> step, CancellationToken cancellationToken)
     {
         if (!Pool.Wait(0, CancellationToken.None))
-            throw new ModifierFailure(Reply(CheckRunner.Busy)!);
+            throw new ModifierFailure(CheckRunner.Busy);
         try
         {
             using var timeout = new CancellationTokenSource(_modifierTimeouts.GetValueOrDefault(modifier, DefaultModifierTimeout), Time);
@@ -81,11 +85,11 @@ public sealed class MessagePipeline : IMessagePipeline
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
-                throw new ModifierFailure(new PolicyReply(451, "4.4.3", $"modifier {modifier.Name} timed out, try again later"));
+                throw new ModifierFailure(new SmtpReply(451, new(4, 4, 3), $"modifier {modifier.Name} timed out, try again later"));
             }
             catch (Exception e) when (e is not (OperationCanceledException or ModifierFailure))
             {
-                throw new ModifierFailure(new PolicyReply(451, "4.3.0", $"modifier {modifier.Name} failed: {e.GetType().Name}"));
+                throw new ModifierFailure(new SmtpReply(451, new(4, 3, 0), $"modifier {modifier.Name} failed: {e.GetType().Name}"));
             }
         }
         finally
@@ -122,15 +126,12 @@ public sealed class MessagePipeline : IMessagePipeline
             Recipients = recipients ?? [],
             OpenBody = openBody,
         };
-
-    internal static PolicyReply? Reply(CheckResult? refusal) =>
-        refusal is null ? null : new PolicyReply(refusal.Code, refusal.Enhanced, refusal.Text);
 }
 
 /// <summary>A modifier could not run: the reply the client gets.</summary>
-internal sealed class ModifierFailure(PolicyReply reply) : Exception(reply.ToString())
+internal sealed class ModifierFailure(SmtpReply reply) : Exception(reply.ToString())
 {
-    public PolicyReply Reply { get; } = reply;
+    public SmtpReply Reply { get; } = reply;
 }
 
 /// <summary>One transaction through a <see cref="MessagePipeline"/>.</summary>
@@ -149,7 +150,7 @@ internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo 
 
     private DispatchBlock Root => pipeline.Root;
 
-    public async ValueTask<PolicyReply?> MailAsync(string sender, CancellationToken cancellationToken)
+    public async ValueTask<SmtpReply?> MailAsync(string sender, CancellationToken cancellationToken)
     {
         try
         {
@@ -161,7 +162,7 @@ internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo 
         }
     }
 
-    public async ValueTask<PolicyReply?> RcptAsync(EnvelopeRecipient recipient, CancellationToken cancellationToken)
+    public async ValueTask<SmtpReply?> RcptAsync(EnvelopeRecipient recipient, CancellationToken cancellationToken)
     {
         try
         {
@@ -192,7 +193,7 @@ internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo 
         _recipients.RemoveRange(index, _recipients.Count - index);
     }
 
-    private async ValueTask<PolicyReply?> MailStageAsync(string sender, CancellationToken cancellationToken)
+    private async ValueTask<SmtpReply?> MailStageAsync(string sender, CancellationToken cancellationToken)
     {
         Sender = await RewriteSenderAsync(Root.Modifiers, sender, cancellationToken);
         _source = Dispatcher.SourceFor(Root, Sender, session.AuthUser);
@@ -202,10 +203,10 @@ internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo 
             return null;
         var outcome = await pipeline.RunnerFor(_source, null).RunAsync(CheckStage.Mail, MessagePipeline.Context(session, Sender), cancellationToken);
         Collect(outcome);
-        return MessagePipeline.Reply(outcome.Refusal);
+        return outcome.Refusal;
     }
 
-    private async ValueTask<PolicyReply?> RcptStageAsync(EnvelopeRecipient recipient, CancellationToken cancellationToken)
+    private async ValueTask<SmtpReply?> RcptStageAsync(EnvelopeRecipient recipient, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(recipient);
         IReadOnlyList<string> addresses = [recipient.Address];
@@ -225,7 +226,7 @@ internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo 
                 var context = MessagePipeline.Context(session, Sender, address, [.. _recipients.Select(r => r.Address)]);
                 var outcome = await pipeline.RunnerFor(_source, leaf).RunAsync(CheckStage.Rcpt, context, cancellationToken);
                 if (outcome.Refused)
-                    return MessagePipeline.Reply(outcome.Refusal);
+                    return outcome.Refusal;
                 outcomes.Add(outcome);
             }
             accepted.Add((address, leaf));
@@ -277,7 +278,7 @@ internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo 
                 async ct => await body.OpenReadAsync(ct));
             var outcome = await new CheckRunner(checks, pipeline.Pool, pipeline.Time).RunAsync(CheckStage.Body, context, cancellationToken);
             if (outcome.Refused)
-                return new BodyDecision(MessagePipeline.Reply(outcome.Refusal));
+                return new BodyDecision(outcome.Refusal);
             Collect(outcome);
         }
         if (_quarantine is not null)
@@ -292,7 +293,7 @@ internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo 
         {
             read = await body.OpenReadAsync(cancellationToken);
             if (await MessageHeader.ReadAsync(read, pipeline.MaxHeaderBytes, cancellationToken) is not var (header, length))
-                return new BodyDecision(new PolicyReply(552, "5.3.4", "Message header too large"));
+                return new BodyDecision(MessagePipeline.HeaderTooLarge);
             var context = new ModifierContext
             {
                 Listener = session.Listener,

@@ -70,7 +70,7 @@ public sealed class PipelineBuilder(
                 blockChecks.Add(new ConfiguredCheck(check, spec.Timeout ?? DefaultCheckTimeout, spec.OnTimeout switch
                 {
                     "accept" => CheckResult.Accept,
-                    "reject" => CheckResult.Reject($"check {check.Name} timed out", 550, "5.7.1"),
+                    "reject" => CheckResult.Reject($"check {check.Name} timed out", 550, new(5, 7, 1)),
                     _ => null,
                 }));
 
@@ -86,7 +86,7 @@ public sealed class PipelineBuilder(
             Destination = [.. o.Destination.Select(d => Block(d, isDestination: true))],
             Default = o.Default is null ? null : Block(o.Default, isDestination: o.Source.Count == 0),
             DeliverTo = o.DeliverTo,
-            Reject = o.Reject is { } r ? new PolicyReply(r.Code, r.Enhanced, r.Text) : null,
+            Reject = o.Reject,
         };
     }
 

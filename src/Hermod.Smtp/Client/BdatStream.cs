@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Hermod.Core.IO;
-using Hermod.Smtp.Protocol;
+using Hermod.Core.Smtp;
 
 namespace Hermod.Smtp.Client;
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Hermod.Core.Smtp;
 using Hermod.Smtp.Protocol;
 
 namespace Hermod.Smtp.Client;
@@ -29,7 +30,8 @@ public static class ReplyParser
         reply = null!;
         var r = reader;
         var code = 0;
-        string? enhanced = null;
+        var enhanced = EnhancedStatusCode.None;
+        string? enhancedText = null; // as the first line wrote it: later lines that repeat it lose it
         string? single = null;
         StringBuilder? text = null;
         Span<byte> head = stackalloc byte[4];
@@ -56,9 +58,9 @@ public static class ReplyParser
 
             var line = headLength == 3 ? "" : Encoding.UTF8.GetString(raw.Slice(4));
             if (count == 1)
-                enhanced = EnhancedCode(line, code);
-            if (enhanced is not null)
-                line = StripEnhanced(line, enhanced);
+                enhancedText = EnhancedCode(line, code, out enhanced);
+            if (enhancedText is not null)
+                line = StripEnhanced(line, enhancedText);
 
             if (last && count == 1)
                 single = line;
@@ -75,7 +77,7 @@ public static class ReplyParser
                 throw new InvalidDataException($"Reply longer than {MaxLines} lines");
         }
         reader = r;
-        reply = new SmtpReply(code, enhanced ?? "", single ?? text!.ToString());
+        reply = new SmtpReply(code, enhanced, single ?? text!.ToString());
         return true;
     }
 
@@ -83,28 +85,19 @@ public static class ReplyParser
     private static bool IsCode(ReadOnlySpan<byte> head) =>
         head[0] is >= (byte)'2' and <= (byte)'5' && head[1] is >= (byte)'0' and <= (byte)'5' && head[2] is >= (byte)'0' and <= (byte)'9';
 
-    /// <summary>"class.subject.detail" (RFC 3463 2: class 2, 4 or 5 matching the reply, 1-3 digits each) then a space or the end.</summary>
-    private static string? EnhancedCode(string line, int code)
+    /// <summary>
+    /// The enhanced status code that opens <paramref name="line"/> (RFC 3463 2, its class matching the reply's) and is
+    /// followed by a space or the end, as written; null when the line does not open with one.
+    /// </summary>
+    private static string? EnhancedCode(string line, int code, out EnhancedStatusCode enhanced)
     {
-        if (line.Length < 5 || line[0] != (char)('0' + (code / 100)) || line[0] is not ('2' or '4' or '5') || line[1] != '.')
-            return null;
-        var i = 2;
-        for (var part = 0; part < 2; part++)
-        {
-            var start = i;
-            while (i < line.Length && i - start < 4 && char.IsAsciiDigit(line[i]))
-                i++;
-            var digits = i - start;
-            if (digits is 0 or > 3)
-                return null;
-            if (part == 0)
-            {
-                if (i >= line.Length || line[i] != '.')
-                    return null;
-                i++;
-            }
-        }
-        return i == line.Length || line[i] == ' ' ? line[..i] : null;
+        var length = line.IndexOf(' ', StringComparison.Ordinal);
+        if (length < 0)
+            length = line.Length;
+        if (EnhancedStatusCode.TryParse(line.AsSpan(0, length), out enhanced) && !enhanced.IsNone && enhanced.Class == code / 100)
+            return line[..length];
+        enhanced = EnhancedStatusCode.None;
+        return null;
     }
 
     private static string StripEnhanced(string line, string enhanced)

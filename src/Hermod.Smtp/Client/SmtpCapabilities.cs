@@ -1,5 +1,5 @@
 using System.Globalization;
-using Hermod.Smtp.Protocol;
+using Hermod.Core.Smtp;
 
 namespace Hermod.Smtp.Client;
 

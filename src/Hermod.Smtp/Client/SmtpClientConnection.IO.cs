@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Text;
+using Hermod.Core.Smtp;
 using Hermod.Smtp.Protocol;
 
 namespace Hermod.Smtp.Client;

@@ -1,7 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
-using Hermod.Smtp.Protocol;
+using static Hermod.Smtp.Client.SmtpClientReplies;
 
 namespace Hermod.Smtp.Client;
 
@@ -80,8 +81,6 @@ public sealed partial class SmtpClientConnection
         ArgumentNullException.ThrowIfNull(recipient);
         return smtpUtf8 || Ascii.IsValid(recipient.Address) ? null : NonAsciiRecipient;
     }
-
-    private static readonly SmtpReply NonAsciiRecipient = new(553, "5.6.7", "The recipient address requires SMTPUTF8, which the transaction did not declare");
 
     private SmtpReply? Refused(EnvelopeRecipient recipient, bool smtpUtf8)
     {

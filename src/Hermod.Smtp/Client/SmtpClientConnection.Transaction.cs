@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Smtp.Protocol;
+using static Hermod.Smtp.Client.SmtpClientReplies;
 
 namespace Hermod.Smtp.Client;
 
@@ -119,10 +121,9 @@ public sealed partial class SmtpClientConnection
         ArgumentNullException.ThrowIfNull(message);
         var caps = Capabilities;
         if (NeedsSmtpUtf8(message) && !caps.SmtpUtf8)
-            return new SmtpReply(553, "5.6.7", "The message requires SMTPUTF8, which the server does not support");
+            return SmtpUtf8NotOffered;
         if (caps.MaxSize is { } max && message.Size > max)
-            return new SmtpReply(552, "5.3.4",
-                $"Message size ({message.Size.ToString(CultureInfo.InvariantCulture)} octets) exceeds the server's limit ({max.ToString(CultureInfo.InvariantCulture)} octets)");
+            return OverSizeLimit(message.Size, max);
         return null;
     }
 

@@ -7,8 +7,10 @@ using System.Runtime.CompilerServices;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Smtp.Protocol;
+using static Hermod.Smtp.Client.SmtpClientReplies;
 
 namespace Hermod.Smtp.Client;
 
@@ -40,9 +42,6 @@ namespace Hermod.Smtp.Client;
 /// </summary>
 public sealed partial class SmtpClientConnection : IAsyncDisposable
 {
-    private static readonly SmtpReply TlsNotOffered = new(454, "4.7.4", "TLS is required, but the server does not offer STARTTLS");
-    private static readonly SmtpReply AuthWithoutTls = new(454, "4.7.11", "Credentials are configured, but the connection is not encrypted and plaintext AUTH is not allowed");
-    private static readonly SmtpReply AuthNotOffered = new(454, "4.7.4", "Credentials are configured, but the server offers neither AUTH PLAIN nor AUTH LOGIN");
     private static readonly TimeSpan BestEffortQuit = TimeSpan.FromSeconds(10);
 
     private readonly NetworkStream _network;

@@ -1,4 +1,4 @@
-using Hermod.Smtp.Protocol;
+using Hermod.Core.Smtp;
 
 namespace Hermod.Smtp.Client;
 

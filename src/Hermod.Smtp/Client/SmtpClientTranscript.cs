@@ -1,4 +1,4 @@
-using Hermod.Smtp.Protocol;
+using Hermod.Core.Smtp;
 
 namespace Hermod.Smtp.Client;
 
@@ -66,7 +66,7 @@ public sealed class SmtpClientTranscript
         for (var i = 0; i < lines.Length; i++)
         {
             var sep = i == lines.Length - 1 ? ' ' : '-';
-            Add(reply.Enhanced.Length > 0 ? $"S: {reply.Code}{sep}{reply.Enhanced} {lines[i]}" : $"S: {reply.Code}{sep}{lines[i]}");
+            Add(reply.Enhanced.IsNone ? $"S: {reply.Code}{sep}{lines[i]}" : $"S: {reply.Code}{sep}{reply.Enhanced} {lines[i]}");
         }
     }
 

@@ -1,5 +1,5 @@
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
-using Hermod.Smtp.Protocol;
 
 namespace Hermod.Smtp.Client;
 

@@ -22,7 +22,7 @@ public sealed partial class SmtpConnectionHandler(SmtpServerContext context, Lis
             LogRefused(context.Logger, remote, admitted);
             if (Listener.Tls != TlsMode.Implicit) // a plaintext reply would only confuse a TLS client
             {
-                var reply = admitted == ConnectionLimiter.Result.TooManyTotal ? SmtpReply.TooManyConnections : SmtpReply.TooManyConnectionsFromIp;
+                var reply = admitted == ConnectionLimiter.Result.TooManyTotal ? SmtpReplies.TooManyConnections : SmtpReplies.TooManyConnectionsFromIp;
                 reply.WriteTo(connection.Transport.Output);
                 await connection.Transport.Output.FlushAsync(CancellationToken.None);
             }

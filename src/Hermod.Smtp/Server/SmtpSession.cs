@@ -6,7 +6,9 @@ using System.Net.Security;
 using System.Security.Authentication;
 using System.Text;
 using Hermod.Core.Configuration;
+using Hermod.Core.Diagnostics;
 using Hermod.Core.Pipeline;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Core.Text;
 using Hermod.Smtp.Protocol;
@@ -92,8 +94,6 @@ public sealed partial class SmtpSession : IAsyncDisposable
 
     private SessionInfo Session => new(_listener.Name, _remote, _helo, _authUser, _tls is not null);
 
-    private static SmtpReply ReplyOf(PolicyReply refusal) => new(refusal.Code, refusal.Enhanced, refusal.Text);
-
     private string TlsProtocol => _tls is null ? "" : $"{_tls.SslProtocol}";
 
     public async Task RunAsync(CancellationToken connectionClosed)
@@ -106,12 +106,12 @@ public sealed partial class SmtpSession : IAsyncDisposable
             _connection = await _pipeline.ConnectAsync(Session, aborted.Token);
             if (_connection.Refusal is { } refused)
             {
-                _ctx.Metrics.Reject(_listener.Name, "policy");
-                Reply(new SmtpReply(refused.Permanent ? 554 : 421, refused.Enhanced, refused.Text));
+                _ctx.Metrics.Reject(_listener.Name, RejectReason.Policy);
+                Reply(SmtpReplies.ConnectionRefused(refused));
                 await _output.FlushAsync(aborted.Token);
                 return;
             }
-            Reply(new SmtpReply(220, "", $"{_ctx.Options.Hostname} ESMTP Hermod"));
+            Reply(SmtpReplies.Greeting(_ctx.Options.Hostname));
             await _output.FlushAsync(aborted.Token);
             while (!_close)
             {
@@ -134,7 +134,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested && !connectionClosed.IsCancellationRequested)
         {
-            await TryReplyAndFlushAsync(SmtpReply.ShuttingDown);
+            await TryReplyAndFlushAsync(SmtpReplies.ShuttingDown);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or ConnectionAbortedException or ObjectDisposedException)
         {
@@ -189,8 +189,8 @@ public sealed partial class SmtpSession : IAsyncDisposable
             }
             catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
             {
-                _ctx.Metrics.Reject(_listener.Name, "timeout");
-                Reply(SmtpReply.Timeout);
+                _ctx.Metrics.Reject(_listener.Name, RejectReason.Timeout);
+                Reply(SmtpReplies.Timeout);
                 return false;
             }
         }
@@ -246,7 +246,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
                     if (!skipped)
                         return;
                     _mode = Mode.Command;
-                    Error(SmtpReply.LineTooLong, "line_too_long");
+                    Error(SmtpReplies.LineTooLong, RejectReason.LineTooLong);
                     break;
                 case Mode.Data:
                     if (!await ProcessDataAsync(rest))
@@ -275,13 +275,13 @@ public sealed partial class SmtpSession : IAsyncDisposable
     private void Reply(SmtpReply reply) => reply.WriteTo(_output);
 
     /// <summary>A refusal that counts toward the error limit; past it the session ends with 421.</summary>
-    private void Error(SmtpReply reply, string reason)
+    private void Error(SmtpReply reply, RejectReason reason)
     {
         _ctx.Metrics.Reject(_listener.Name, reason);
         Reply(reply);
         if (++_errors >= _limits.MaxErrors)
         {
-            Reply(SmtpReply.TooManyErrors);
+            Reply(SmtpReplies.TooManyErrors);
             _close = true;
         }
     }
@@ -291,7 +291,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
         var command = line.IsSingleSegment ? CommandParser.Parse(line.FirstSpan) : CommandParser.Parse(line.ToArray());
         if (command.Verb == SmtpVerb.Unknown)
         {
-            Error(SmtpReply.SyntaxError, "unknown_command");
+            Error(SmtpReplies.SyntaxError, RejectReason.UnknownCommand);
             return;
         }
         if (command.Verb == SmtpVerb.Bdat)
@@ -301,7 +301,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
         }
         if (!SmtpStateTable.IsAllowed(_state, command.Verb))
         {
-            Error(SmtpStateTable.Refusal(_state, command.Verb), "bad_sequence");
+            Error(SmtpStateTable.Refusal(_state, command.Verb), RejectReason.BadSequence);
             return;
         }
         switch (command.Verb)
@@ -318,29 +318,29 @@ public sealed partial class SmtpSession : IAsyncDisposable
             case SmtpVerb.Data:
                 if (command.Argument.Length > 0)
                 {
-                    Error(new SmtpReply(501, "5.5.4", "DATA takes no arguments"), "syntax");
+                    Error(SmtpReplies.DataTakesNoArguments, RejectReason.Syntax);
                     break;
                 }
                 BeginContent(dotStuffed: true);
                 _mode = Mode.Data;
-                Reply(SmtpReply.StartData);
+                Reply(SmtpReplies.StartData);
                 break;
             case SmtpVerb.Rset:
                 ResetTransaction();
-                Reply(SmtpReply.Ok);
+                Reply(SmtpReplies.Ok);
                 break;
             case SmtpVerb.Noop:
-                Reply(SmtpReply.Ok);
+                Reply(SmtpReplies.Ok);
                 break;
             case SmtpVerb.Quit:
-                Reply(new SmtpReply(221, "2.0.0", $"{_ctx.Options.Hostname} closing connection"));
+                Reply(SmtpReplies.Closing(_ctx.Options.Hostname));
                 _close = true;
                 break;
             case SmtpVerb.Vrfy or SmtpVerb.Expn:
-                Reply(command.Verb == SmtpVerb.Vrfy ? SmtpReply.CannotVerify : new SmtpReply(502, "5.5.1", "EXPN not available"));
+                Reply(command.Verb == SmtpVerb.Vrfy ? SmtpReplies.CannotVerify : SmtpReplies.ExpnNotAvailable);
                 break;
             case SmtpVerb.Help:
-                Reply(new SmtpReply(214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH"));
+                Reply(SmtpReplies.Help);
                 break;
             case SmtpVerb.StartTls:
                 StartTls(command.Argument);
@@ -356,7 +356,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
         var name = command.Argument;
         if (name.Length == 0 || name.Contains(' ', StringComparison.Ordinal))
         {
-            Error(new SmtpReply(501, "5.5.4", $"Syntax: {(command.Verb == SmtpVerb.Ehlo ? "EHLO" : "HELO")} hostname"), "syntax");
+            Error(command.Verb == SmtpVerb.Ehlo ? SmtpReplies.EhloSyntax : SmtpReplies.HeloSyntax, RejectReason.Syntax);
             return;
         }
         ResetTransaction();
@@ -366,7 +366,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
         var greeting = $"{_ctx.Options.Hostname} Hello {_helo} [{_remote}]";
         if (!_esmtp)
         {
-            Reply(new SmtpReply(250, "", greeting));
+            Reply(SmtpReplies.Hello(greeting));
             return;
         }
         var lines = new StringBuilder(greeting);
@@ -377,7 +377,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
         if (CanAuth)
             lines.Append("\nAUTH PLAIN LOGIN");
         lines.Append("\nHELP");
-        Reply(new SmtpReply(250, "", lines.ToString()));
+        Reply(SmtpReplies.Hello(lines.ToString()));
     }
 
     private bool CanStartTls => _listener.Tls == TlsMode.StartTls && _tls is null && _ctx.Certificate is not null;
@@ -388,18 +388,18 @@ public sealed partial class SmtpSession : IAsyncDisposable
     {
         if (_listener.Auth == AuthMode.Required && _authUser is null)
         {
-            Error(SmtpReply.AuthRequired, "auth_required");
+            Error(SmtpReplies.AuthRequired, RejectReason.AuthRequired);
             return;
         }
         if (!PathParser.TrySplit(argument, "FROM:", out var path, out var parameters, out var syntax))
         {
-            Error(new SmtpReply(501, "5.5.2", syntax), "syntax");
+            Error(SmtpReplies.PathSyntax(syntax), RejectReason.Syntax);
             return;
         }
         var mailbox = "";
         if (path.Length > 0 && !PathParser.TryParseMailbox(path, out mailbox, out var why))
         {
-            Error(new SmtpReply(501, "5.1.7", why), "bad_sender");
+            Error(SmtpReplies.BadSender(why), RejectReason.BadSender);
             return;
         }
 
@@ -413,7 +413,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
         {
             SmtpReply? bad = null;
             if (!seen.Add(key))
-                bad = new SmtpReply(501, "5.5.4", $"Duplicate parameter {key}");
+                bad = SmtpReplies.DuplicateParameter(key);
             else
                 switch (key)
                 {
@@ -435,34 +435,34 @@ public sealed partial class SmtpSession : IAsyncDisposable
                     case "AUTH" when value is not null && PathParser.TryDecodeXtext(value, out _):
                         break; // RFC 4954 5: accepted; we do not trust a client's claim about the original submitter
                     case "SIZE" or "BODY" or "RET" or "ENVID" or "AUTH" or "SMTPUTF8":
-                        bad = new SmtpReply(501, "5.5.4", $"Bad value for {key}");
+                        bad = SmtpReplies.BadParameterValue(key);
                         break;
                     default:
-                        bad = new SmtpReply(555, "5.5.4", $"Unsupported parameter {PathParser.Sanitize(key)}");
+                        bad = SmtpReplies.UnsupportedParameter(PathParser.Sanitize(key));
                         break;
                 }
             if (bad is not null)
             {
-                Error(bad, "syntax");
+                Error(bad, RejectReason.Syntax);
                 return;
             }
         }
         if (size > _limits.MaxMessageSize)
         {
-            _ctx.Metrics.Reject(_listener.Name, "size");
-            Reply(SmtpReply.MessageTooBig);
+            _ctx.Metrics.Reject(_listener.Name, RejectReason.Size);
+            Reply(SmtpReplies.MessageTooBig);
             return;
         }
         if (!smtpUtf8 && !PathParser.IsAscii(mailbox))
         {
-            Error(SmtpReply.NonAsciiWithoutSmtpUtf8, "smtputf8");
+            Error(SmtpReplies.NonAsciiWithoutSmtpUtf8, RejectReason.SmtpUtf8);
             return;
         }
         var tx = _pipeline.Begin(Session, _connection);
         if (await tx.MailAsync(mailbox, _stopping) is { } refused)
         {
-            _ctx.Metrics.Reject(_listener.Name, "policy");
-            Reply(ReplyOf(refused));
+            _ctx.Metrics.Reject(_listener.Name, RejectReason.Policy);
+            Reply(refused);
             return;
         }
         _tx = tx;
@@ -476,20 +476,20 @@ public sealed partial class SmtpSession : IAsyncDisposable
         _ret = ret;
         _envId = envId;
         _state = SmtpState.MailGiven;
-        Reply(SmtpReply.SenderOk);
+        Reply(SmtpReplies.SenderOk);
     }
 
     private async Task RcptAsync(string argument)
     {
         if (_recipients.Count >= _limits.MaxRecipients)
         {
-            _ctx.Metrics.Reject(_listener.Name, "too_many_recipients");
-            Reply(SmtpReply.TooManyRecipients);
+            _ctx.Metrics.Reject(_listener.Name, RejectReason.TooManyRecipients);
+            Reply(SmtpReplies.TooManyRecipients);
             return;
         }
         if (!PathParser.TrySplit(argument, "TO:", out var path, out var parameters, out var syntax))
         {
-            Error(new SmtpReply(501, "5.5.2", syntax), "syntax");
+            Error(SmtpReplies.PathSyntax(syntax), RejectReason.Syntax);
             return;
         }
         string mailbox;
@@ -503,7 +503,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
             domain = mailbox[(mailbox.LastIndexOf('@') + 1)..];
         else
         {
-            Error(new SmtpReply(501, "5.1.3", why), "bad_recipient");
+            Error(SmtpReplies.BadRecipient(why), RejectReason.BadRecipient);
             return;
         }
 
@@ -514,47 +514,47 @@ public sealed partial class SmtpSession : IAsyncDisposable
         {
             SmtpReply? bad = null;
             if (!seen.Add(key))
-                bad = new SmtpReply(501, "5.5.4", $"Duplicate parameter {key}");
+                bad = SmtpReplies.DuplicateParameter(key);
             else if (key == "NOTIFY")
-                bad = value is not null && PathParser.TryParseNotify(value, out notify) ? null : new SmtpReply(501, "5.5.4", "Bad value for NOTIFY");
+                bad = value is not null && PathParser.TryParseNotify(value, out notify) ? null : SmtpReplies.BadParameterValue(key);
             else if (key == "ORCPT")
-                bad = value is not null && PathParser.TryParseOrcpt(value, out var o) && (orcpt = o) is not null ? null : new SmtpReply(501, "5.5.4", "Bad value for ORCPT");
+                bad = value is not null && PathParser.TryParseOrcpt(value, out var o) && (orcpt = o) is not null ? null : SmtpReplies.BadParameterValue(key);
             else
-                bad = new SmtpReply(555, "5.5.4", $"Unsupported parameter {PathParser.Sanitize(key)}");
+                bad = SmtpReplies.UnsupportedParameter(PathParser.Sanitize(key));
             if (bad is not null)
             {
-                Error(bad, "syntax");
+                Error(bad, RejectReason.Syntax);
                 return;
             }
         }
         if (!_smtpUtf8 && !PathParser.IsAscii(mailbox))
         {
-            Error(SmtpReply.NonAsciiWithoutSmtpUtf8, "smtputf8");
+            Error(SmtpReplies.NonAsciiWithoutSmtpUtf8, RejectReason.SmtpUtf8);
             return;
         }
         if (_authUser is null && mailbox != "postmaster" && !_ctx.LocalDomains.Contains(domain))
         {
-            Error(SmtpReply.RelayDenied, "relay_denied");
+            Error(SmtpReplies.RelayDenied, RejectReason.RelayDenied);
             return;
         }
         var recipient = new EnvelopeRecipient(mailbox, notify, orcpt);
         var first = _tx!.Recipients.Count;
         if (await _tx.RcptAsync(recipient, _stopping) is { } refused)
         {
-            _ctx.Metrics.Reject(_listener.Name, "policy");
-            Reply(ReplyOf(refused));
+            _ctx.Metrics.Reject(_listener.Name, RejectReason.Policy);
+            Reply(refused);
             return;
         }
         if (_cut is not null && await _cut.AddRecipientAsync([.. _tx.Recipients.Skip(first)], first, _stopping) is { } upstream)
         {
             _tx.DropRecipientsFrom(first);
-            _ctx.Metrics.Reject(_listener.Name, "upstream");
-            Reply(ReplyOf(upstream));
+            _ctx.Metrics.Reject(_listener.Name, RejectReason.Upstream);
+            Reply(upstream);
             return;
         }
         _recipients.Add(recipient);
         _state = SmtpState.RcptGiven;
-        Reply(SmtpReply.RecipientOk);
+        Reply(SmtpReplies.RecipientOk);
     }
 
     private void ResetTransaction()
@@ -657,8 +657,8 @@ public sealed partial class SmtpSession : IAsyncDisposable
         var slow = _limits.MinDataRate > 0 && elapsed > _limits.MinDataRateGrace && _dataBytesIn / elapsed.TotalSeconds < _limits.MinDataRate;
         if (!slow && elapsed <= _ctx.Options.Smtp.Timeouts.DataTotal)
             return false;
-        _ctx.Metrics.Reject(_listener.Name, "data_rate");
-        Reply(SmtpReply.TooSlow);
+        _ctx.Metrics.Reject(_listener.Name, RejectReason.DataRate);
+        Reply(SmtpReplies.TooSlow);
         _close = true;
         return false;
     }
@@ -670,8 +670,8 @@ public sealed partial class SmtpSession : IAsyncDisposable
             || (parts.Length == 2 && !parts[1].Equals("LAST", StringComparison.OrdinalIgnoreCase)))
         {
             // Without a valid size the chunk cannot be skipped: the session cannot be trusted to stay in step.
-            Error(new SmtpReply(501, "5.5.4", "Syntax: BDAT size [LAST]"), "syntax");
-            Reply(new SmtpReply(421, "4.5.0", "Cannot resynchronise after a bad BDAT, closing connection"));
+            Error(SmtpReplies.BdatSyntax, RejectReason.Syntax);
+            Reply(SmtpReplies.BdatOutOfStep);
             _close = true;
             return;
         }
@@ -706,7 +706,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
 
         _mode = Mode.Command;
         if (_bdatRefused)
-            Error(SmtpStateTable.Refusal(_state, SmtpVerb.Bdat), "bad_sequence");
+            Error(SmtpStateTable.Refusal(_state, SmtpVerb.Bdat), RejectReason.BadSequence);
         else if (_bdatLast)
         {
             _filter!.Finish(BodyTarget);
@@ -714,14 +714,14 @@ public sealed partial class SmtpSession : IAsyncDisposable
         }
         else if (_tooBig)
         {
-            Reject(SmtpReply.MessageTooBig, "size");
+            Reject(SmtpReplies.MessageTooBig, RejectReason.Size);
         }
         else
-            Reply(new SmtpReply(250, "2.0.0", $"{take} octets received"));
+            Reply(SmtpReplies.OctetsReceived(take));
         return true;
     }
 
-    private void Reject(SmtpReply reply, string reason)
+    private void Reject(SmtpReply reply, RejectReason reason)
     {
         _ctx.Metrics.Reject(_listener.Name, reason);
         Reply(reply);
@@ -733,26 +733,26 @@ public sealed partial class SmtpSession : IAsyncDisposable
         var filter = _filter!;
         CheckSize(filter);
         if (_tooBig)
-            Reject(SmtpReply.MessageTooBig, "size");
+            Reject(SmtpReplies.MessageTooBig, RejectReason.Size);
         else if (filter.SawBareLineEnding && _ctx.Options.Smtp.BareLineEndings == BareLineEndingPolicy.Reject)
-            Reject(SmtpReply.BareLineEnding, "bare_line_ending");
+            Reject(SmtpReplies.BareLineEnding, RejectReason.BareLineEnding);
         else if (filter.LineTooLong)
-            Reject(SmtpReply.TextLineTooLong, "line_too_long");
+            Reject(SmtpReplies.TextLineTooLong, RejectReason.LineTooLong);
         else if (filter.HeaderTooLarge)
-            Reject(SmtpReply.HeaderTooBig, "header_too_large");
+            Reject(SmtpReplies.HeaderTooBig, RejectReason.HeaderTooLarge);
         else
         {
             var id = _id;
             var (processorRefusal, prefix) = _sink!.Complete();
             if (processorRefusal is not null)
             {
-                Reject(ReplyOf(processorRefusal), "policy");
+                Reject(processorRefusal, RejectReason.Policy);
                 return;
             }
             var source = new MessageSource(_listener.Name, _remote, _helo, _authUser, _tls is null ? null : TlsProtocol);
             var blob = _blob!;
             _blob = null;
-            PolicyReply? delivered = null;
+            SmtpReply? delivered = null;
             var blobOwned = true; // false once a record still being written holds it
             try
             {
@@ -761,12 +761,12 @@ public sealed partial class SmtpSession : IAsyncDisposable
                     var decision = await _tx!.BodyAsync(blob, _stopping);
                     if (decision.Refusal is { } refused)
                     {
-                        Reject(ReplyOf(refused), "policy");
+                        Reject(refused, RejectReason.Policy);
                         return;
                     }
                     if (_tx.Recipients.Count == 0) // every recipient's copy was discarded by configuration
                     {
-                        Reply(new SmtpReply(250, "2.0.0", "Ok"));
+                        Reply(SmtpReplies.Discarded);
                         ResetTransaction();
                         return;
                     }
@@ -784,7 +784,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
                         cut = await _cut.DataAsync(PendingContent.Writer(headerPrefix, decision.Header, blob), filter.Length, _tx.Recipients, _stopping);
                         if (cut.Refusal is { } upstream) // every next hop refused alike: theirs is the answer, nothing is kept
                         {
-                            Reject(ReplyOf(upstream), "upstream");
+                            Reject(upstream, RejectReason.Upstream);
                             return;
                         }
                     }
@@ -811,13 +811,13 @@ public sealed partial class SmtpSession : IAsyncDisposable
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 LogStoreFailed(_ctx.Logger, e, id);
-                Reject(SmtpReply.LocalError, "storage");
+                Reject(SmtpReply.LocalError, RejectReason.Storage);
                 return;
             }
             _ctx.Metrics.MessagesAccepted.Add(1, new KeyValuePair<string, object?>("listener", _listener.Name));
             _ctx.Metrics.BytesAccepted.Add(filter.Length, new KeyValuePair<string, object?>("listener", _listener.Name));
             LogAccepted(_ctx.Logger, id, _remote, _recipients.Count, filter.Length);
-            Reply(delivered is null ? new SmtpReply(250, "2.0.0", $"Ok: queued as {id}") : ReplyOf(delivered));
+            Reply(delivered ?? SmtpReplies.Queued(id));
             ResetTransaction();
         }
     }
@@ -842,12 +842,12 @@ public sealed partial class SmtpSession : IAsyncDisposable
     private void StartTls(string argument)
     {
         if (argument.Length > 0)
-            Error(new SmtpReply(501, "5.5.4", "STARTTLS takes no arguments"), "syntax");
+            Error(SmtpReplies.StartTlsTakesNoArguments, RejectReason.Syntax);
         else if (!CanStartTls)
-            Error(_tls is null ? SmtpReply.TlsNotAvailable : new SmtpReply(503, "5.5.1", "TLS already active"), "starttls");
+            Error(_tls is null ? SmtpReplies.TlsNotAvailable : SmtpReplies.TlsAlreadyActive, RejectReason.StartTls);
         else
         {
-            Reply(SmtpReply.ReadyForTls);
+            Reply(SmtpReplies.ReadyForTls);
             _startTls = true;
         }
     }
@@ -885,23 +885,23 @@ public sealed partial class SmtpSession : IAsyncDisposable
     {
         if (_listener.Auth == AuthMode.None)
         {
-            Error(new SmtpReply(502, "5.5.1", "AUTH not available on this listener"), "auth");
+            Error(SmtpReplies.AuthNotAvailable, RejectReason.Auth);
             return;
         }
         if (_authUser is not null)
         {
-            Error(new SmtpReply(503, "5.5.1", "Already authenticated"), "auth");
+            Error(SmtpReplies.AlreadyAuthenticated, RejectReason.Auth);
             return;
         }
         if (_tls is null && !_listener.AllowPlaintextAuth)
         {
-            Error(SmtpReply.EncryptionRequired, "auth_without_tls");
+            Error(SmtpReplies.EncryptionRequired, RejectReason.AuthWithoutTls);
             return;
         }
         var parts = argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length is 0 or > 2)
         {
-            Error(new SmtpReply(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]"), "syntax");
+            Error(SmtpReplies.AuthSyntax, RejectReason.Syntax);
             return;
         }
         _authMechanism = parts[0].ToUpperInvariant();
@@ -911,20 +911,20 @@ public sealed partial class SmtpSession : IAsyncDisposable
         {
             case "PLAIN" when initial is null:
                 _mode = Mode.AuthResponse;
-                Reply(new SmtpReply(334, "", ""));
+                Reply(SmtpReplies.PlainChallenge);
                 break;
             case "PLAIN":
                 await CompletePlainAsync(initial);
                 break;
             case "LOGIN" when initial is null:
                 _mode = Mode.AuthResponse;
-                Reply(new SmtpReply(334, "", "VXNlcm5hbWU6"));
+                Reply(SmtpReplies.UsernameChallenge);
                 break;
             case "LOGIN":
                 await HandleAuthResponseAsync(initial);
                 break;
             default:
-                Error(new SmtpReply(504, "5.5.4", "Unrecognized authentication mechanism"), "auth");
+                Error(SmtpReplies.UnknownMechanism, RejectReason.Auth);
                 break;
         }
     }
@@ -934,7 +934,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
         _mode = Mode.Command;
         if (response == "*")
         {
-            Error(SmtpReply.AuthCancelled, "auth");
+            Error(SmtpReplies.AuthCancelled, RejectReason.Auth);
             return;
         }
         if (_authMechanism == "PLAIN")
@@ -944,14 +944,14 @@ public sealed partial class SmtpSession : IAsyncDisposable
         }
         if (!TryBase64(response, out var text))
         {
-            Error(new SmtpReply(501, "5.5.2", "Cannot decode response"), "auth");
+            Error(SmtpReplies.CannotDecode, RejectReason.Auth);
             return;
         }
         if (_authLoginUser is null)
         {
             _authLoginUser = text;
             _mode = Mode.AuthResponse;
-            Reply(new SmtpReply(334, "", "UGFzc3dvcmQ6"));
+            Reply(SmtpReplies.PasswordChallenge);
             return;
         }
         await VerifyAsync(_authLoginUser, text);
@@ -965,12 +965,12 @@ public sealed partial class SmtpSession : IAsyncDisposable
             fields = [];
         else if (!TryBase64(response, out var text) || (fields = text.Split('\0')).Length != 3)
         {
-            Error(new SmtpReply(501, "5.5.2", "Cannot decode response"), "auth");
+            Error(SmtpReplies.CannotDecode, RejectReason.Auth);
             return;
         }
         if (fields.Length != 3 || (fields[0].Length > 0 && fields[0] != fields[1]))
         {
-            Error(SmtpReply.AuthFailed, "auth_failed");
+            Error(SmtpReplies.AuthFailed, RejectReason.AuthFailed);
             return;
         }
         await VerifyAsync(fields[1], fields[2]);
@@ -983,12 +983,12 @@ public sealed partial class SmtpSession : IAsyncDisposable
         {
             _authUser = user;
             LogAuthenticated(_ctx.Logger, _remote, user);
-            Reply(SmtpReply.AuthOk);
+            Reply(SmtpReplies.AuthOk);
         }
         else
         {
             LogAuthFailed(_ctx.Logger, _remote, PathParser.Sanitize(user));
-            Error(SmtpReply.AuthFailed, "auth_failed");
+            Error(SmtpReplies.AuthFailed, RejectReason.AuthFailed);
         }
     }
 

@@ -1,3 +1,4 @@
+using Hermod.Core.Smtp;
 using Hermod.Smtp.Protocol;
 
 namespace Hermod.Smtp.StateMachine;
@@ -39,11 +40,11 @@ public static class SmtpStateTable
     /// <summary>The reply for a command that is out of sequence in <paramref name="state"/>.</summary>
     public static SmtpReply Refusal(SmtpState state, SmtpVerb verb) => (state, verb) switch
     {
-        (SmtpState.MailGiven, SmtpVerb.Data or SmtpVerb.Bdat) => SmtpReply.NoValidRecipients,
-        (SmtpState.Connected, _) => new SmtpReply(503, "5.5.1", "Send HELO/EHLO first"),
-        (SmtpState.MailGiven or SmtpState.RcptGiven, SmtpVerb.Mail) => new SmtpReply(503, "5.5.1", "Nested MAIL command"),
-        (SmtpState.Ready, SmtpVerb.Rcpt or SmtpVerb.Data or SmtpVerb.Bdat) => new SmtpReply(503, "5.5.1", "Need MAIL command first"),
-        (SmtpState.Bdat, _) => new SmtpReply(503, "5.5.1", "Only BDAT, RSET, NOOP or QUIT inside a BDAT sequence"),
-        _ => SmtpReply.BadSequence,
+        (SmtpState.MailGiven, SmtpVerb.Data or SmtpVerb.Bdat) => SmtpReplies.NoValidRecipients,
+        (SmtpState.Connected, _) => SmtpReplies.SendHelloFirst,
+        (SmtpState.MailGiven or SmtpState.RcptGiven, SmtpVerb.Mail) => SmtpReplies.NestedMail,
+        (SmtpState.Ready, SmtpVerb.Rcpt or SmtpVerb.Data or SmtpVerb.Bdat) => SmtpReplies.NeedMail,
+        (SmtpState.Bdat, _) => SmtpReplies.OnlyBdatInSequence,
+        _ => SmtpReplies.BadSequence,
     };
 }

@@ -1,10 +1,11 @@
 using Hermod.Core.Pipeline;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 
 namespace Hermod.Http;
 
 /// <summary>What the pipeline made of an HTTP submission: the accepted transaction and body decision, or the refusal and the field it concerns.</summary>
-internal sealed record HttpPolicyOutcome(IPipelineTransaction? Transaction, BodyDecision? Decision, PolicyReply? Refusal = null, string Field = "")
+internal sealed record HttpPolicyOutcome(IPipelineTransaction? Transaction, BodyDecision? Decision, SmtpReply? Refusal = null, string Field = "")
 {
     public bool Refused => Refusal is not null;
 }
@@ -33,7 +34,7 @@ internal static class HttpPolicy
     public static IResult Problem(HttpContext http, HttpPolicyOutcome outcome)
     {
         var reply = outcome.Refusal!;
-        if (!reply.Permanent)
+        if (!reply.IsPermanent)
         {
             http.Response.Headers.RetryAfter = "60";
             return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Try again later", detail: reply.ToString());

@@ -14,7 +14,7 @@ public sealed class AccessChecksTests
         Assert.False(check.RunsAt(CheckStage.Connection));
         var refused = await check.CheckAsync(CheckStage.Mail, Make(tls: false), default);
         AssertRefused(refused, CheckAction.Reject, 530, "5.7.0");
-        Assert.Equal("Must issue a STARTTLS command first", refused.Text);
+        Assert.Equal("Must issue a STARTTLS command first", refused.Reply!.Text);
         Assert.Equal(CheckAction.Accept, (await check.CheckAsync(CheckStage.Mail, Make(tls: true), default)).Action);
     }
 
@@ -180,7 +180,7 @@ public sealed class AccessChecksTests
             {
                 var refused = await check.CheckAsync(CheckStage.Rcpt, Make(recipient: unknown), default);
                 AssertRefused(refused, CheckAction.Reject, 550, "5.1.1");
-                Assert.Equal("No such user", refused.Text);
+                Assert.Equal("No such user", refused.Reply!.Text);
             }
         }
         finally

@@ -23,8 +23,8 @@ internal static class Contexts
     public static void AssertRefused(CheckResult result, CheckAction action, int code, string enhanced)
     {
         Assert.Equal(action, result.Action);
-        Assert.Equal(code, result.Code);
-        Assert.Equal(enhanced, result.Enhanced);
+        Assert.Equal(code, result.Reply!.Code);
+        Assert.Equal(enhanced, result.Reply.Enhanced.ToString());
     }
 
     public static string Header(CheckResult result, string name = "Authentication-Results") =>

@@ -67,7 +67,7 @@ public sealed class DnsChecksTests(DnsChecksFixture dns) : IClassFixture<DnsChec
     {
         var result = await ConnectAsync(Dnsbl(), "127.0.0.2");
         AssertRefused(result, CheckAction.Reject, 554, "5.7.1");
-        Assert.Equal("Client host [127.0.0.2] blocked using bl.test; listed for testing", result.Text);
+        Assert.Equal("Client host [127.0.0.2] blocked using bl.test; listed for testing", result.Reply!.Text);
     }
 
     [Fact]
@@ -75,7 +75,7 @@ public sealed class DnsChecksTests(DnsChecksFixture dns) : IClassFixture<DnsChec
     {
         var result = await ConnectAsync(Dnsbl(), "127.0.0.3");
         AssertRefused(result, CheckAction.Reject, 554, "5.7.1");
-        Assert.Equal("Client host [127.0.0.3] blocked using bl.test", result.Text);
+        Assert.Equal("Client host [127.0.0.3] blocked using bl.test", result.Reply!.Text);
     }
 
     [Fact]
@@ -83,7 +83,7 @@ public sealed class DnsChecksTests(DnsChecksFixture dns) : IClassFixture<DnsChec
     {
         var result = await ConnectAsync(Dnsbl(), "2001:db8::1");
         AssertRefused(result, CheckAction.Reject, 554, "5.7.1");
-        Assert.Equal("Client host [2001:db8::1] blocked using bl.test; v6 listed", result.Text);
+        Assert.Equal("Client host [2001:db8::1] blocked using bl.test; v6 listed", result.Reply!.Text);
         Assert.Equal(CheckAction.Accept, (await ConnectAsync(new DnsblCheck(dns.Resolver, new DnsblOptions { Zones = ["bl.test"], Ipv6 = false }), "2001:db8::1")).Action);
     }
 
@@ -99,7 +99,7 @@ public sealed class DnsChecksTests(DnsChecksFixture dns) : IClassFixture<DnsChec
     public async Task FirstListingZoneInConfigOrderIsReported()
     {
         var result = await ConnectAsync(Dnsbl(true, "bl2.test", "bl.test"), "127.0.0.2");
-        Assert.Equal("Client host [127.0.0.2] blocked using bl2.test", result.Text);
+        Assert.Equal("Client host [127.0.0.2] blocked using bl2.test", result.Reply!.Text);
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public sealed class RateLimitCheckTests
             Assert.Equal(CheckAction.Accept, await TakeAsync(check, Make(ip: "192.0.2.1")));
         var refused = await check.CheckAsync(CheckStage.Mail, Make(ip: "192.0.2.1"), default);
         AssertRefused(refused, CheckAction.TempFail, 451, "4.7.0");
-        Assert.Equal("Rate limit exceeded, try again later", refused.Text);
+        Assert.Equal("Rate limit exceeded, try again later", refused.Reply!.Text);
 
         time.Advance(TimeSpan.FromSeconds(9));
         Assert.Equal(CheckAction.TempFail, await TakeAsync(check, Make(ip: "192.0.2.1")));

@@ -34,12 +34,12 @@ public sealed class SpfCheckTests
     {
         var result = await RunAsync(Check(), "192.0.2.66", "alice@example.org");
         AssertRefused(result, CheckAction.Reject, 550, "5.7.23");
-        Assert.Equal("192.0.2.66 is not a mail server of example.org", result.Text);
+        Assert.Equal("192.0.2.66 is not a mail server of example.org", result.Reply!.Text);
         Assert.Equal("mx.example.net; spf=fail smtp.mailfrom=example.org", Header(result));
 
         var plain = await RunAsync(Check(), "192.0.2.66", "alice@plain.example");
         AssertRefused(plain, CheckAction.Reject, 550, "5.7.23");
-        Assert.Contains("plain.example does not designate 192.0.2.66", plain.Text, StringComparison.Ordinal);
+        Assert.Contains("plain.example does not designate 192.0.2.66", plain.Reply!.Text, StringComparison.Ordinal);
     }
 
     [Fact]

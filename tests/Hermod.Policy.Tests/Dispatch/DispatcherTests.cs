@@ -1,6 +1,7 @@
 using Hermod.Core.Configuration;
 using Hermod.Core.Extensions;
 using Hermod.Core.Pipeline;
+using Hermod.Core.Smtp;
 using Hermod.Policy.Dispatch;
 using Hermod.Policy.Pipeline;
 
@@ -245,10 +246,10 @@ public sealed class DispatcherTests
         var root = Built(new DispatchBlockOptions
         {
             Key = "pipelines.p",
-            Destination = [new() { Key = "pipelines.p.destination[0]", Match = ["abuse@example.test"], Reject = new RejectOptions(550, "5.7.1", "Use the web form") }],
+            Destination = [new() { Key = "pipelines.p.destination[0]", Match = ["abuse@example.test"], Reject = new SmtpReply(550, new(5, 7, 1), "Use the web form") }],
             Default = new DispatchBlockOptions { Key = "pipelines.p.default", DeliverTo = ["remote"] },
         });
-        Assert.Equal(new PolicyReply(550, "5.7.1", "Use the web form"), Dispatcher.DestinationFor(root, "Abuse@Example.test").Reject);
+        Assert.Equal(new SmtpReply(550, new(5, 7, 1), "Use the web form"), Dispatcher.DestinationFor(root, "Abuse@Example.test").Reject);
         Assert.Null(Dispatcher.DestinationFor(root, "bob@example.test").Reject);
     }
 }

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using Hermod.Core.Pipeline;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Policy.Dispatch;
 using Hermod.Policy.Pipeline;
@@ -91,7 +92,7 @@ public sealed class MessagePipelineTests
 
     private static ConfiguredCheck Configured(ICheck check) => new(check, TimeSpan.FromSeconds(10));
 
-    private static DispatchBlock Block(string key, string[]? match = null, string[]? deliverTo = null, PolicyReply? reject = null,
+    private static DispatchBlock Block(string key, string[]? match = null, string[]? deliverTo = null, SmtpReply? reject = null,
         ICheck[]? checks = null, IModifier[]? modifiers = null, DispatchBlock[]? source = null, DispatchBlock[]? destination = null,
         DispatchBlock? @default = null, string[]? users = null) => new()
         {
@@ -205,10 +206,10 @@ public sealed class MessagePipelineTests
     {
         var tx = await Begin(Block("root", destination:
         [
-            Block("abuse", match: ["abuse@example.test"], reject: new PolicyReply(550, "5.7.1", "Use the web form")),
+            Block("abuse", match: ["abuse@example.test"], reject: new SmtpReply(550, new(5, 7, 1), "Use the web form")),
         ], @default: Block("default", deliverTo: ["remote"])));
         var refused = await tx.RcptAsync(new EnvelopeRecipient("abuse@example.test"), default);
-        Assert.Equal(new PolicyReply(550, "5.7.1", "Use the web form"), refused);
+        Assert.Equal(new SmtpReply(550, new(5, 7, 1), "Use the web form"), refused);
         Assert.Empty(tx.Recipients);
         await Accept(tx, "bob@example.test");
         Assert.Equal(["bob@example.test example.test"], Routes(tx));
@@ -273,18 +274,18 @@ public sealed class MessagePipelineTests
     {
         var tx = await Begin(Block("root", modifiers: [Aliases(("team@example.test", ["alice@example.test", "abuse@example.test"]))], destination:
         [
-            Block("abuse", match: ["abuse@example.test"], reject: new PolicyReply(550, "5.7.1", "Use the web form")),
+            Block("abuse", match: ["abuse@example.test"], reject: new SmtpReply(550, new(5, 7, 1), "Use the web form")),
         ], @default: Block("default", deliverTo: ["remote"])));
-        Assert.Equal(new PolicyReply(550, "5.7.1", "Use the web form"), await tx.RcptAsync(new EnvelopeRecipient("team@example.test"), default));
+        Assert.Equal(new SmtpReply(550, new(5, 7, 1), "Use the web form"), await tx.RcptAsync(new EnvelopeRecipient("team@example.test"), default));
         Assert.Empty(tx.Recipients);
     }
 
     [Fact]
     public async Task A_check_refusing_one_expanded_address_refuses_the_whole_rcpt()
     {
-        var check = new FakeCheck("recipient_exists", c => c.Recipient == "gone@example.test" ? CheckResult.Reject("no such user", 550, "5.1.1") : CheckResult.Accept, CheckStage.Rcpt);
+        var check = new FakeCheck("recipient_exists", c => c.Recipient == "gone@example.test" ? CheckResult.Reject("no such user", 550, new(5, 1, 1)) : CheckResult.Accept, CheckStage.Rcpt);
         var tx = await Begin(Block("root", checks: [check], modifiers: [Aliases(("team@example.test", ["alice@example.test", "gone@example.test"]))]));
-        Assert.Equal(new PolicyReply(550, "5.1.1", "no such user"), await tx.RcptAsync(new EnvelopeRecipient("team@example.test"), default));
+        Assert.Equal(new SmtpReply(550, new(5, 1, 1), "no such user"), await tx.RcptAsync(new EnvelopeRecipient("team@example.test"), default));
         Assert.Empty(tx.Recipients);
         Assert.Equal(["Rcpt alice@example.test", "Rcpt gone@example.test"], check.Seen);
     }
@@ -296,8 +297,8 @@ public sealed class MessagePipelineTests
         // so nothing of it may change the message the other recipients get.
         var check = new FakeCheck("scan", c => c.Recipient switch
         {
-            "gone@example.test" => CheckResult.Reject("no such user", 550, "5.1.1"),
-            "alice@example.test" => new CheckResult(CheckAction.Quarantine, Text: "suspicious", Headers: [new("X-Alice", "seen")]),
+            "gone@example.test" => CheckResult.Reject("no such user", 550, new(5, 1, 1)),
+            "alice@example.test" => new CheckResult(CheckAction.Quarantine, QuarantineReason: "suspicious", Headers: [new("X-Alice", "seen")]),
             _ => CheckResult.Accept,
         }, CheckStage.Rcpt);
         var tx = await Begin(Block("root", checks: [check], modifiers: [Aliases(("team@example.test", ["alice@example.test", "gone@example.test"]))]));
@@ -341,12 +342,12 @@ public sealed class MessagePipelineTests
     [Fact]
     public async Task A_destination_blocks_check_refuses_only_its_recipients()
     {
-        var refuse = new FakeCheck("refuse", CheckResult.TempFail("mailbox busy", 452, "4.2.1"), CheckStage.Rcpt);
+        var refuse = new FakeCheck("refuse", CheckResult.TempFail("mailbox busy", 452, new(4, 2, 1)), CheckStage.Rcpt);
         var tx = await Begin(Block("root", destination:
         [
             Block("local", match: ["example.test"], deliverTo: ["mailboxes"], checks: [refuse]),
         ], @default: Block("default", deliverTo: ["remote"])));
-        Assert.Equal(new PolicyReply(452, "4.2.1", "mailbox busy"), await tx.RcptAsync(new EnvelopeRecipient("bob@example.test"), default));
+        Assert.Equal(new SmtpReply(452, new(4, 2, 1), "mailbox busy"), await tx.RcptAsync(new EnvelopeRecipient("bob@example.test"), default));
         await Accept(tx, "bob@example.org");
         Assert.Equal(["bob@example.org example.org"], Routes(tx));
     }
@@ -354,8 +355,8 @@ public sealed class MessagePipelineTests
     [Fact]
     public async Task A_mail_stage_refusal_is_the_reply_to_mail()
     {
-        var tx = Pipeline(Block("root", checks: [new FakeCheck("spf", CheckResult.Reject("SPF fail", 550, "5.7.23"), CheckStage.Mail)])).Begin(Session, ConnectDecision.Accept);
-        Assert.Equal(new PolicyReply(550, "5.7.23", "SPF fail"), await tx.MailAsync("mallory@example.org", default));
+        var tx = Pipeline(Block("root", checks: [new FakeCheck("spf", CheckResult.Reject("SPF fail", 550, new(5, 7, 23)), CheckStage.Mail)])).Begin(Session, ConnectDecision.Accept);
+        Assert.Equal(new SmtpReply(550, new(5, 7, 23), "SPF fail"), await tx.MailAsync("mallory@example.org", default));
     }
 
     [Fact]
@@ -382,10 +383,10 @@ public sealed class MessagePipelineTests
     [Fact]
     public async Task A_body_check_refusal_is_the_body_decision()
     {
-        var tx = await Begin(Block("root", checks: [new FakeCheck("av", CheckResult.Reject("virus found", 554, "5.7.1"), CheckStage.Body)]));
+        var tx = await Begin(Block("root", checks: [new FakeCheck("av", CheckResult.Reject("virus found", 554, new(5, 7, 1)), CheckStage.Body)]));
         await Accept(tx, "bob@example.test");
         var decision = await tx.BodyAsync(new MemoryBlob(Message), default);
-        Assert.Equal(new PolicyReply(554, "5.7.1", "virus found"), decision.Refusal);
+        Assert.Equal(new SmtpReply(554, new(5, 7, 1), "virus found"), decision.Refusal);
     }
 
     [Fact]
@@ -409,9 +410,9 @@ public sealed class MessagePipelineTests
     [Fact]
     public async Task A_connection_stage_refusal_comes_from_connect()
     {
-        var dnsbl = new FakeCheck("dnsbl", CheckResult.Reject("Client host [192.0.2.1] blocked", 554, "5.7.1"), CheckStage.Connection);
+        var dnsbl = new FakeCheck("dnsbl", CheckResult.Reject("Client host [192.0.2.1] blocked", 554, new(5, 7, 1)), CheckStage.Connection);
         var pipeline = Pipeline(Block("root", checks: [dnsbl]));
-        Assert.Equal(new PolicyReply(554, "5.7.1", "Client host [192.0.2.1] blocked"), (await pipeline.ConnectAsync(Session, default)).Refusal);
+        Assert.Equal(new SmtpReply(554, new(5, 7, 1), "Client host [192.0.2.1] blocked"), (await pipeline.ConnectAsync(Session, default)).Refusal);
         Assert.Equal(["Connection"], dnsbl.Seen);
 
         var lenient = Pipeline(Block("root", checks: [new FakeCheck("dnsbl", CheckResult.Accept, CheckStage.Connection)]));
@@ -442,24 +443,24 @@ public sealed class MessagePipelineTests
             modifierTimeouts: new Dictionary<IModifier, TimeSpan> { [stuck] = TimeSpan.FromMilliseconds(100) });
         var tx = timed.Begin(Session, ConnectDecision.Accept);
         Assert.Null(await tx.MailAsync("alice@example.org", default));
-        Assert.Equal(new PolicyReply(451, "4.4.3", "modifier stuck timed out, try again later"), await tx.RcptAsync(new EnvelopeRecipient("bob@example.test"), default));
+        Assert.Equal(new SmtpReply(451, new(4, 4, 3), "modifier stuck timed out, try again later"), await tx.RcptAsync(new EnvelopeRecipient("bob@example.test"), default));
         Assert.Empty(tx.Recipients);
 
         tx = Pipeline(Block("root", modifiers: [new StuckModifier(throws: true)])).Begin(Session, ConnectDecision.Accept);
         await tx.MailAsync("alice@example.org", default);
-        Assert.Equal(new PolicyReply(451, "4.3.0", "modifier broken failed: InvalidOperationException"), await tx.RcptAsync(new EnvelopeRecipient("bob@example.test"), default));
+        Assert.Equal(new SmtpReply(451, new(4, 3, 0), "modifier broken failed: InvalidOperationException"), await tx.RcptAsync(new EnvelopeRecipient("bob@example.test"), default));
 
         var full = new MessagePipeline("test", Block("root", modifiers: [new FakeModifier(recipient: r => [r])]), new SemaphoreSlim(0), TimeProvider.System, 1024);
         tx = full.Begin(Session, ConnectDecision.Accept);
         await tx.MailAsync("alice@example.org", default);
         var busy = await tx.RcptAsync(new EnvelopeRecipient("bob@example.test"), default);
-        Assert.Equal((451, "4.3.2"), (busy!.Code, busy.Enhanced));
+        Assert.Equal((451, "4.3.2"), (busy!.Code, busy.Enhanced.ToString()));
     }
 
     [Fact]
     public async Task Headers_and_quarantine_from_the_connection_stage_reach_every_transaction_of_the_session()
     {
-        var fcrdns = new FakeCheck("fcrdns", new CheckResult(CheckAction.Quarantine, Text: "odd client", Headers: [new("Authentication-Results", "mx; iprev=fail")]),
+        var fcrdns = new FakeCheck("fcrdns", new CheckResult(CheckAction.Quarantine, QuarantineReason: "odd client", Headers: [new("Authentication-Results", "mx; iprev=fail")]),
             CheckStage.Connection);
         var pipeline = Pipeline(Block("root", checks: [fcrdns]));
         var connection = await pipeline.ConnectAsync(Session, default);
@@ -548,6 +549,6 @@ public sealed class MessagePipelineTests
         await tx.MailAsync("alice@example.org", default);
         await Accept(tx, "bob@example.test");
         var decision = await tx.BodyAsync(new MemoryBlob("X-Long: " + new string('a', 2000) + "\r\n\r\nbody\r\n"), default);
-        Assert.Equal(new PolicyReply(552, "5.3.4", "Message header too large"), decision.Refusal);
+        Assert.Equal(new SmtpReply(552, new(5, 3, 4), "Message header too large"), decision.Refusal);
     }
 }

@@ -135,8 +135,8 @@ public sealed class ClientInteropTests : IDisposable
             SmtpOutboundMessage.FromBytes("sender@example.test", [new("gone@example.test"), new("busy@example.test"), new("ok@example.test")], content), Ct);
         Assert.Equal([SmtpRecipientStatus.PermanentFailure, SmtpRecipientStatus.TemporaryFailure, SmtpRecipientStatus.Delivered],
             result.Recipients.Select(r => r.Status));
-        Assert.Equal("5.1.1", result.Recipients[0].Reply.Enhanced);
-        Assert.Equal("4.2.0", result.Recipients[1].Reply.Enhanced);
+        Assert.Equal("5.1.1", result.Recipients[0].Reply.Enhanced.ToString());
+        Assert.Equal("4.2.0", result.Recipients[1].Reply.Enhanced.ToString());
         Assert.Equal("Message accepted for delivery", result.Recipients[2].Reply.Text);
         await connection.QuitAsync(Ct);
 

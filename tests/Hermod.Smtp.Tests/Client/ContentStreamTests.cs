@@ -1,4 +1,5 @@
 using System.Text;
+using Hermod.Core.Smtp;
 using Hermod.Smtp.Client;
 using Hermod.Smtp.Protocol;
 using Hermod.Smtp.Tests.TestKit;
@@ -105,10 +106,10 @@ public sealed class ContentStreamTests
                 commands.Add(command);
                 wire.Write(b.Span);
                 return ValueTask.CompletedTask;
-            }, () => ValueTask.FromResult(new SmtpReply(250, "2.0.0", "chunk")));
+            }, () => ValueTask.FromResult(new SmtpReply(250, new(2, 0, 0), "chunk")));
             foreach (var part in Segments.Split(content, cuts))
                 await stream.WriteAsync(part);
-            var final = await stream.CompleteAsync(() => ValueTask.FromResult(new SmtpReply(250, "2.0.0", "queued")));
+            var final = await stream.CompleteAsync(() => ValueTask.FromResult(new SmtpReply(250, new(2, 0, 0), "queued")));
             Assert.Equal("queued", final.Text);
             Assert.Equal(["BDAT 10", "BDAT 10", "BDAT 5 LAST"], commands);
             Assert.Equal("BDAT 10\r\nabcdefghijBDAT 10\r\nklmnopqrstBDAT 5 LAST\r\nuvwxy", Encoding.ASCII.GetString(wire.ToArray()));
@@ -124,7 +125,7 @@ public sealed class ContentStreamTests
             commands.Add(command);
             return ValueTask.CompletedTask;
         }, () => throw new InvalidOperationException("no chunk reply expected"));
-        var final = await stream.CompleteAsync(() => ValueTask.FromResult(new SmtpReply(250, "", "ok")));
+        var final = await stream.CompleteAsync(() => ValueTask.FromResult(new SmtpReply(250, EnhancedStatusCode.None, "ok")));
         Assert.Equal(["BDAT 0 LAST"], commands);
         Assert.Equal(250, final.Code);
     }
@@ -133,7 +134,7 @@ public sealed class ContentStreamTests
     public async Task Bdat_stops_sending_after_a_refused_chunk_and_returns_the_refusal()
     {
         var commands = new List<string>();
-        var replies = new Queue<SmtpReply>([new SmtpReply(250, "", "ok"), new SmtpReply(552, "5.3.4", "too big"), new SmtpReply(503, "", "x")]);
+        var replies = new Queue<SmtpReply>([new SmtpReply(250, EnhancedStatusCode.None, "ok"), new SmtpReply(552, new(5, 3, 4), "too big"), new SmtpReply(503, EnhancedStatusCode.None, "x")]);
         await using var stream = new BdatStream(4, 2, (b, command) =>
         {
             commands.Add(command);

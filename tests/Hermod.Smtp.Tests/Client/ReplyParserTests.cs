@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Hermod.Core.Smtp;
 using Hermod.Smtp.Client;
 using Hermod.Smtp.Protocol;
 using Hermod.Smtp.Tests.TestKit;
@@ -27,6 +28,7 @@ public sealed class ReplyParserTests
         { "250-first\n250 second\r\n", 250, "", "first\nsecond" },
         { "554 5.7.1 Zugriff verweigert: Müll\r\n", 554, "5.7.1", "Zugriff verweigert: Müll" },
         { "250-2.0.0 first\r\n250 second without code\r\n", 250, "2.0.0", "first\nsecond without code" },
+        { "250 2.01.0 leading zero\r\n", 250, "2.1.0", "leading zero" },
     };
 
     [Theory]
@@ -38,7 +40,7 @@ public sealed class ReplyParserTests
         {
             var reader = new SequenceReader<byte>(Segments.Split(bytes, cuts));
             Assert.True(ReplyParser.TryParse(ref reader, out var reply), $"cuts {string.Join(",", cuts)}");
-            Assert.Equal(new SmtpReply(code, enhanced, text), reply);
+            Assert.Equal(new SmtpReply(code, EnhancedStatusCode.Parse(enhanced), text), reply);
             Assert.Equal("NEXT", Encoding.UTF8.GetString(reader.UnreadSequence));
         }
     }
@@ -121,7 +123,7 @@ public sealed class ReplyParserTests
     [Fact]
     public void A_reply_written_by_SmtpReply_parses_back_to_itself()
     {
-        var original = new SmtpReply(550, "5.7.1", "first line\nsecond line\nthird");
+        var original = new SmtpReply(550, new(5, 7, 1), "first line\nsecond line\nthird");
         var writer = new ArrayBufferWriter<byte>();
         original.WriteTo(writer);
         Assert.Equal(original, Parse(new ReadOnlySequence<byte>(writer.WrittenMemory)));

@@ -140,7 +140,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
 
         Assert.Equal([550, 451, 250], result.RecipientReplies.Select(r => r.Code));
         Assert.Equal(SmtpRecipientStatus.PermanentFailure, result.Recipients[0].Status);
-        Assert.Equal("5.1.1", result.Recipients[0].Reply.Enhanced);
+        Assert.Equal("5.1.1", result.Recipients[0].Reply.Enhanced.ToString());
         Assert.Equal(SmtpRecipientStatus.TemporaryFailure, result.Recipients[1].Status);
         Assert.Equal("Mailbox busy", result.Recipients[1].Reply.Text);
         Assert.Equal(SmtpRecipientStatus.Delivered, result.Recipients[2].Status);
@@ -213,7 +213,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
         var result = await connection.SendAsync(message, Ct);
         Assert.True(result.RejectedLocally);
         Assert.Equal(552, result.MailReply.Code);
-        Assert.Equal("5.3.4", result.MailReply.Enhanced);
+        Assert.Equal("5.3.4", result.MailReply.Enhanced.ToString());
         Assert.All(result.Recipients, r => Assert.Equal(SmtpRecipientStatus.PermanentFailure, r.Status));
         Assert.Null(result.FinalReply);
         Assert.True(connection.IsUsable);
@@ -238,7 +238,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
         };
         var result = await connection.SendAsync(message, Ct);
         Assert.True(result.RejectedLocally);
-        Assert.Equal("5.6.7", result.MailReply.Enhanced);
+        Assert.Equal("5.6.7", result.MailReply.Enhanced.ToString());
         Assert.Contains("requires SMTPUTF8", result.MailReply.Text, StringComparison.Ordinal);
         Assert.Equal(SmtpRecipientStatus.PermanentFailure, result.Recipients[0].Status);
         await connection.QuitAsync(Ct);
@@ -476,7 +476,7 @@ public sealed class SmtpClientConnectionTests : IDisposable
         Assert.False(result.Succeeded);
         Assert.Equal(SmtpClientStage.StartTls, result.Stage);
         Assert.False(result.FromServer);
-        Assert.Equal("4.7.4", result.Reply.Enhanced);
+        Assert.Equal("4.7.4", result.Reply.Enhanced.ToString());
         Assert.True(result.IsTransient);
         await server.Completion;
     }

@@ -1,3 +1,4 @@
+using Hermod.Core.Smtp;
 using Hermod.Smtp.Protocol;
 using Hermod.Smtp.StateMachine;
 
@@ -52,20 +53,20 @@ public sealed class SmtpStateTableTests
     [InlineData(SmtpState.Connected, SmtpVerb.StartTls)]
     [InlineData(SmtpState.Connected, SmtpVerb.Auth)]
     public void Before_hello_the_refusal_asks_for_hello(SmtpState state, SmtpVerb verb) =>
-        Assert.Equal(new SmtpReply(503, "5.5.1", "Send HELO/EHLO first"), SmtpStateTable.Refusal(state, verb));
+        Assert.Equal(new SmtpReply(503, new(5, 5, 1), "Send HELO/EHLO first"), SmtpStateTable.Refusal(state, verb));
 
     [Theory]
     [InlineData(SmtpVerb.Rcpt)]
     [InlineData(SmtpVerb.Data)]
     [InlineData(SmtpVerb.Bdat)]
     public void Without_a_transaction_the_refusal_asks_for_mail(SmtpVerb verb) =>
-        Assert.Equal(new SmtpReply(503, "5.5.1", "Need MAIL command first"), SmtpStateTable.Refusal(SmtpState.Ready, verb));
+        Assert.Equal(new SmtpReply(503, new(5, 5, 1), "Need MAIL command first"), SmtpStateTable.Refusal(SmtpState.Ready, verb));
 
     [Theory]
     [InlineData(SmtpState.MailGiven)]
     [InlineData(SmtpState.RcptGiven)]
     public void Mail_inside_a_transaction_is_refused_as_nested(SmtpState state) =>
-        Assert.Equal(new SmtpReply(503, "5.5.1", "Nested MAIL command"), SmtpStateTable.Refusal(state, SmtpVerb.Mail));
+        Assert.Equal(new SmtpReply(503, new(5, 5, 1), "Nested MAIL command"), SmtpStateTable.Refusal(state, SmtpVerb.Mail));
 
     [Theory]
     [InlineData(SmtpVerb.Data)]
@@ -74,8 +75,8 @@ public sealed class SmtpStateTableTests
     {
         var refusal = SmtpStateTable.Refusal(SmtpState.MailGiven, verb);
 
-        Assert.Equal(new SmtpReply(554, "5.5.1", "No valid recipients"), refusal);
-        Assert.Same(SmtpReply.NoValidRecipients, refusal);
+        Assert.Equal(new SmtpReply(554, new(5, 5, 1), "No valid recipients"), refusal);
+        Assert.Same(SmtpReplies.NoValidRecipients, refusal);
     }
 
     [Theory]
@@ -84,7 +85,7 @@ public sealed class SmtpStateTableTests
     [InlineData(SmtpState.RcptGiven, SmtpVerb.StartTls)]
     [InlineData(SmtpState.RcptGiven, SmtpVerb.Auth)]
     public void Tls_and_auth_inside_a_transaction_are_a_bad_sequence(SmtpState state, SmtpVerb verb) =>
-        Assert.Equal(new SmtpReply(503, "5.5.1", "Bad sequence of commands"), SmtpStateTable.Refusal(state, verb));
+        Assert.Equal(new SmtpReply(503, new(5, 5, 1), "Bad sequence of commands"), SmtpStateTable.Refusal(state, verb));
 
     [Theory]
     [InlineData(SmtpVerb.Helo)]
@@ -98,7 +99,7 @@ public sealed class SmtpStateTableTests
     [InlineData(SmtpVerb.StartTls)]
     [InlineData(SmtpVerb.Auth)]
     public void Inside_a_bdat_sequence_only_bdat_rset_noop_and_quit_are_accepted(SmtpVerb verb) =>
-        Assert.Equal(new SmtpReply(503, "5.5.1", "Only BDAT, RSET, NOOP or QUIT inside a BDAT sequence"), SmtpStateTable.Refusal(SmtpState.Bdat, verb));
+        Assert.Equal(new SmtpReply(503, new(5, 5, 1), "Only BDAT, RSET, NOOP or QUIT inside a BDAT sequence"), SmtpStateTable.Refusal(SmtpState.Bdat, verb));
 
     [Fact]
     public void Every_refused_command_gets_a_permanent_5_5_1_reply()
@@ -110,7 +111,7 @@ public sealed class SmtpStateTableTests
                     continue;
                 var refusal = SmtpStateTable.Refusal(state, verb);
                 Assert.Contains(refusal.Code, new[] { 503, 554 });
-                Assert.Equal("5.5.1", refusal.Enhanced);
+                Assert.Equal("5.5.1", refusal.Enhanced.ToString());
                 Assert.False(refusal.IsPositive);
             }
     }

@@ -4,6 +4,7 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Extensions;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Pipeline.Processors;
+using Hermod.Core.Smtp;
 using Hermod.Dns;
 using Hermod.Policy.Checks;
 using Hermod.Policy.Pipeline;
@@ -145,9 +146,9 @@ public sealed class PipelineConfigTests : IDisposable
         Assert.Equal(["mailboxes", "archive"], local.DeliverTo);
         Assert.Equal("rate_limit", Assert.Single(local.Checks).Kind);
         Assert.Equal("sender", local.Checks[0].Section.String("by"));
-        Assert.Equal(new RejectOptions(550, "5.7.1", "Use the web form"), inbound.Destination[1].Reject);
+        Assert.Equal(new SmtpReply(550, new(5, 7, 1), "Use the web form"), inbound.Destination[1].Reject);
         Assert.Null(inbound.Destination[1].DeliverTo);
-        Assert.Equal(new RejectOptions(550, "5.7.1", "Relay denied"), inbound.Default!.Reject);
+        Assert.Equal(new SmtpReply(550, new(5, 7, 1), "Relay denied"), inbound.Default!.Reject);
         Assert.Equal("pipelines.inbound.default", inbound.Default.Key);
 
         var outbound = o.Pipelines["outbound"];
@@ -160,7 +161,7 @@ public sealed class PipelineConfigTests : IDisposable
         Assert.Equal(["discard"], outbound.Source[1].Destination[0].DeliverTo);
         Assert.Equal(["remote"], outbound.Source[1].Default!.DeliverTo);
         Assert.Equal(["quarantine"], outbound.Default!.Destination[0].DeliverTo);
-        Assert.Equal(new RejectOptions(451, "4.7.1", "Try later"), outbound.Default.Default!.Reject); // the enhanced code follows the class
+        Assert.Equal(new SmtpReply(451, new(4, 7, 1), "Try later"), outbound.Default.Default!.Reject); // the enhanced code follows the class
     }
 
     [Fact]
@@ -177,7 +178,7 @@ public sealed class PipelineConfigTests : IDisposable
         var local = inbound.Destination[0];
         Assert.Equal(["example.net", "example.test"], local.Domains.Order(StringComparer.Ordinal)); // the table's entries joined the match list
         Assert.Equal(["bob@example.com", "postmaster@example.org"], local.Addresses.Order(StringComparer.Ordinal));
-        Assert.Equal(new PolicyReply(550, "5.7.1", "Use the web form"), inbound.Destination[1].Reject);
+        Assert.Equal(new SmtpReply(550, new(5, 7, 1), "Use the web form"), inbound.Destination[1].Reject);
         Assert.Equal(["alice"], pipelines["outbound"].Root.Source[0].Users);
     }
 
@@ -201,7 +202,7 @@ public sealed class PipelineConfigTests : IDisposable
             """);
         Assert.Equal(["remote"], o.Pipelines["p"].Default!.DeliverTo);
         Assert.Empty(o.Pipelines["p"].Default!.Match);
-        Assert.Equal(new RejectOptions(550, "5.7.1", "Relay denied"), o.Pipelines["q"].Source[0].Default!.Reject);
+        Assert.Equal(new SmtpReply(550, new(5, 7, 1), "Relay denied"), o.Pipelines["q"].Source[0].Default!.Reject);
     }
 
     [Fact]

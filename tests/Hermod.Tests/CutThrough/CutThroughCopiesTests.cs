@@ -140,7 +140,7 @@ public sealed class CutThroughCopiesTests(CutThroughCopiesWorld world) : IClassF
         var stored = await world.Host.GetAsync(id);
         Assert.Equal(DeliveryState.Delivered, stored.Deliveries.Single(d => d.Recipient == "s1@ok.test").State);
         var failed = stored.Deliveries.Single(d => d.Recipient == "s2@drej.test");
-        Assert.Equal((DeliveryState.Failed, 554), (failed.State, failed.LastReply!.Code));
+        Assert.Equal((DeliveryState.Failed, 554), (failed.State, failed.LastReply!.Reply.Code));
         await world.Host.WaitAsync(id, _ => world.Mx.Received(CutThroughCopiesWorld.Senders)
             .Any(m => m.MailFrom.Length == 0 && m.Text.Contains("s2@drej.test", StringComparison.Ordinal)));
         Assert.Equal(1, CopiesAt(CutThroughCopiesWorld.Accept, "s1@ok.test"));
@@ -158,7 +158,7 @@ public sealed class CutThroughCopiesTests(CutThroughCopiesWorld world) : IClassF
             id = await PipelineHost.SendAsync(smtp, "s@sender.test", ["half@example.test"], Marked(token) + ".\r\n");
         var stored = await world.Host.GetAsync(id);
         var failed = stored.Deliveries.Single(d => d.Recipient == refused);
-        Assert.Equal((DeliveryState.Failed, 550), (failed.State, failed.LastReply!.Code));
+        Assert.Equal((DeliveryState.Failed, 550), (failed.State, failed.LastReply!.Reply.Code));
         Assert.Equal(DeliveryState.Delivered, stored.Deliveries.Single(d => d.Recipient == "h2@ok.test").State);
         await world.Host.WaitAsync(id, _ => world.Mx.Received(CutThroughCopiesWorld.Senders)
             .Any(m => m.MailFrom.Length == 0 && m.Text.Contains(token, StringComparison.Ordinal) && m.Text.Contains(refused, StringComparison.Ordinal)));

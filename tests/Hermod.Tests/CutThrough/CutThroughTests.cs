@@ -134,7 +134,7 @@ public sealed class CutThroughTests(CutThroughWorld world) : IClassFixture<CutTh
         Assert.EndsWith("\r\n\r\nHello.\r\n.a dot\r\n", copy.Text, StringComparison.Ordinal);
         var stored = await RecordedAsync(rcpt); // written without holding up the reply
         var delivery = Assert.Single(stored.Deliveries);
-        Assert.Equal((DeliveryState.Delivered, 1, 250), (delivery.State, delivery.Attempts, delivery.LastReply!.Code));
+        Assert.Equal((DeliveryState.Delivered, 1, 250), (delivery.State, delivery.Attempts, delivery.LastReply!.Reply.Code));
         await Task.Delay(1500); // the queue runner must not send it again
         Assert.Single(CopiesFor(CutThroughWorld.Accept, rcpt));
     }
@@ -250,7 +250,7 @@ public sealed class CutThroughTests(CutThroughWorld world) : IClassFixture<CutTh
         }
         var delivery = Assert.Single(Assert.Single(stored).Deliveries);
         Assert.Equal(StoredContent.QueueIdFrom(reply), stored[0].Envelope.Id);
-        Assert.Equal((DeliveryState.Deferred, 1, 451), (delivery.State, delivery.Attempts, delivery.LastReply!.Code)); // the attempt is its history
+        Assert.Equal((DeliveryState.Deferred, 1, 451), (delivery.State, delivery.Attempts, delivery.LastReply!.Reply.Code)); // the attempt is its history
     }
 
     [Theory]
@@ -315,7 +315,7 @@ public sealed class CutThroughTests(CutThroughWorld world) : IClassFixture<CutTh
         Assert.NotNull(stored);
         Assert.Equal(DeliveryState.Delivered, stored.Deliveries.Single(d => d.Recipient == good).State);
         var failed = stored.Deliveries.Single(d => d.Recipient == bad);
-        Assert.Equal((DeliveryState.Failed, 554), (failed.State, failed.LastReply!.Code));
+        Assert.Equal((DeliveryState.Failed, 554), (failed.State, failed.LastReply!.Reply.Code));
         Assert.Single(CopiesFor(CutThroughWorld.Accept, good));
 
         // the sender learns of the refused one from a DSN, sent once through the queue

@@ -35,7 +35,7 @@ public sealed class DeliveryTests(DeliveryWorld world) : IClassFixture<DeliveryW
         Assert.Equal(DeliveryState.Delivered, message.Deliveries[0].State);
         Assert.Equal(1, message.Deliveries[0].Attempts);
         Assert.Equal("mx.good.test", message.Deliveries[0].LastReply!.RemoteHost);
-        Assert.Equal(250, message.Deliveries[0].LastReply!.Code);
+        Assert.Equal(250, message.Deliveries[0].LastReply!.Reply.Code);
 
         var received = Assert.Single(For(world.Mx.Received(Accept), rcpt));
         Assert.Equal("sender@sender.test", received.MailFrom);
@@ -104,7 +104,7 @@ public sealed class DeliveryTests(DeliveryWorld world) : IClassFixture<DeliveryW
         var id = await world.SendAsync("sender@sender.test", [Unique("local", "example.test")], Content("local"));
         var message = await world.WaitAsync(id, m => m.Deliveries[0].State == DeliveryState.Held);
         Assert.Equal(0, message.Deliveries[0].Attempts);
-        Assert.StartsWith("held: no delivery target for the local domain example.test", message.Deliveries[0].LastReply!.Text);
+        Assert.StartsWith("held: no delivery target for the local domain example.test", message.Deliveries[0].LastReply!.Reply.Text);
         await Task.Delay(1000); // several retry intervals of this world: still held, never attempted, never bounced
         message = (await world.Host.Store.GetAsync(id, default))!;
         Assert.Equal((DeliveryState.Held, 0), (message.Deliveries[0].State, message.Deliveries[0].Attempts));
@@ -165,7 +165,7 @@ public sealed class DeliveryTests(DeliveryWorld world) : IClassFixture<DeliveryW
         var id = await world.SendAsync(sender, [Unique("u", domain)], Content("doomed"));
         var message = await world.WaitFinalAsync(id);
         Assert.Equal(DeliveryState.Failed, message.Deliveries[0].State);
-        Assert.Equal(status, message.Deliveries[0].LastReply!.Enhanced);
+        Assert.Equal(status, message.Deliveries[0].LastReply!.Reply.Enhanced.ToString());
         var bounce = Assert.Single(await WaitForBouncesAsync(sender, 1));
         Assert.Contains($"Status: {status}", bounce.Text);
     }
@@ -182,7 +182,7 @@ public sealed class DeliveryTests(DeliveryWorld world) : IClassFixture<DeliveryW
         var d = message.Deliveries[0];
         Assert.True(d.State is DeliveryState.Deferred or DeliveryState.Inflight, d.State.ToString());
         Assert.NotNull(d.LastReply);
-        Assert.False(Hermod.Delivery.Queue.Outcomes.IsPermanent(d.LastReply!), d.LastReply!.ToString());
+        Assert.False(d.LastReply!.Reply.IsPermanent, d.LastReply.ToString());
         Assert.Equal(0, await world.Host.Store.ListAsync(DeliveryState.Delivered, 1000, default) is var delivered ? delivered.Count(m => m.Envelope.Id == id) : 0);
         await ((IDeliveryQueue)world.Host.Store).CancelAsync(id, default); // stop retrying
     }
@@ -194,7 +194,7 @@ public sealed class DeliveryTests(DeliveryWorld world) : IClassFixture<DeliveryW
         var id = await world.SendAsync(sender, ["jürgen@noutf8.test"], "Subject: ü\r\n\r\nü\r\n", mailParameters: " SMTPUTF8");
         var message = await world.WaitFinalAsync(id);
         Assert.Equal(DeliveryState.Failed, message.Deliveries[0].State);
-        Assert.Contains("SMTPUTF8", message.Deliveries[0].LastReply!.Text, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("SMTPUTF8", message.Deliveries[0].LastReply!.Reply.Text, StringComparison.OrdinalIgnoreCase);
         Assert.Empty(world.Mx.Received(NoUtf8));
         Assert.Single(await WaitForBouncesAsync(sender, 1));
     }

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Bounces;
 using Hermod.Storage.Sqlite;
@@ -74,7 +75,7 @@ public sealed class DsnTests : IAsyncLifetime
         var id = await AcceptAsync("sender@remote.test", DsnReturn.Default,
             new EnvelopeRecipient("a@dest.test", DsnNotify.Default, "rfc822;alias@dest.test"),
             new EnvelopeRecipient("b@dest.test"));
-        await FailAsync(id, new UpstreamReply("mx1.dest.test", 550, "5.1.1", "user unknown"), new UpstreamReply(null, 0, "5.1.10", "null MX"));
+        await FailAsync(id, new UpstreamReply("mx1.dest.test", new SmtpReply(550, new(5, 1, 1), "user unknown")), UpstreamReply.NoReply(null, new(5, 1, 10), "null MX"));
         await _bounces.SendPendingAsync(default);
 
         var dsn = Assert.Single(await DsnsAsync());
@@ -116,7 +117,7 @@ public sealed class DsnTests : IAsyncLifetime
     public async Task Ret_full_returns_the_whole_message()
     {
         var id = await AcceptAsync("sender@remote.test", DsnReturn.Full, new EnvelopeRecipient("a@dest.test"));
-        await FailAsync(id, new UpstreamReply("mx1.dest.test", 554, "5.7.1", "rejected"));
+        await FailAsync(id, new UpstreamReply("mx1.dest.test", new SmtpReply(554, new(5, 7, 1), "rejected")));
         await _bounces.SendPendingAsync(default);
         var parsed = await ParseAsync(Assert.Single(await DsnsAsync()).Envelope.Id);
         Assert.Equal("message/rfc822", parsed.GetProperty("parts")[2].GetString());
@@ -131,13 +132,13 @@ public sealed class DsnTests : IAsyncLifetime
         Assert.Equal(2, jobs.Count); // one job per destination
         var first = jobs.Single(j => j.Route == "one.test");
         await _store.RecordAsync(new AttemptRecord(id, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow,
-            [new RecipientOutcome(first.Recipients[0].DeliveryId, AttemptStatus.Failed, new UpstreamReply("mx.one.test", 550, "5.1.1", "no"), null, DsnKind.Failure)]), default);
+            [new RecipientOutcome(first.Recipients[0].DeliveryId, AttemptStatus.Failed, new UpstreamReply("mx.one.test", new SmtpReply(550, new(5, 1, 1), "no")), null, DsnKind.Failure)]), default);
         await _bounces.SendPendingAsync(default);
         Assert.Empty(await DsnsAsync());
 
         var second = jobs.Single(j => j.Route == "two.test");
         await _store.RecordAsync(new AttemptRecord(id, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow,
-            [new RecipientOutcome(second.Recipients[0].DeliveryId, AttemptStatus.Failed, new UpstreamReply("mx.two.test", 550, "5.1.1", "no"), null, DsnKind.Failure)]), default);
+            [new RecipientOutcome(second.Recipients[0].DeliveryId, AttemptStatus.Failed, new UpstreamReply("mx.two.test", new SmtpReply(550, new(5, 1, 1), "no")), null, DsnKind.Failure)]), default);
         await _bounces.SendPendingAsync(default);
         var parsed = await ParseAsync(Assert.Single(await DsnsAsync()).Envelope.Id);
         Assert.Equal(2, parsed.GetProperty("per_recipient").GetArrayLength());
@@ -149,7 +150,7 @@ public sealed class DsnTests : IAsyncLifetime
         var id = await AcceptAsync("sender@remote.test", DsnReturn.Default, new EnvelopeRecipient("a@dest.test"));
         var job = Assert.Single(await _store.ClaimAsync(10, TimeSpan.FromMinutes(5), default));
         await _store.RecordAsync(new AttemptRecord(id, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow,
-            [new RecipientOutcome(job.Recipients[0].DeliveryId, AttemptStatus.Deferred, new UpstreamReply("mx.dest.test", 451, "4.3.0", "later"), DateTimeOffset.UtcNow.AddHours(1), DsnKind.Delay)]), default);
+            [new RecipientOutcome(job.Recipients[0].DeliveryId, AttemptStatus.Deferred, new UpstreamReply("mx.dest.test", new SmtpReply(451, new(4, 3, 0), "later")), DateTimeOffset.UtcNow.AddHours(1), DsnKind.Delay)]), default);
         await _bounces.SendPendingAsync(default);
         var parsed = await ParseAsync(Assert.Single(await DsnsAsync()).Envelope.Id);
         Assert.Equal("Delayed Mail (still being retried)", parsed.GetProperty("subject").GetString());

@@ -115,10 +115,10 @@ public sealed class InteractiveSmtpTargetTests : IAsyncLifetime
         Assert.Equal(1, _mx.Connections(Accept));
         Assert.Equal(1, _mx.RcptCommands(Accept)); // sent now, not at the body
         var rejected = await delivery.AddRecipientAsync(R(12, "reject-bob@static.test"), Ct);
-        Assert.Equal((550, "5.1.1", Accept), (rejected!.Code, rejected.Enhanced, rejected.RemoteHost));
+        Assert.Equal((550, "5.1.1", Accept), (rejected!.Reply.Code, rejected.Reply.Enhanced.ToString(), rejected.RemoteHost));
         Assert.Equal(2, _mx.RcptCommands(Accept));
         var deferred = await delivery.AddRecipientAsync(R(13, "tempfail-carol@static.test"), Ct);
-        Assert.Equal((451, "4.2.0", Accept), (deferred!.Code, deferred.Enhanced, deferred.RemoteHost));
+        Assert.Equal((451, "4.2.0", Accept), (deferred!.Reply.Code, deferred.Reply.Enhanced.ToString(), deferred.RemoteHost));
         Assert.Null(await delivery.AddRecipientAsync(R(14, "dave@static.test"), Ct));
         Assert.Equal(4, _mx.RcptCommands(Accept));
         Assert.Equal(0, _mx.DataTransactions(Accept));
@@ -126,7 +126,7 @@ public sealed class InteractiveSmtpTargetTests : IAsyncLifetime
         delivery.PrepareBody(); // DATA goes ahead of the content, as cut-through does when the client starts sending it
         var body = await delivery.BodyAsync(Ct);
         Assert.Equal([11L, 14L], body.Replies.Keys.Order());
-        Assert.All(body.Replies.Values, r => Assert.Equal((250, "2.0.0", Accept), (r.Code, r.Enhanced, r.RemoteHost)));
+        Assert.All(body.Replies.Values, r => Assert.Equal((250, "2.0.0", Accept), (r.Reply.Code, r.Reply.Enhanced.ToString(), r.RemoteHost)));
         Assert.False(body.Held);
         Assert.False(body.DsnSupported); // aiosmtpd offers no DSN
         await delivery.CommitAsync(Ct);
@@ -151,7 +151,7 @@ public sealed class InteractiveSmtpTargetTests : IAsyncLifetime
         Assert.Null(await delivery.AddRecipientAsync(R(1, $"user@{domain}"), Ct));
         var body = await delivery.BodyAsync(Ct);
         var reply = Assert.Single(body.Replies).Value;
-        Assert.Equal((250, $"mx2.{domain}"), (reply.Code, reply.RemoteHost));
+        Assert.Equal((250, $"mx2.{domain}"), (reply.Reply.Code, reply.RemoteHost));
         await delivery.CommitAsync(Ct);
 
         var received = Assert.Single(await _mx.WaitForAsync(Second, 1, Within));
@@ -171,14 +171,14 @@ public sealed class InteractiveSmtpTargetTests : IAsyncLifetime
             foreach (var (id, address) in new[] { (1L, "a@refuse.test"), (2L, "b@refuse.test") })
             {
                 var reply = await delivery.AddRecipientAsync(R(id, address), Ct);
-                Assert.Equal((550, "5.7.1", Refuse), (reply!.Code, reply.Enhanced, reply.RemoteHost));
+                Assert.Equal((550, "5.7.1", Refuse), (reply!.Reply.Code, reply.Reply.Enhanced.ToString(), reply.RemoteHost));
             }
         }
 
         // The same through the two phases as the router drives them: nothing accepted, so no body.
         var result = await DeliveryTargets.DeliverAsync(target, message, [R(3, "c@refuse.test"), R(4, "d@refuse.test")], Ct);
         Assert.Equal([3L, 4L], result.Replies.Keys.Order());
-        Assert.All(result.Replies.Values, r => Assert.Equal(550, r.Code));
+        Assert.All(result.Replies.Values, r => Assert.Equal(550, r.Reply.Code));
         Assert.Equal(0, _mx.RcptCommands(Refuse));
         Assert.Equal(0, _mx.DataTransactions(Refuse));
     }
@@ -190,15 +190,15 @@ public sealed class InteractiveSmtpTargetTests : IAsyncLifetime
         var first = TargetKit.Content("first", 3_000);
         var second = TargetKit.Content("second", 4_000);
         var result = await DeliveryTargets.DeliverAsync(target, Interactive(first, "static.test"), [R(1, "one@static.test")], Ct);
-        Assert.Equal(250, Assert.Single(result.Replies).Value.Code);
+        Assert.Equal(250, Assert.Single(result.Replies).Value.Reply.Code);
         result = await DeliveryTargets.DeliverAsync(target, Interactive(second, "static.test"), [R(2, "two@static.test")], Ct);
-        Assert.Equal(250, Assert.Single(result.Replies).Value.Code);
+        Assert.Equal(250, Assert.Single(result.Replies).Value.Reply.Code);
         Assert.Equal(1, _mx.Connections(Accept));
 
         // The store-and-forward path shares the pool.
         var third = TargetKit.Content("third", 5_000);
         result = await DeliveryTargets.DeliverAsync(target, TargetKit.Message(third, "static.test"), [R(3, "three@static.test")], Ct);
-        Assert.Equal(250, Assert.Single(result.Replies).Value.Code);
+        Assert.Equal(250, Assert.Single(result.Replies).Value.Reply.Code);
         Assert.Equal(1, _mx.Connections(Accept));
 
         var received = await _mx.WaitForAsync(Accept, 3, Within);
@@ -222,7 +222,7 @@ public sealed class InteractiveSmtpTargetTests : IAsyncLifetime
         // The same connection (RSET, then back to the pool) takes the next transaction: MAIL is not refused as nested.
         var content = TargetKit.Content("after", 2_000);
         var result = await DeliveryTargets.DeliverAsync(target, Interactive(content, "static.test"), [R(2, "kept@static.test")], Ct);
-        Assert.Equal(250, Assert.Single(result.Replies).Value.Code);
+        Assert.Equal(250, Assert.Single(result.Replies).Value.Reply.Code);
         Assert.Equal(1, _mx.Connections(Accept));
         var received = Assert.Single(await _mx.WaitForAsync(Accept, 1, Within));
         Assert.Equal(["kept@static.test"], received.Recipients);
@@ -236,8 +236,8 @@ public sealed class InteractiveSmtpTargetTests : IAsyncLifetime
         await using var delivery = await target.StartAsync(Interactive(TargetKit.Content("held", 500), "local.test"), Ct);
         var first = await delivery.AddRecipientAsync(R(1, "a@local.test"), Ct);
         var second = await delivery.AddRecipientAsync(R(2, "b@local.test"), Ct);
-        Assert.Equal((0, "4.3.0"), (first!.Code, first.Enhanced));
-        Assert.Contains("held", first.Text, StringComparison.Ordinal);
+        Assert.Equal((0, "4.3.0"), (first!.Reply.Code, first.Reply.Enhanced.ToString()));
+        Assert.Contains("held", first.Reply.Text, StringComparison.Ordinal);
         Assert.Equal(first, second);
         var body = await delivery.BodyAsync(Ct);
         Assert.True(body.Held);
@@ -250,7 +250,7 @@ public sealed class InteractiveSmtpTargetTests : IAsyncLifetime
         var target = Target();
         await using var delivery = await target.StartAsync(Interactive(TargetKit.Content("nxdomain", 500), "nowhere.test"), Ct);
         var reply = await delivery.AddRecipientAsync(R(1, "a@nowhere.test"), Ct);
-        Assert.Equal((0, "5.1.2"), (reply!.Code, reply.Enhanced));
+        Assert.Equal((0, "5.1.2"), (reply!.Reply.Code, reply.Reply.Enhanced.ToString()));
     }
 
     [Fact]
@@ -262,8 +262,8 @@ public sealed class InteractiveSmtpTargetTests : IAsyncLifetime
         Assert.Equal([1L, 2L], result.Replies.Keys.Order());
         Assert.All(result.Replies.Values, r =>
         {
-            Assert.Equal((0, "4.4.2"), (r.Code, r.Enhanced));
-            Assert.Contains("may have been delivered", r.Text, StringComparison.Ordinal);
+            Assert.Equal((0, "4.4.2"), (r.Reply.Code, r.Reply.Enhanced.ToString()));
+            Assert.Contains("may have been delivered", r.Reply.Text, StringComparison.Ordinal);
         });
         Assert.Equal(1, _mx.DataTransactions(DataStall));
 
@@ -281,7 +281,7 @@ public sealed class InteractiveSmtpTargetTests : IAsyncLifetime
         await using var delivery = await target.StartAsync(Interactive(TargetKit.Content("stall at rcpt", 500), "static.test"), Ct);
         Assert.Null(await delivery.AddRecipientAsync(R(1, "fine@static.test"), Ct));
         var stalled = await delivery.AddRecipientAsync(R(2, "stallrcpt-x@static.test"), Ct);
-        Assert.Equal((0, "4.4.2", Accept), (stalled!.Code, stalled.Enhanced, stalled.RemoteHost));
+        Assert.Equal((0, "4.4.2", Accept), (stalled!.Reply.Code, stalled.Reply.Enhanced.ToString(), stalled.RemoteHost));
         var later = await delivery.AddRecipientAsync(R(3, "later@static.test"), Ct);
         Assert.Equal(stalled, later);
         Assert.Equal(2, _mx.RcptCommands(Accept));
@@ -313,7 +313,7 @@ public sealed class InteractiveSmtpTargetTests : IAsyncLifetime
                 },
             };
             var result = await DeliveryTargets.DeliverAsync(target, message, [R(1, "a@bare.test")], Ct);
-            Assert.Equal((0, "4.3.0"), (Assert.Single(result.Replies).Value.Code, result.Replies[1].Enhanced));
+            Assert.Equal((0, "4.3.0"), (Assert.Single(result.Replies).Value.Reply.Code, result.Replies[1].Reply.Enhanced.ToString()));
             await server.WaitAsync(Within, Ct); // ends only when the client has closed its connection
         }
         finally
@@ -333,14 +333,14 @@ public sealed class InteractiveSmtpTargetTests : IAsyncLifetime
             var first = TargetKit.Content("first", 1_000);
             var closing = ServeOneAsync(listener, "take-and-close"); // like a server whose idle timeout expired
             var result = await DeliveryTargets.DeliverAsync(target, Interactive(first, "bare.test"), [R(1, "a@bare.test")], Ct);
-            Assert.Equal(250, Assert.Single(result.Replies).Value.Code);
+            Assert.Equal(250, Assert.Single(result.Replies).Value.Reply.Code);
             Assert.Equal([Encoding.Latin1.GetString(first)], await closing.WaitAsync(Within, Ct));
 
             var second = TargetKit.Content("second", 1_000);
             var serving = ServeOneAsync(listener, "take");
             result = await DeliveryTargets.DeliverAsync(target, Interactive(second, "bare.test"), [R(2, "b@bare.test")], Ct);
             var reply = Assert.Single(result.Replies).Value;
-            Assert.Equal((250, "taken"), (reply.Code, reply.Text));
+            Assert.Equal((250, "taken"), (reply.Reply.Code, reply.Reply.Text));
             foreach (var transport in _transports)
                 await transport.DisposeAsync(); // QUIT: the server's session ends
             Assert.Equal([Encoding.Latin1.GetString(second)], await serving.WaitAsync(Within, Ct));
@@ -428,10 +428,10 @@ public sealed class InteractiveSmtpTargetTests : IAsyncLifetime
         using (var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => delivery.AddRecipientAsync(R(2, "stallrcpt-z@static.test"), cancel.Token));
         var later = await delivery.AddRecipientAsync(R(3, "later@static.test"), Ct);
-        Assert.Equal((0, "4.4.1"), (later!.Code, later.Enhanced));
+        Assert.Equal((0, "4.4.1"), (later!.Reply.Code, later.Reply.Enhanced.ToString()));
         Assert.Equal(2, _mx.RcptCommands(Accept));
         var body = await delivery.BodyAsync(Ct);
-        Assert.Equal((0, "4.4.1"), (body.Replies[1].Code, body.Replies[1].Enhanced));
+        Assert.Equal((0, "4.4.1"), (body.Replies[1].Reply.Code, body.Replies[1].Reply.Enhanced.ToString()));
         Assert.Equal(0, _mx.DataTransactions(Accept));
     }
 
@@ -452,7 +452,7 @@ public sealed class InteractiveSmtpTargetTests : IAsyncLifetime
         // The interrupted connection is out of step: closed, and the next transaction gets a new one.
         var content = TargetKit.Content("next", 500);
         var result = await DeliveryTargets.DeliverAsync(target, Interactive(content, "static.test"), [R(2, "next@static.test")], Ct);
-        Assert.Equal(250, Assert.Single(result.Replies).Value.Code);
+        Assert.Equal(250, Assert.Single(result.Replies).Value.Reply.Code);
         Assert.Equal(2, _mx.Connections(Accept));
         Assert.Equal(content, Assert.Single(await _mx.WaitForAsync(Accept, 1, Within)).Content);
     }

@@ -137,8 +137,8 @@ public sealed class MiniMailgunDeliveryTests(MiniMailgunWorld fixture) : IClassF
         Assert.Equal(DeliveryState.Delivered, good.State);
         Assert.Equal(DeliveryState.Failed, nomx.State);
         Assert.Equal(1, nomx.Attempts);
-        Assert.Equal("5.1.2", nomx.LastReply!.Enhanced);
-        Assert.Contains("has no MX and no address", nomx.LastReply.Text);
+        Assert.Equal("5.1.2", nomx.LastReply!.Reply.Enhanced.ToString());
+        Assert.Contains("has no MX and no address", nomx.LastReply.Reply.Text);
         Assert.Single(ReceivedBy(Accept, "partial"));
         // envelopes in different final states: "queued" (all envelopes in one state → that state, otherwise queued)
         Assert.Equal(Status("queued"), await StatusAsync(id));
@@ -163,7 +163,7 @@ public sealed class MiniMailgunDeliveryTests(MiniMailgunWorld fixture) : IClassF
         await WaitStatusAsync(id, "sent");
         var delivery = Assert.Single(await MessagesOfAsync(id)).Deliveries[0];
         Assert.Equal(2, delivery.Attempts);
-        Assert.Equal(250, delivery.LastReply!.Code);
+        Assert.Equal(250, delivery.LastReply!.Reply.Code);
         AssertBuiltMessage(Assert.Single(ReceivedBy(Flaky, "flaky")), "flaky", "flaky@flaky.test");
     }
 
@@ -175,8 +175,8 @@ public sealed class MiniMailgunDeliveryTests(MiniMailgunWorld fixture) : IClassF
         var delivery = Assert.Single(await MessagesOfAsync(id)).Deliveries[0];
         Assert.Equal(DeliveryState.Failed, delivery.State);
         Assert.Equal(3, delivery.Attempts);
-        Assert.Equal(451, delivery.LastReply!.Code);
-        Assert.EndsWith("(gave up after 3 attempts)", delivery.LastReply.Text);
+        Assert.Equal(451, delivery.LastReply!.Reply.Code);
+        Assert.EndsWith("(gave up after 3 attempts)", delivery.LastReply.Reply.Text);
         await WaitForBounceAsync("tempfail-limit@good.test");
     }
 
@@ -187,7 +187,7 @@ public sealed class MiniMailgunDeliveryTests(MiniMailgunWorld fixture) : IClassF
         await WaitStatusAsync(id, "undeliverable");
         var delivery = Assert.Single(await MessagesOfAsync(id)).Deliveries[0];
         Assert.Equal(1, delivery.Attempts);
-        Assert.Equal(553, delivery.LastReply!.Code);
+        Assert.Equal(553, delivery.LastReply!.Reply.Code);
         Assert.Equal("mx.refuse553.test", delivery.LastReply.RemoteHost);
         Assert.Empty(ReceivedBy(Refuse553, "refused"));
     }

@@ -120,7 +120,7 @@ public sealed class ExpiryTests(ShortLifeWorld fixture) : IClassFixture<ShortLif
         var d = message.Deliveries[0];
         Assert.Equal(DeliveryState.Failed, d.State);
         Assert.True(d.Attempts >= 3, $"{d.Attempts} attempts");
-        Assert.Contains("gave up", d.LastReply!.Text);
+        Assert.Contains("gave up", d.LastReply!.Reply.Text);
 
         var clock = Stopwatch.StartNew();
         while (_world.Bounces(sender).Count < 2 && clock.Elapsed < TimeSpan.FromSeconds(10))

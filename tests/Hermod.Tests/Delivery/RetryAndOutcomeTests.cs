@@ -1,5 +1,6 @@
 using System.Net;
 using Hermod.Core.Configuration;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Queue;
 
@@ -52,9 +53,9 @@ public sealed class RetryAndOutcomeTests
         DateTimeOffset? now = null, bool dsnSupported = true) =>
         Outcomes.For(recipient ?? Recipient(), reply, message ?? Message(), dsnSupported, Options, now ?? Created.AddMinutes(1), 0.5);
 
-    private static readonly UpstreamReply Ok = new("mx.dest.test", 250, "2.0.0", "ok");
-    private static readonly UpstreamReply Temp = new("mx.dest.test", 451, "4.3.0", "try later");
-    private static readonly UpstreamReply Perm = new("mx.dest.test", 550, "5.1.1", "no such user");
+    private static readonly UpstreamReply Ok = new("mx.dest.test", new SmtpReply(250, new(2, 0, 0), "ok"));
+    private static readonly UpstreamReply Temp = new("mx.dest.test", new SmtpReply(451, new(4, 3, 0), "try later"));
+    private static readonly UpstreamReply Perm = new("mx.dest.test", new SmtpReply(550, new(5, 1, 1), "no such user"));
 
     [Fact]
     public void A_250_is_delivered_a_5xx_failed_at_once_a_4xx_deferred()
@@ -72,8 +73,8 @@ public sealed class RetryAndOutcomeTests
     [Fact]
     public void Local_failures_without_a_reply_go_by_their_enhanced_status()
     {
-        Assert.Equal(AttemptStatus.Failed, Outcome(new UpstreamReply(null, 0, "5.1.10", "null MX")).Status);
-        Assert.Equal(AttemptStatus.Deferred, Outcome(new UpstreamReply(null, 0, "4.4.1", "connection refused")).Status);
+        Assert.Equal(AttemptStatus.Failed, Outcome(UpstreamReply.NoReply(null, new(5, 1, 10), "null MX")).Status);
+        Assert.Equal(AttemptStatus.Deferred, Outcome(UpstreamReply.NoReply(null, new(4, 4, 1), "connection refused")).Status);
     }
 
     [Fact]
@@ -82,7 +83,7 @@ public sealed class RetryAndOutcomeTests
         var outcome = Outcome(Temp, now: Created + Retry.MaxAge);
         Assert.Equal(AttemptStatus.Failed, outcome.Status);
         Assert.Equal(DsnKind.Failure, outcome.Dsn);
-        Assert.Contains("gave up", outcome.Reply.Text);
+        Assert.Contains("gave up", outcome.Reply.Reply.Text);
     }
 
     [Fact]
@@ -98,10 +99,10 @@ public sealed class RetryAndOutcomeTests
         Assert.Equal(AttemptStatus.Failed, last.Status);
         Assert.Null(last.NextAttempt);
         Assert.Equal(DsnKind.Failure, last.Dsn);
-        Assert.Equal(451, last.Reply.Code);
-        Assert.Equal("try later (gave up after 3 attempts)", last.Reply.Text);
+        Assert.Equal(451, last.Reply.Reply.Code);
+        Assert.Equal("try later (gave up after 3 attempts)", last.Reply.Reply.Text);
         Assert.Equal(AttemptStatus.Delivered, At(2, Ok).Status);
-        Assert.Equal("no such user", At(0, Perm).Reply.Text); // a permanent failure says nothing about attempts
+        Assert.Equal("no such user", At(0, Perm).Reply.Reply.Text); // a permanent failure says nothing about attempts
 
         // 0, the default, is no limit: only the maximum age ends the retries
         Assert.Equal(AttemptStatus.Deferred, Outcome(Temp, Recipient(attempts: 500)).Status);

@@ -72,10 +72,10 @@ public sealed class RouterTests : IAsyncLifetime
     {
         var nullMx = await Router().ResolveAsync("nullmx.test", default);
         Assert.True(nullMx.Permanent);
-        Assert.Equal("5.1.10", nullMx.Failure!.Enhanced);
+        Assert.Equal("5.1.10", nullMx.Failure!.Reply.Enhanced.ToString());
         var missing = await Router().ResolveAsync("nowhere.test", default);
         Assert.True(missing.Permanent);
-        Assert.Equal("5.1.2", missing.Failure!.Enhanced);
+        Assert.Equal("5.1.2", missing.Failure!.Reply.Enhanced.ToString());
         var noAddress = await Router().ResolveAsync("mx-only-name.multi.test", default);
         Assert.True(noAddress.Permanent);
     }
@@ -85,12 +85,12 @@ public sealed class RouterTests : IAsyncLifetime
     {
         var broken = await Router().ResolveAsync("broken.test", default);
         Assert.False(broken.Permanent);
-        Assert.StartsWith("4.", broken.Failure!.Enhanced);
+        Assert.StartsWith("4.", broken.Failure!.Reply.Enhanced.ToString());
 
         using var silent = new StubResolver(new DnsOptions { Servers = [IPEndPoint.Parse("127.0.0.1:9")], Timeout = TimeSpan.FromMilliseconds(200), Attempts = 1 });
         var timeout = await new Router(new HermodOptions(), silent).ResolveAsync("multi.test", default);
         Assert.False(timeout.Permanent);
-        Assert.Equal("4.4.3", timeout.Failure!.Enhanced);
+        Assert.Equal("4.4.3", timeout.Failure!.Reply.Enhanced.ToString());
     }
 
     [Fact]
@@ -115,10 +115,10 @@ public sealed class RouterTests : IAsyncLifetime
     {
         var loop = await Router(o => o.Smtp.Listeners = [new ListenerOptions { Address = IPEndPoint.Parse("127.0.0.20:2525") }])
             .ResolveAsync("aonly.test", default);
-        Assert.Equal("5.4.6", loop.Failure!.Enhanced);
+        Assert.Equal("5.4.6", loop.Failure!.Reply.Enhanced.ToString());
         var skipped = await Router(o => o.Smtp.Listeners = [new ListenerOptions { Address = IPEndPoint.Parse("0.0.0.0:2525") }])
             .ResolveAsync("multi.test", default); // every 127.x MX is this host
-        Assert.Equal("5.4.6", skipped.Failure!.Enhanced);
+        Assert.Equal("5.4.6", skipped.Failure!.Reply.Enhanced.ToString());
         var other = await Router(o => o.Smtp.Listeners = [new ListenerOptions { Address = IPEndPoint.Parse("127.0.0.10:2525") }])
             .ResolveAsync("multi.test", default);
         Assert.Equal(["127.0.0.11:2525", "127.0.0.12:2525"], other.Hops.Select(h => h.EndPoint.ToString()).Order());
@@ -135,8 +135,8 @@ public sealed class RouterTests : IAsyncLifetime
         var held = await router.ResolveAsync("multi.test", default);
         Assert.True(held.Held);
         Assert.False(held.Permanent);
-        Assert.StartsWith("held: no delivery target for the local domain multi.test", held.Failure!.Text);
-        Assert.StartsWith("held", (await router.ResolveAsync("", default)).Failure!.Text); // the bare "postmaster"
+        Assert.StartsWith("held: no delivery target for the local domain multi.test", held.Failure!.Reply.Text);
+        Assert.StartsWith("held", (await router.ResolveAsync("", default)).Failure!.Reply.Text); // the bare "postmaster"
         var routed = await Router(o =>
         {
             o.Smtp.LocalDomains = ["multi.test"];

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Hermod.Core.Configuration;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Http.MiniMailgun;
 using Hermod.TestKit;
@@ -136,7 +137,7 @@ public sealed partial class MiniMailgunTests(MiniMailgunHost fixture) : IClassFi
         async Task FinishAsync(DeliverySummary delivery, string messageId, AttemptStatus status)
         {
             var now = DateTimeOffset.UtcNow;
-            var reply = status == AttemptStatus.Delivered ? new UpstreamReply("mx", 250, "2.0.0", "ok") : new UpstreamReply("mx", 550, "5.1.1", "no");
+            var reply = status == AttemptStatus.Delivered ? new UpstreamReply("mx", new SmtpReply(250, new(2, 0, 0), "ok")) : new UpstreamReply("mx", new SmtpReply(550, new(5, 1, 1), "no"));
             await queue.RecordAsync(new AttemptRecord(messageId, now, now, [new RecipientOutcome(delivery.Id, status, reply)]), default);
         }
 

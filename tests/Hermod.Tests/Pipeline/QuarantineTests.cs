@@ -67,7 +67,7 @@ public sealed class QuarantineTests
         var settled = await host.WaitAsync(id, m => m.Deliveries.All(d => d.State is DeliveryState.Held or DeliveryState.Delivered));
         var held = settled.Deliveries.Single(d => d.Recipient == "suspect@example.test");
         Assert.Equal((DeliveryState.Held, "quarantine:example.test", 0), (held.State, held.Route, held.Attempts));
-        Assert.Contains("quarantine", held.LastReply!.Text, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("quarantine", held.LastReply!.Reply.Text, StringComparison.OrdinalIgnoreCase);
         var delivered = settled.Deliveries.Single(d => d.Recipient == "user@example.test");
         Assert.Equal((DeliveryState.Delivered, "mailboxes:example.test"), (delivered.State, delivered.Route));
         Assert.Single(await PipelinePeers.ReadMaildirAsync(Path.Combine(host.Work, "mail", "user")));
@@ -117,7 +117,7 @@ public sealed class QuarantineTests
         Assert.All(held.Deliveries, d =>
         {
             Assert.Equal("quarantine:mailboxes:example.test", d.Route);
-            Assert.Contains("quarantine", d.LastReply!.Text, StringComparison.OrdinalIgnoreCase);
+            Assert.Contains("quarantine", d.LastReply!.Reply.Text, StringComparison.OrdinalIgnoreCase);
         });
         var shown = await host.CliAsync("queue", "show", flagged); // the operator sees why
         Assert.Contains("quarantined: flagged as spam upstream\n", shown.Stdout, StringComparison.Ordinal);
@@ -136,7 +136,7 @@ public sealed class QuarantineTests
         await using (var smtp = await host.ConnectAsync())
             id = await PipelineHost.SendAsync(smtp, "sender@remote.test", ["user@example.test"], Flagged + ".\r\n");
         var held = (await host.WaitAsync(id, m => m.Deliveries.All(d => d.State == DeliveryState.Held))).Deliveries[0];
-        Assert.Contains($"hermod queue release {id}", held.LastReply!.Text);
+        Assert.Contains($"hermod queue release {id}", held.LastReply!.Reply.Text);
 
         await host.CliAsync("queue", "release", id);
 

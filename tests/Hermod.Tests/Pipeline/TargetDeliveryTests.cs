@@ -107,8 +107,8 @@ public sealed class TargetDeliveryTests
         {
             Assert.Equal("archive:example.test", d.Route);
             Assert.Equal(1, d.Attempts);
-            Assert.Equal((451, "4.0.0"), (d.LastReply!.Code, d.LastReply.Enhanced));
-            Assert.StartsWith("503 from 127.0.0.1", d.LastReply.Text);
+            Assert.Equal((451, "4.0.0"), (d.LastReply!.Reply.Code, d.LastReply.Reply.Enhanced.ToString()));
+            Assert.StartsWith("503 from 127.0.0.1", d.LastReply.Reply.Text);
             Assert.True(d.NextAttempt > DateTimeOffset.UtcNow.AddMinutes(30), $"next attempt {d.NextAttempt}");
         });
         Assert.Equal(1, receiver.RequestCount); // one request for both recipients

@@ -3,6 +3,7 @@ using System.Text;
 using Hermod.Core.Configuration;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Pipeline.Processors;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.TestKit;
 using Hermod.Tests.Pipeline;
@@ -199,7 +200,7 @@ public sealed class BodySinkPrefixTests
 
             public string Prefix => "X-Spam-Score: 0\r\n";
 
-            public PolicyReply? Complete(IBufferWriter<byte> next) => null;
+            public SmtpReply? Complete(IBufferWriter<byte> next) => null;
         }
     }
 

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
@@ -101,7 +102,7 @@ public sealed class BlobSegmentTests : IAsyncLifetime
     {
         await using var store = Open();
         var now = DateTimeOffset.UtcNow;
-        var delivered = new CutThroughAttempt(now, now, [new RecipientOutcome(0, AttemptStatus.Delivered, new UpstreamReply("mx.example.test", 250, "2.0.0", "ok"))]);
+        var delivered = new CutThroughAttempt(now, now, [new RecipientOutcome(0, AttemptStatus.Delivered, new UpstreamReply("mx.example.test", new SmtpReply(250, new(2, 0, 0), "ok")))]);
         for (var i = 0; i < 6; i++) // finished at once: retention may take them
             await AcceptAsync(store, RandomNumberGenerator.GetBytes(300 * 1024), delivered);
         var kept = RandomNumberGenerator.GetBytes(300 * 1024);

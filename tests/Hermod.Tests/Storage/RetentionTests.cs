@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Retention;
 using Hermod.Storage.Sqlite;
@@ -63,7 +64,7 @@ public abstract class ManualClockStoreTests : IAsyncLifetime
     {
         var message = (await Store.GetAsync(messageId, default))!;
         var now = Clock.GetUtcNow();
-        var reply = status == AttemptStatus.Delivered ? new UpstreamReply("mx.dest.test", 250, "2.0.0", "ok") : new UpstreamReply("mx.dest.test", 550, "5.1.1", "no");
+        var reply = status == AttemptStatus.Delivered ? new UpstreamReply("mx.dest.test", new SmtpReply(250, new(2, 0, 0), "ok")) : new UpstreamReply("mx.dest.test", new SmtpReply(550, new(5, 1, 1), "no"));
         await Store.RecordAsync(new AttemptRecord(messageId, now, now,
             [.. message.Deliveries.Select(d => new RecipientOutcome(d.Id, status, reply, null, dsn))]), default);
     }
@@ -122,8 +123,8 @@ public sealed class RetentionTests : ManualClockStoreTests
         var now = Clock.GetUtcNow();
         await Store.RecordAsync(new AttemptRecord(partly, now, now,
         [
-            new RecipientOutcome(message.Deliveries[0].Id, AttemptStatus.Delivered, new UpstreamReply("mx", 250, "2.0.0", "ok")),
-            new RecipientOutcome(message.Deliveries[1].Id, AttemptStatus.Deferred, new UpstreamReply("mx", 451, "4.3.0", "later"), now.AddDays(100)),
+            new RecipientOutcome(message.Deliveries[0].Id, AttemptStatus.Delivered, new UpstreamReply("mx", new SmtpReply(250, new(2, 0, 0), "ok"))),
+            new RecipientOutcome(message.Deliveries[1].Id, AttemptStatus.Deferred, new UpstreamReply("mx", new SmtpReply(451, new(4, 3, 0), "later")), now.AddDays(100)),
         ]), default);
         Clock.Advance(TimeSpan.FromDays(365));
         Assert.Equal(RetentionResult.None, await Store.DeleteFinishedAsync(Week, 100, default));

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
@@ -92,7 +93,7 @@ public sealed class SqliteMessageStoreTests : IAsyncLifetime
             await using var blob = await StoreKit.WriteBodyAsync(store, body);
             blob.ContentHash = SHA256.HashData(body);
             var now = DateTimeOffset.UtcNow;
-            var attempt = new CutThroughAttempt(now, now, [new RecipientOutcome(0, AttemptStatus.Delivered, new UpstreamReply("mx.example.test", 250, "2.0.0", "ok"))]);
+            var attempt = new CutThroughAttempt(now, now, [new RecipientOutcome(0, AttemptStatus.Delivered, new UpstreamReply("mx.example.test", new SmtpReply(250, new(2, 0, 0), "ok")))]);
             await store.AcceptAsync(envelope, "X-Trace: 1\r\n", blob, default, cutThrough: attempt);
             delivered.Add(envelope.Id);
         }
@@ -160,7 +161,7 @@ public sealed class SqliteMessageStoreTests : IAsyncLifetime
             var blob = store.CreateBlobWriter();
             BuffersExtensions.Write(blob, Encoding.ASCII.GetBytes($"Subject: {i}\r\n\r\nbody\r\n"));
             var now = DateTimeOffset.UtcNow;
-            var delivered = new CutThroughAttempt(now, now, [new RecipientOutcome(0, AttemptStatus.Delivered, new UpstreamReply("mx.example.test", 250, "2.0.0", "ok"))]);
+            var delivered = new CutThroughAttempt(now, now, [new RecipientOutcome(0, AttemptStatus.Delivered, new UpstreamReply("mx.example.test", new SmtpReply(250, new(2, 0, 0), "ok")))]);
             records.Add(store.AcceptAsync(envelope, "", blob, default, cutThrough: delivered).ContinueWith(_ => blob.DisposeAsync().AsTask(), TaskScheduler.Default).Unwrap());
             ids.Add(envelope.Id);
             var pause = System.Diagnostics.Stopwatch.StartNew();
@@ -189,7 +190,7 @@ public sealed class SqliteMessageStoreTests : IAsyncLifetime
             await using var blob = store.CreateBlobWriter();
             var now = DateTimeOffset.UtcNow;
             var attempt = outcome is { } status
-                ? new CutThroughAttempt(now, now, [new RecipientOutcome(0, status, new UpstreamReply("mx.example.test", 250, "2.0.0", "ok"))])
+                ? new CutThroughAttempt(now, now, [new RecipientOutcome(0, status, new UpstreamReply("mx.example.test", new SmtpReply(250, new(2, 0, 0), "ok")))])
                 : null;
             return await store.AcceptAsync(envelope, "", blob, default, cutThrough: attempt)
                 .ContinueWith(_ => Thread.CurrentThread.Name, TaskContinuationOptions.ExecuteSynchronously);
@@ -206,7 +207,7 @@ public sealed class SqliteMessageStoreTests : IAsyncLifetime
         await using var store = Open();
         var now = DateTimeOffset.UtcNow;
         var next = now.AddMinutes(5);
-        UpstreamReply Reply(int code, string enhanced) => new("mx.example.test", code, enhanced, $"said {code}");
+        UpstreamReply Reply(int code, string enhanced) => new("mx.example.test", new SmtpReply(code, EnhancedStatusCode.Parse(enhanced), $"said {code}"));
         var mixed = Envelope("ok@example.test", "gone@example.test", "later@example.test", "waiting@example.test");
         await using (var blob = store.CreateBlobWriter())
             await store.AcceptAsync(mixed, "", blob, default, cutThrough: new CutThroughAttempt(now, now,
@@ -218,7 +219,7 @@ public sealed class SqliteMessageStoreTests : IAsyncLifetime
         var deliveries = (await store.GetAsync(mixed.Id, default))!.Deliveries;
         Assert.Equal([DeliveryState.Delivered, DeliveryState.Failed, DeliveryState.Deferred, DeliveryState.Queued], deliveries.Select(d => d.State));
         Assert.Equal([1, 1, 1, 0], deliveries.Select(d => d.Attempts));
-        Assert.Equal([250, 550, 451], deliveries.Take(3).Select(d => d.LastReply!.Code));
+        Assert.Equal([250, 550, 451], deliveries.Take(3).Select(d => d.LastReply!.Reply.Code));
         Assert.Equal(DsnKind.Failure, deliveries[1].DsnPending);
         Assert.Equal(next.ToUnixTimeMilliseconds(), deliveries[2].NextAttempt!.Value.ToUnixTimeMilliseconds());
         Assert.Equal(3, Scalar($"SELECT count(*) FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE message_id = '{mixed.Id}')"));
@@ -314,16 +315,16 @@ public sealed class SqliteMessageStoreTests : IAsyncLifetime
             id = await AcceptAsync(store, [1], "", "a@local.test");
             var job = Assert.Single(await store.ClaimAsync(10, TimeSpan.FromHours(1), default));
             await store.RecordAsync(new AttemptRecord(id, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow,
-                [new RecipientOutcome(job.Recipients[0].DeliveryId, AttemptStatus.Held, new UpstreamReply(null, 0, "4.3.0", "held: no delivery target"))]), default);
+                [new RecipientOutcome(job.Recipients[0].DeliveryId, AttemptStatus.Held, UpstreamReply.NoReply(null, new(4, 3, 0), "held: no delivery target"))]), default);
             var held = (await store.GetAsync(id, default))!.Deliveries[0];
-            Assert.Equal((DeliveryState.Held, 0, "held: no delivery target"), (held.State, held.Attempts, held.LastReply!.Text));
+            Assert.Equal((DeliveryState.Held, 0, "held: no delivery target"), (held.State, held.Attempts, held.LastReply!.Reply.Text));
             Assert.Null(await store.NextDueAsync(default)); // nothing scheduled: no retries, no expiry
             Assert.Single(await store.ListAsync(DeliveryState.Held, 10, default));
 
             Assert.Equal(1, await store.RetryNowAsync(id, default)); // the operator releases it
             Assert.Single(await store.ClaimAsync(10, TimeSpan.FromHours(1), default));
             await store.RecordAsync(new AttemptRecord(id, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow,
-                [new RecipientOutcome(job.Recipients[0].DeliveryId, AttemptStatus.Held, new UpstreamReply(null, 0, "4.3.0", "held: no delivery target"))]), default);
+                [new RecipientOutcome(job.Recipients[0].DeliveryId, AttemptStatus.Held, UpstreamReply.NoReply(null, new(4, 3, 0), "held: no delivery target"))]), default);
         }
         await using (var store = Open()) // a restart (maybe with a new route) releases held mail
         {
@@ -351,8 +352,8 @@ public sealed class SqliteMessageStoreTests : IAsyncLifetime
         var next = DateTimeOffset.UtcNow.AddMinutes(5);
         await store.RecordAsync(new AttemptRecord(id, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow,
         [
-            new RecipientOutcome(job.Recipients[0].DeliveryId, AttemptStatus.Delivered, new UpstreamReply("mx.one.test", 250, "2.0.0", "ok")),
-            new RecipientOutcome(job.Recipients[1].DeliveryId, AttemptStatus.Deferred, new UpstreamReply("mx.one.test", 451, "4.3.0", "later"), next),
+            new RecipientOutcome(job.Recipients[0].DeliveryId, AttemptStatus.Delivered, new UpstreamReply("mx.one.test", new SmtpReply(250, new(2, 0, 0), "ok"))),
+            new RecipientOutcome(job.Recipients[1].DeliveryId, AttemptStatus.Deferred, new UpstreamReply("mx.one.test", new SmtpReply(451, new(4, 3, 0), "later")), next),
         ]), default);
         var message = (await store.GetAsync(id, default))!;
         Assert.Equal([DeliveryState.Delivered, DeliveryState.Deferred], message.Deliveries.Select(d => d.State));

@@ -4,6 +4,7 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
 using Hermod.Core.Extensions;
+using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Core.Text;
 using Microsoft.Extensions.Logging;
@@ -80,7 +81,7 @@ public sealed class TraceHeaderProcessor : IStreamProcessor
 
         public bool PassesThrough => true;
 
-        public PolicyReply? Complete(IBufferWriter<byte> next) => null;
+        public SmtpReply? Complete(IBufferWriter<byte> next) => null;
     }
 }
 
@@ -113,7 +114,7 @@ public sealed class HashProcessor : IStreamProcessor
 
         public void Observe(ReadOnlySpan<byte> data) => hash.AppendData(data);
 
-        public PolicyReply? Complete(IBufferWriter<byte> next)
+        public SmtpReply? Complete(IBufferWriter<byte> next)
         {
             blob.ContentHash = hash.GetHashAndReset(); // reset: ready for the next message
             owner.Return(hash);
@@ -156,7 +157,7 @@ public sealed class CompressProcessor(int quality) : IStreamProcessor
             }
         }
 
-        public PolicyReply? Complete(IBufferWriter<byte> next)
+        public SmtpReply? Complete(IBufferWriter<byte> next)
         {
             OperationStatus status;
             do
@@ -192,8 +193,8 @@ public sealed class SizeLimitProcessor(long max) : IStreamProcessor
                 next.Write(data);
         }
 
-        public PolicyReply? Complete(IBufferWriter<byte> next) =>
-            _length > max ? new PolicyReply(552, "5.3.4", $"Message too big (this service takes at most {max} bytes)") : null;
+        public SmtpReply? Complete(IBufferWriter<byte> next) =>
+            _length > max ? new SmtpReply(552, new(5, 3, 4), $"Message too big (this service takes at most {max} bytes)") : null;
     }
 }
 
@@ -222,7 +223,7 @@ public sealed partial class DebugProcessor(ILogger logger, int preview) : IStrea
                 _preview.Append(data[i] is >= 32 and < 127 ? (char)data[i] : data[i] == '\n' ? '|' : '.');
         }
 
-        public PolicyReply? Complete(IBufferWriter<byte> next)
+        public SmtpReply? Complete(IBufferWriter<byte> next)
         {
             LogBody(processor._logger, context.MessageId, _length, _lines, _preview.ToString());
             return null;

@@ -98,13 +98,13 @@ internal sealed partial class MiniMailgunApi(
                 await sink.WriteAsync(message.Content, CancellationToken.None);
                 var (refused, prefix) = sink.Complete();
                 if (refused is not null)
-                    return Error(refused.Permanent ? StatusCodes.Status422UnprocessableEntity : StatusCodes.Status503ServiceUnavailable, $"refused: {refused}");
+                    return Error(refused.IsPermanent ? StatusCodes.Status422UnprocessableEntity : StatusCodes.Status503ServiceUnavailable, $"refused: {refused}");
                 trace = prefix;
             }
             var policy = await HttpPolicy.RunAsync(pipeline, new SessionInfo(Listener, client, options.Hostname, request.ClientName, context.Request.IsHttps),
                 sender, recipients, blob, i => $"recipients[{i}]", "sender", context.RequestAborted);
             if (policy.Refused)
-                return Error(policy.Refusal!.Permanent ? StatusCodes.Status422UnprocessableEntity : StatusCodes.Status503ServiceUnavailable,
+                return Error(policy.Refusal!.IsPermanent ? StatusCodes.Status422UnprocessableEntity : StatusCodes.Status503ServiceUnavailable,
                     $"refused{(policy.Field.Length > 0 ? " (" + policy.Field + ")" : "")}: {policy.Refusal}");
             envelopes = [.. policy.Transaction!.Recipients
                 .GroupBy(r => r.Route, StringComparer.Ordinal) // one envelope per destination (domain and target), in the order first named

@@ -44,7 +44,7 @@ public sealed class HttpTargetTests
         Assert.Empty(run.Refused);
         Assert.Equal([11L, 12L], run.Body!.Replies.Keys.Order());
         foreach (var reply in run.Body.Replies.Values)
-            Assert.Equal((250, "2.0.0", "200 from 127.0.0.1", "127.0.0.1"), (reply.Code, reply.Enhanced, reply.Text, reply.RemoteHost));
+            Assert.Equal((250, "2.0.0", "200 from 127.0.0.1", "127.0.0.1"), (reply.Reply.Code, reply.Reply.Enhanced.ToString(), reply.Reply.Text, reply.RemoteHost));
 
         var received = await receiver.ReceivedAsync(1);
         Assert.Equal("POST", received.Request.GetProperty("method").GetString());
@@ -83,10 +83,10 @@ public sealed class HttpTargetTests
 
         foreach (var reply in first.Body!.Replies.Values)
         {
-            Assert.Equal((451, "4.0.0"), (reply.Code, reply.Enhanced));
-            Assert.StartsWith("503 from 127.0.0.1: receiver says 503", reply.Text, StringComparison.Ordinal);
+            Assert.Equal((451, "4.0.0"), (reply.Reply.Code, reply.Reply.Enhanced.ToString()));
+            Assert.StartsWith("503 from 127.0.0.1: receiver says 503", reply.Reply.Text, StringComparison.Ordinal);
         }
-        Assert.All(second.Body!.Replies.Values, r => Assert.Equal(250, r.Code));
+        Assert.All(second.Body!.Replies.Values, r => Assert.Equal(250, r.Reply.Code));
         Assert.Equal(content, (await receiver.ReceivedAsync(1)).Message);
         Assert.Equal(content, (await receiver.ReceivedAsync(2)).Message);
     }
@@ -102,11 +102,11 @@ public sealed class HttpTargetTests
         Assert.Equal(2, run.Body!.Replies.Count);
         foreach (var reply in run.Body.Replies.Values)
         {
-            Assert.Equal((550, "5.0.0", "127.0.0.1"), (reply.Code, reply.Enhanced, reply.RemoteHost));
+            Assert.Equal((550, "5.0.0", "127.0.0.1"), (reply.Reply.Code, reply.Reply.Enhanced.ToString(), reply.RemoteHost));
             const string Prefix = "400 from 127.0.0.1: ";
-            Assert.StartsWith(Prefix + "receiver says 400 caf xxx", reply.Text, StringComparison.Ordinal); // CR LF BEL é became spaces
-            Assert.Equal(200, reply.Text.Length - Prefix.Length);
-            Assert.All(reply.Text, c => Assert.InRange(c, ' ', '~'));
+            Assert.StartsWith(Prefix + "receiver says 400 caf xxx", reply.Reply.Text, StringComparison.Ordinal); // CR LF BEL é became spaces
+            Assert.Equal(200, reply.Reply.Text.Length - Prefix.Length);
+            Assert.All(reply.Reply.Text, c => Assert.InRange(c, ' ', '~'));
         }
     }
 
@@ -118,7 +118,7 @@ public sealed class HttpTargetTests
 
         var run = await TargetKit.DeliverAsync(target, Message(TargetKit.Content("busy", 1_000)), Recipients);
 
-        Assert.All(run.Body!.Replies.Values, r => Assert.Equal((451, "4.0.0"), (r.Code, r.Enhanced)));
+        Assert.All(run.Body!.Replies.Values, r => Assert.Equal((451, "4.0.0"), (r.Reply.Code, r.Reply.Enhanced.ToString())));
     }
 
     [Fact]
@@ -133,8 +133,8 @@ public sealed class HttpTargetTests
         Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(15));
         foreach (var reply in run.Body!.Replies.Values)
         {
-            Assert.Equal((0, "4.4.2"), (reply.Code, reply.Enhanced));
-            Assert.Contains("127.0.0.1", reply.Text, StringComparison.Ordinal);
+            Assert.Equal((0, "4.4.2"), (reply.Reply.Code, reply.Reply.Enhanced.ToString()));
+            Assert.Contains("127.0.0.1", reply.Reply.Text, StringComparison.Ordinal);
         }
         await receiver.ArrivedAsync(1); // it did get the request (its body may have been cut off by the timeout)
     }
@@ -154,9 +154,9 @@ public sealed class HttpTargetTests
 
         foreach (var reply in run.Body!.Replies.Values)
         {
-            Assert.Equal((0, "4.4.1"), (reply.Code, reply.Enhanced));
-            Assert.StartsWith("127.0.0.1: ", reply.Text, StringComparison.Ordinal);
-            Assert.DoesNotContain("   at ", reply.Text, StringComparison.Ordinal);
+            Assert.Equal((0, "4.4.1"), (reply.Reply.Code, reply.Reply.Enhanced.ToString()));
+            Assert.StartsWith("127.0.0.1: ", reply.Reply.Text, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", reply.Reply.Text, StringComparison.Ordinal);
         }
     }
 
@@ -168,7 +168,7 @@ public sealed class HttpTargetTests
 
         var run = await TargetKit.DeliverAsync(target, Message(TargetKit.Content("headers", 1_000)), Recipients);
 
-        Assert.All(run.Body!.Replies.Values, r => Assert.Equal("204 from 127.0.0.1", r.Text));
+        Assert.All(run.Body!.Replies.Values, r => Assert.Equal("204 from 127.0.0.1", r.Reply.Text));
         var received = await receiver.ReceivedAsync(1);
         Assert.Equal("Bearer s3cret", received.Header("Authorization"));
         Assert.Equal("blue", received.Header("X-Tenant"));

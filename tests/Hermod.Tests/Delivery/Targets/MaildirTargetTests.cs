@@ -60,7 +60,7 @@ public sealed class MaildirTargetTests : IDisposable
         Assert.Empty(run.Refused);
         Assert.Equal(2, run.Body!.Replies.Count);
         foreach (var reply in run.Body.Replies.Values)
-            Assert.Equal((250, "2.0.0", "delivered to maildir"), (reply.Code, reply.Enhanced, reply.Text));
+            Assert.Equal((250, "2.0.0", "delivered to maildir"), (reply.Reply.Code, reply.Reply.Enhanced.ToString(), reply.Reply.Text));
         var alice = Path.Combine(Root, "one.test", "alice");
         var bob = Path.Combine(Root, "two.test", "bob");
         var boxes = await ReadAsync(alice, bob);
@@ -85,7 +85,7 @@ public sealed class MaildirTargetTests : IDisposable
         var run = await TargetKit.DeliverAsync(target, TargetKit.Message(content, "a.test", "x@a.test", "y@b.test"),
             [TargetKit.Recipient(1, "x@a.test"), TargetKit.Recipient(2, "y@b.test")]);
 
-        Assert.All(run.Body!.Replies.Values, r => Assert.Equal(250, r.Code));
+        Assert.All(run.Body!.Replies.Values, r => Assert.Equal(250, r.Reply.Code));
         var box = (await ReadAsync(Root))[Root];
         Assert.Equal(2, box.Messages.Count);
         Assert.All(box.Messages, m => Assert.Equal(content, m.Content));
@@ -111,7 +111,7 @@ public sealed class MaildirTargetTests : IDisposable
         var message = TargetKit.Message(content, "a.test", "x@a.test");
 
         var run = await TargetKit.DeliverAsync(target, message, [TargetKit.Recipient(1, "x@a.test")], commit: false);
-        Assert.Equal(250, run.Body!.Replies[1].Code); // written to tmp/, then aborted
+        Assert.Equal(250, run.Body!.Replies[1].Reply.Code); // written to tmp/, then aborted
         await using (var delivery = await target.StartAsync(message, default))
         {
             Assert.Null(await delivery.AddRecipientAsync(TargetKit.Recipient(2, "x@a.test"), default));
@@ -145,8 +145,8 @@ public sealed class MaildirTargetTests : IDisposable
             [TargetKit.Recipient(1, address), TargetKit.Recipient(2, "ok@a.test")]);
 
         var refused = run.Refused[1];
-        Assert.Equal((550, "5.1.3"), (refused.Code, refused.Enhanced));
-        Assert.Equal(250, run.Body!.Replies[2].Code);
+        Assert.Equal((550, "5.1.3"), (refused.Reply.Code, refused.Reply.Enhanced.ToString()));
+        Assert.Equal(250, run.Body!.Replies[2].Reply.Code);
         Assert.False(run.Body.Replies.ContainsKey(1));
         // the only file anywhere under the test directory is ok's message
         var file = Assert.Single(Directory.GetFiles(_dir, "*", SearchOption.AllDirectories));
@@ -167,9 +167,9 @@ public sealed class MaildirTargetTests : IDisposable
         var run = await TargetKit.DeliverAsync(target, TargetKit.Message(content, "a.test", "missing@a.test", "here@a.test"),
             [TargetKit.Recipient(1, "missing@a.test"), TargetKit.Recipient(2, "here@a.test")]);
 
-        Assert.Equal((550, "5.1.1"), (run.Refused[1].Code, run.Refused[1].Enhanced));
+        Assert.Equal((550, "5.1.1"), (run.Refused[1].Reply.Code, run.Refused[1].Reply.Enhanced.ToString()));
         Assert.False(Directory.Exists(Path.Combine(Root, "missing")));
-        Assert.Equal(250, run.Body!.Replies[2].Code);
+        Assert.Equal(250, run.Body!.Replies[2].Reply.Code);
         var here = Path.Combine(Root, "here");
         Assert.Equal(content, Assert.Single((await ReadAsync(here))[here].Messages).Content);
     }
@@ -189,10 +189,10 @@ public sealed class MaildirTargetTests : IDisposable
         await delivery.CommitAsync(default);
 
         var broken = result.Replies[1];
-        Assert.Equal((451, "4.3.0"), (broken.Code, broken.Enhanced));
-        Assert.DoesNotContain(Root, broken.Text, StringComparison.Ordinal); // no local paths in a reply that may reach a DSN
-        Assert.DoesNotContain(" at ", broken.Text, StringComparison.Ordinal);
-        Assert.Equal(250, result.Replies[2].Code);
+        Assert.Equal((451, "4.3.0"), (broken.Reply.Code, broken.Reply.Enhanced.ToString()));
+        Assert.DoesNotContain(Root, broken.Reply.Text, StringComparison.Ordinal); // no local paths in a reply that may reach a DSN
+        Assert.DoesNotContain(" at ", broken.Reply.Text, StringComparison.Ordinal);
+        Assert.Equal(250, result.Replies[2].Reply.Code);
         var fine = Path.Combine(Root, "fine");
         Assert.Equal(content, Assert.Single((await ReadAsync(fine))[fine].Messages).Content);
         Assert.Empty(Directory.GetFiles(Path.Combine(Root, "broken", "new")));
@@ -207,7 +207,7 @@ public sealed class MaildirTargetTests : IDisposable
         await using (var delivery = await target.StartAsync(message, default))
         {
             Assert.Null(await delivery.AddRecipientAsync(recipients[0], default));
-            Assert.Equal(250, (await delivery.BodyAsync(default)).Replies[1].Code);
+            Assert.Equal(250, (await delivery.BodyAsync(default)).Replies[1].Reply.Code);
             Directory.Delete(Path.Combine(Root, "x", "new")); // gone before the rename
             var e = await Assert.ThrowsAsync<IOException>(() => delivery.CommitAsync(default));
             Assert.DoesNotContain(Root, e.Message, StringComparison.Ordinal);
@@ -226,8 +226,8 @@ public sealed class MaildirTargetTests : IDisposable
         };
         var result = await DeliveryTargets.DeliverAsync(target, breaking, recipients, default);
         var reply = result.Replies[1];
-        Assert.Equal((0, "4.3.0"), (reply.Code, reply.Enhanced));
-        Assert.DoesNotContain(Root, reply.Text, StringComparison.Ordinal);
+        Assert.Equal((0, "4.3.0"), (reply.Reply.Code, reply.Reply.Enhanced.ToString()));
+        Assert.DoesNotContain(Root, reply.Reply.Text, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFiles(Path.Combine(Root, "x", "tmp")));
     }
 
