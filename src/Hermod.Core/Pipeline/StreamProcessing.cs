@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
+using Microsoft.Extensions.Logging;
 
 namespace Hermod.Core.Pipeline;
 
@@ -67,23 +68,42 @@ public interface IBodyFilter
 /// <summary>
 /// Where a body is written: through the filters of its stream processors, in order, into the blob store. Bounded
 /// memory: each stage buffers at most what one write hands it. With no processors it writes straight to the blob.
+/// A processor that throws is our fault, not the sender's: it is logged with the processor's name, nothing more
+/// passes through the processors, and <see cref="Complete"/> refuses the body with <see cref="SmtpReply.LocalError"/>.
 /// </summary>
-public sealed class BodySink : IBufferWriter<byte>, IDisposable
+public sealed partial class BodySink : IBufferWriter<byte>, IDisposable
 {
     private readonly IBlobWriter _blob;
+    private readonly IReadOnlyList<IStreamProcessor> _processors;
     private readonly IBodyFilter[] _filters;
     private readonly Link[] _links; // _links[i] feeds _filters[i]; the last one feeds the blob
     private readonly int _direct; // from this stage on every filter passes through: bytes go straight into the blob's buffer
+    private readonly ILogger _logger;
+    private readonly string _messageId;
+    private bool _failed; // a processor threw: what is written from then on is dropped
 
-    public BodySink(IReadOnlyList<IStreamProcessor> processors, BodyContext context, IBlobWriter blob)
+    public BodySink(IReadOnlyList<IStreamProcessor> processors, BodyContext context, IBlobWriter blob, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(processors);
+        ArgumentNullException.ThrowIfNull(context);
         _blob = blob;
+        _processors = processors;
+        _logger = logger;
+        _messageId = context.MessageId;
         _filters = new IBodyFilter[processors.Count];
-        for (var i = 0; i < _filters.Length; i++)
-            _filters[i] = processors[i].Begin(context, blob);
+        for (var i = 0; i < _filters.Length && !_failed; i++)
+        {
+            try
+            {
+                _filters[i] = processors[i].Begin(context, blob);
+            }
+            catch (Exception e)
+            {
+                Fail(i, e);
+            }
+        }
         _direct = _filters.Length;
-        while (_direct > 0 && _filters[_direct - 1].PassesThrough)
+        while (!_failed && _direct > 0 && _filters[_direct - 1].PassesThrough)
             _direct--;
         _links = new Link[_filters.Length + 1];
         for (var i = 0; i < _links.Length; i++)
@@ -123,6 +143,8 @@ public sealed class BodySink : IBufferWriter<byte>, IDisposable
     {
         get
         {
+            if (_failed)
+                return null;
             var prefix = "";
             foreach (var filter in _filters)
             {
@@ -134,17 +156,35 @@ public sealed class BodySink : IBufferWriter<byte>, IDisposable
         }
     }
 
-    /// <summary>Ends the body: each processor in turn writes what it kept back; the first refusal wins. Returns it, and the header prefix.</summary>
+    /// <summary>
+    /// Ends the body: each processor in turn writes what it kept back; the first refusal wins. Returns it, and the
+    /// header prefix; a processor that threw, now or before, makes it <see cref="SmtpReply.LocalError"/>.
+    /// </summary>
     public (SmtpReply? Refusal, string Prefix) Complete()
     {
         SmtpReply? refusal = null;
         var prefix = "";
-        for (var i = 0; i < _filters.Length; i++)
+        for (var i = 0; i < _filters.Length && !_failed; i++)
         {
-            refusal ??= _filters[i].Complete(_links[i + 1]);
-            prefix += _filters[i].Prefix;
+            try
+            {
+                refusal ??= _filters[i].Complete(_links[i + 1]);
+                prefix += _filters[i].Prefix;
+            }
+            catch (Exception e)
+            {
+                Fail(i, e);
+            }
         }
-        return (refusal, prefix);
+        return _failed ? (SmtpReply.LocalError, "") : (refusal, prefix);
+    }
+
+    private void Fail(int stage, Exception e)
+    {
+        if (_failed)
+            return;
+        _failed = true;
+        LogProcessorFailed(_logger, e, _messageId, _processors[stage].Name);
     }
 
     public void Dispose()
@@ -176,15 +216,27 @@ public sealed class BodySink : IBufferWriter<byte>, IDisposable
 
         public void Advance(int count)
         {
-            if (stage >= sink._direct)
+            if (sink._failed)
+                return; // the body is refused: nothing more goes through the processors or into the blob
+            var i = stage;
+            try
             {
-                var data = _handedOut.Span[..count];
-                for (var i = stage; i < sink._filters.Length; i++)
-                    sink._filters[i].Observe(data);
-                sink._blob.Advance(count);
+                if (stage >= sink._direct)
+                {
+                    var data = _handedOut.Span[..count];
+                    for (; i < sink._filters.Length; i++)
+                        sink._filters[i].Observe(data);
+                }
+                else
+                    sink._filters[stage].Write(_buffer.AsSpan(0, count), sink._links[stage + 1]);
             }
-            else
-                sink._filters[stage].Write(_buffer.AsSpan(0, count), sink._links[stage + 1]);
+            catch (Exception e)
+            {
+                sink.Fail(i, e);
+                return;
+            }
+            if (stage >= sink._direct)
+                sink._blob.Advance(count);
         }
 
         public void Dispose()
@@ -194,4 +246,7 @@ public sealed class BodySink : IBufferWriter<byte>, IDisposable
             _buffer = [];
         }
     }
+
+    [LoggerMessage(5002, LogLevel.Error, "{MessageId}: stream processor {Processor} failed; the message is refused with 451 4.3.0")]
+    private static partial void LogProcessorFailed(ILogger logger, Exception e, string messageId, string processor);
 }

@@ -1,4 +1,5 @@
 using Hermod.Core.Smtp;
+using Microsoft.Extensions.Logging;
 
 namespace Hermod.Policy.Pipeline;
 
@@ -6,9 +7,10 @@ namespace Hermod.Policy.Pipeline;
 /// Runs the checks of a stage concurrently. The first refusal wins and cancels the others; each check has a timeout
 /// that turns into its configured result; headers of accepting checks are kept in configuration order. Work is
 /// bounded: when every slot of the shared pool is busy the stage is refused with 451 4.3.2 instead of queuing
-/// without limit.
+/// without limit. A check that throws is our fault: the client gets <see cref="SmtpReply.LocalError"/>, the log the
+/// check's name and the exception.
 /// </summary>
-public sealed class CheckRunner(IReadOnlyList<ConfiguredCheck> checks, SemaphoreSlim pool, TimeProvider time)
+public sealed partial class CheckRunner(IReadOnlyList<ConfiguredCheck> checks, SemaphoreSlim pool, TimeProvider time, ILogger logger)
 {
     public static readonly SmtpReply Busy = new(451, new(4, 3, 2), "Too busy to check this message now, try again later");
 
@@ -71,7 +73,11 @@ public sealed class CheckRunner(IReadOnlyList<ConfiguredCheck> checks, Semaphore
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // a broken check is our fault, not the client's: try again later, never accept by accident
-            return CheckResult.TempFail($"check {configured.Check.Name} failed: {e.GetType().Name}", 451, new(4, 3, 0));
+            LogCheckFailed(logger, e, configured.Check.Name, stage);
+            return new CheckResult(CheckAction.TempFail, SmtpReply.LocalError);
         }
     }
+
+    [LoggerMessage(6001, LogLevel.Error, "Check {Check} failed at the {Stage} stage; the client was asked to try again later")]
+    private static partial void LogCheckFailed(ILogger logger, Exception e, string check, CheckStage stage);
 }

@@ -5,6 +5,8 @@ using Hermod.Core.Pipeline.Processors;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Policy.Dispatch;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Hermod.Policy.Pipeline;
 
@@ -12,9 +14,10 @@ namespace Hermod.Policy.Pipeline;
 /// A policy pipeline (maddy's model): checks of a stage run concurrently (root block, then the source and
 /// destination blocks a transaction goes through), modifiers run one after another in configuration order, and
 /// dispatch decides per recipient which targets get a copy or which refusal the client gets — at RCPT, as early
-/// as possible.
+/// as possible. A check or modifier that throws or a modifier that times out is our fault, not the client's: the
+/// client is asked to try again later in words that name no component, and the log gets the component's name.
 /// </summary>
-public sealed class MessagePipeline : IMessagePipeline
+public sealed partial class MessagePipeline : IMessagePipeline
 {
     private readonly ConcurrentDictionary<(DispatchBlock, DispatchBlock?), CheckRunner> _runners = new();
 
@@ -23,10 +26,11 @@ public sealed class MessagePipeline : IMessagePipeline
 
     private readonly IReadOnlyDictionary<IModifier, TimeSpan> _modifierTimeouts;
 
-    public MessagePipeline(string name, DispatchBlock root, SemaphoreSlim pool, TimeProvider time, int maxHeaderBytes, IReadOnlyList<IStreamProcessor>? processors = null,
-        IReadOnlyDictionary<IModifier, TimeSpan>? modifierTimeouts = null)
+    public MessagePipeline(string name, DispatchBlock root, SemaphoreSlim pool, TimeProvider time, ILogger logger, int maxHeaderBytes,
+        IReadOnlyList<IStreamProcessor>? processors = null, IReadOnlyDictionary<IModifier, TimeSpan>? modifierTimeouts = null)
     {
         Name = name;
+        Logger = logger;
         _modifierTimeouts = modifierTimeouts ?? new Dictionary<IModifier, TimeSpan>();
         Processors = processors ?? BuiltInProcessors.Default;
         Root = root;
@@ -35,9 +39,12 @@ public sealed class MessagePipeline : IMessagePipeline
         MaxHeaderBytes = maxHeaderBytes;
     }
 
-    /// <summary>No checks, no modifiers: everything accepted goes to the "remote" target.</summary>
+    /// <summary>No checks, no modifiers (so nothing to log): everything accepted goes to the "remote" target.</summary>
     public static MessagePipeline Default(int maxHeaderBytes) =>
-        new("default", new DispatchBlock { Key = "default" }, new SemaphoreSlim(1), TimeProvider.System, maxHeaderBytes);
+        new("default", new DispatchBlock { Key = "default" }, new SemaphoreSlim(1), TimeProvider.System, NullLogger.Instance, maxHeaderBytes);
+
+    /// <summary>A modifier that took longer than its timeout: the client tries again later; the log names the modifier.</summary>
+    public static readonly SmtpReply ModifierTimedOut = new(451, new(4, 4, 3), "Timed out in processing, try again later");
 
     /// <summary>The header block is over the limit the header modifiers read.</summary>
     public static readonly SmtpReply HeaderTooLarge = new(552, new(5, 3, 4), "Message header too large");
@@ -51,6 +58,8 @@ public sealed class MessagePipeline : IMessagePipeline
     internal SemaphoreSlim Pool { get; }
 
     internal TimeProvider Time { get; }
+
+    internal ILogger Logger { get; }
 
     internal int MaxHeaderBytes { get; }
 
@@ -70,6 +79,7 @@ public sealed class MessagePipeline : IMessagePipeline
     /// <summary>
     /// Runs one modifier step in a slot of the shared pool (none free: 451 4.3.2) within its timeout (451 4.4.3);
     /// a modifier that throws is our fault, a temporary failure (451 4.3.0) — never a message passed on unmodified.
+    /// Either way the log names the modifier; the client's reply does not.
     /// </summary>
     internal async ValueTask<T> RunModifierAsync<T>(IModifier modifier, Func<CancellationToken, ValueTask<T>> step, CancellationToken cancellationToken)
     {
@@ -77,7 +87,8 @@ public sealed class MessagePipeline : IMessagePipeline
             throw new ModifierFailure(CheckRunner.Busy);
         try
         {
-            using var timeout = new CancellationTokenSource(_modifierTimeouts.GetValueOrDefault(modifier, DefaultModifierTimeout), Time);
+            var limit = _modifierTimeouts.GetValueOrDefault(modifier, DefaultModifierTimeout);
+            using var timeout = new CancellationTokenSource(limit, Time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
             try
             {
@@ -85,11 +96,13 @@ public sealed class MessagePipeline : IMessagePipeline
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
-                throw new ModifierFailure(new SmtpReply(451, new(4, 4, 3), $"modifier {modifier.Name} timed out, try again later"));
+                LogModifierTimedOut(Logger, modifier.Name, limit);
+                throw new ModifierFailure(ModifierTimedOut);
             }
             catch (Exception e) when (e is not (OperationCanceledException or ModifierFailure))
             {
-                throw new ModifierFailure(new SmtpReply(451, new(4, 3, 0), $"modifier {modifier.Name} failed: {e.GetType().Name}"));
+                LogModifierFailed(Logger, e, modifier.Name);
+                throw new ModifierFailure(SmtpReply.LocalError);
             }
         }
         finally
@@ -107,7 +120,7 @@ public sealed class MessagePipeline : IMessagePipeline
                 checks.AddRange(key.Item1.Checks);
             if (key.Item2 is { } l && l != key.Item1)
                 checks.AddRange(l.Checks);
-            return new CheckRunner(checks, Pool, Time);
+            return new CheckRunner(checks, Pool, Time, Logger);
         });
 
     internal static bool HasChecks(DispatchBlock root, DispatchBlock source, DispatchBlock? leaf) =>
@@ -126,6 +139,12 @@ public sealed class MessagePipeline : IMessagePipeline
             Recipients = recipients ?? [],
             OpenBody = openBody,
         };
+
+    [LoggerMessage(6002, LogLevel.Error, "Modifier {Modifier} failed; the client was asked to try again later")]
+    private static partial void LogModifierFailed(ILogger logger, Exception e, string modifier);
+
+    [LoggerMessage(6003, LogLevel.Warning, "Modifier {Modifier} did not finish within {Timeout}; the client was asked to try again later")]
+    private static partial void LogModifierTimedOut(ILogger logger, string modifier, TimeSpan timeout);
 }
 
 /// <summary>A modifier could not run: the reply the client gets.</summary>
@@ -276,7 +295,7 @@ internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo 
         {
             var context = MessagePipeline.Context(session, Sender, null, [.. _recipients.Select(r => r.Address)],
                 async ct => await body.OpenReadAsync(ct));
-            var outcome = await new CheckRunner(checks, pipeline.Pool, pipeline.Time).RunAsync(CheckStage.Body, context, cancellationToken);
+            var outcome = await new CheckRunner(checks, pipeline.Pool, pipeline.Time, pipeline.Logger).RunAsync(CheckStage.Body, context, cancellationToken);
             if (outcome.Refused)
                 return new BodyDecision(outcome.Refusal);
             Collect(outcome);

@@ -2,6 +2,7 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Extensions;
 using Hermod.Core.Pipeline;
 using Hermod.Policy.Dispatch;
+using Microsoft.Extensions.Logging;
 
 namespace Hermod.Policy.Pipeline;
 
@@ -16,7 +17,8 @@ public sealed class PipelineBuilder(
     ComponentRegistry<IModifier> modifiers,
     ComponentRegistry<IStreamProcessor> processors,
     IServiceProvider services,
-    TimeProvider time)
+    TimeProvider time,
+    ILogger<MessagePipeline> logger)
 {
     /// <summary>Default time a check may take.</summary>
     public static readonly TimeSpan DefaultCheckTimeout = TimeSpan.FromSeconds(30);
@@ -38,7 +40,7 @@ public sealed class PipelineBuilder(
         foreach (var (name, root) in options.Pipelines)
         {
             var chain = root.Processors?.Select(spec => Build(processors, spec, "stream processor")).OfType<IStreamProcessor>().ToList();
-            result[name] = new MessagePipeline(name, Block(root, isDestination: false), pool, time, maxHeader, chain, _modifierTimeouts);
+            result[name] = new MessagePipeline(name, Block(root, isDestination: false), pool, time, logger, maxHeader, chain, _modifierTimeouts);
         }
         if (_errors.Count > 0)
             throw new ConfigException(_errors);

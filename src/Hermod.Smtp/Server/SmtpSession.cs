@@ -596,7 +596,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
         var protocol = (_smtpUtf8 ? "UTF8SMTP" : _esmtp ? "ESMTP" : "SMTP") + (_tls is null ? "" : "S") + (_authUser is null ? "" : "A");
         var context = new BodyContext(_id, _ctx.Options.Hostname, _helo, _remote, protocol,
             _tls is null ? null : $"using {TlsProtocol} with cipher {_tls.NegotiatedCipherSuite}", [.. _recipients.Select(r => r.Address)], _ctx.Time.GetUtcNow());
-        _sink = new BodySink(_pipeline.Processors, context, _blob);
+        _sink = new BodySink(_pipeline.Processors, context, _blob, _ctx.Logger);
         // The content streams on to the next hops when nothing still to come can change what precedes it.
         _streamedPrefix = _cut is not null && _sink.PrefixAtStart is { } trace && _tx!.FieldsBeforeBody is { } fields ? trace + fields : null;
         _streamed = _cut?.OpenContent(_streamedPrefix);

@@ -119,7 +119,8 @@ public sealed partial class HermodHost : IAsyncDisposable
     /// <summary>Pipelines and the components in them, built (and validated) once; components with start/stop hooks run them.</summary>
     private static void AddPipelines(IServiceCollection services, HermodOptions options, HermodExtensions extensions)
     {
-        services.AddSingleton(sp => new PipelineBuilder(options, extensions.Checks, extensions.Modifiers, extensions.StreamProcessors, sp, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new PipelineBuilder(options, extensions.Checks, extensions.Modifiers, extensions.StreamProcessors, sp, sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<MessagePipeline>>()));
         services.AddSingleton(sp =>
         {
             var built = sp.GetRequiredService<PipelineBuilder>().Build(MaxPolicyWorkers);

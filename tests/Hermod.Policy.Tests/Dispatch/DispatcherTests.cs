@@ -4,6 +4,7 @@ using Hermod.Core.Pipeline;
 using Hermod.Core.Smtp;
 using Hermod.Policy.Dispatch;
 using Hermod.Policy.Pipeline;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Hermod.Policy.Tests.Dispatch;
 
@@ -231,7 +232,8 @@ public sealed class DispatcherTests
     {
         var options = new HermodOptions();
         options.Pipelines["p"] = root;
-        var builder = new PipelineBuilder(options, new ComponentRegistry<ICheck>(), new ComponentRegistry<IModifier>(), new ComponentRegistry<IStreamProcessor>(), new NoServices(), TimeProvider.System);
+        var builder = new PipelineBuilder(options, new ComponentRegistry<ICheck>(), new ComponentRegistry<IModifier>(), new ComponentRegistry<IStreamProcessor>(), new NoServices(), TimeProvider.System,
+            NullLogger<MessagePipeline>.Instance);
         return builder.Build(1)["p"].Root;
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using Hermod.Policy.Pipeline;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Hermod.Policy.Tests.Pipeline;
 
@@ -47,7 +48,7 @@ public sealed class CheckRunnerTests
     private static readonly CheckContext Context = new() { Listener = "mx", ClientAddress = IPAddress.Loopback, Helo = "client.test" };
 
     private static CheckRunner Runner(int poolSize, params ConfiguredCheck[] checks) =>
-        new(checks, new SemaphoreSlim(poolSize), TimeProvider.System);
+        new(checks, new SemaphoreSlim(poolSize), TimeProvider.System, NullLogger.Instance);
 
     private static ConfiguredCheck Configured(ICheck check, double timeoutSeconds = 5, CheckResult? onTimeout = null) =>
         new(check, TimeSpan.FromSeconds(timeoutSeconds), onTimeout);
@@ -102,7 +103,8 @@ public sealed class CheckRunnerTests
     {
         var pool = new SemaphoreSlim(2);
         var busy = new DelayCheck("busy", TimeSpan.FromMilliseconds(500), CheckResult.Accept);
-        var runner = new CheckRunner([Configured(busy), Configured(new DelayCheck("b2", TimeSpan.FromMilliseconds(500), CheckResult.Accept))], pool, TimeProvider.System);
+        var runner = new CheckRunner([Configured(busy), Configured(new DelayCheck("b2", TimeSpan.FromMilliseconds(500), CheckResult.Accept))], pool, TimeProvider.System,
+            NullLogger.Instance);
         var first = runner.RunAsync(CheckStage.Rcpt, Context, default);
         var second = await runner.RunAsync(CheckStage.Rcpt, Context, default);
         Assert.Same(CheckRunner.Busy, second.Refusal);

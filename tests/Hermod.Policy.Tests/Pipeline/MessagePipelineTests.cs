@@ -8,6 +8,8 @@ using Hermod.Core.Storage;
 using Hermod.Policy.Dispatch;
 using Hermod.Policy.Pipeline;
 using Hermod.TestKit;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Hermod.Policy.Tests.Pipeline;
 
@@ -88,7 +90,7 @@ public sealed class MessagePipelineTests
 
     private static readonly SessionInfo Session = new("mx", IPAddress.Parse("192.0.2.1"), "client.test", null, false);
 
-    private static MessagePipeline Pipeline(DispatchBlock root) => new("test", root, new SemaphoreSlim(64), TimeProvider.System, 64 * 1024);
+    private static MessagePipeline Pipeline(DispatchBlock root) => new("test", root, new SemaphoreSlim(64), TimeProvider.System, NullLogger.Instance, 64 * 1024);
 
     private static ConfiguredCheck Configured(ICheck check) => new(check, TimeSpan.FromSeconds(10));
 
@@ -439,22 +441,80 @@ public sealed class MessagePipelineTests
     public async Task A_modifier_past_its_timeout_a_throwing_one_and_a_full_pool_are_temporary_failures()
     {
         var stuck = new StuckModifier(throws: false);
-        var timed = new MessagePipeline("test", Block("root", modifiers: [stuck]), new SemaphoreSlim(4), TimeProvider.System, 1024,
+        var timed = new MessagePipeline("test", Block("root", modifiers: [stuck]), new SemaphoreSlim(4), TimeProvider.System, NullLogger.Instance, 1024,
             modifierTimeouts: new Dictionary<IModifier, TimeSpan> { [stuck] = TimeSpan.FromMilliseconds(100) });
         var tx = timed.Begin(Session, ConnectDecision.Accept);
         Assert.Null(await tx.MailAsync("alice@example.org", default));
-        Assert.Equal(new SmtpReply(451, new(4, 4, 3), "modifier stuck timed out, try again later"), await tx.RcptAsync(new EnvelopeRecipient("bob@example.test"), default));
+        Assert.Equal(MessagePipeline.ModifierTimedOut, await tx.RcptAsync(new EnvelopeRecipient("bob@example.test"), default));
         Assert.Empty(tx.Recipients);
 
         tx = Pipeline(Block("root", modifiers: [new StuckModifier(throws: true)])).Begin(Session, ConnectDecision.Accept);
         await tx.MailAsync("alice@example.org", default);
-        Assert.Equal(new SmtpReply(451, new(4, 3, 0), "modifier broken failed: InvalidOperationException"), await tx.RcptAsync(new EnvelopeRecipient("bob@example.test"), default));
+        Assert.Equal(SmtpReply.LocalError, await tx.RcptAsync(new EnvelopeRecipient("bob@example.test"), default));
 
-        var full = new MessagePipeline("test", Block("root", modifiers: [new FakeModifier(recipient: r => [r])]), new SemaphoreSlim(0), TimeProvider.System, 1024);
+        var full = new MessagePipeline("test", Block("root", modifiers: [new FakeModifier(recipient: r => [r])]), new SemaphoreSlim(0), TimeProvider.System, NullLogger.Instance, 1024);
         tx = full.Begin(Session, ConnectDecision.Accept);
         await tx.MailAsync("alice@example.org", default);
         var busy = await tx.RcptAsync(new EnvelopeRecipient("bob@example.test"), default);
         Assert.Equal((451, "4.3.2"), (busy!.Code, busy.Enhanced.ToString()));
+    }
+
+    /// <summary>A check that throws at whatever stage it runs.</summary>
+    private sealed class ThrowingCheck : ICheck
+    {
+        public string Name => "broken_check";
+
+        public bool RunsAt(CheckStage stage) => true;
+
+        public Task<CheckResult> CheckAsync(CheckStage stage, CheckContext context, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("a bug in the check");
+    }
+
+    /// <summary>The client is told to try again in words of our own; the log gets the component and the exception.</summary>
+    private static void AssertGenericAndLogged(SmtpReply? reply, SmtpReply expected, LogCapture log, LogLevel level, string component, Type? exception)
+    {
+        Assert.Equal(expected, reply);
+        Assert.DoesNotContain(component, reply!.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain(nameof(InvalidOperationException), reply.Text, StringComparison.Ordinal);
+        var entry = Assert.Single(log.Entries, e => e.Level >= LogLevel.Warning);
+        Assert.Equal(level, entry.Level);
+        Assert.Contains(component, entry.Message, StringComparison.Ordinal);
+        Assert.Equal(exception, entry.Exception?.GetType());
+    }
+
+    [Fact]
+    public async Task A_check_that_throws_gives_the_client_451_4_3_0_without_its_name_and_the_log_its_name()
+    {
+        var log = new LogCapture();
+        var pipeline = new MessagePipeline("test", Block("root", checks: [new ThrowingCheck()]), new SemaphoreSlim(4), TimeProvider.System,
+            log.CreateLogger("policy"), 1024);
+        var reply = (await pipeline.ConnectAsync(Session, default)).Refusal;
+        AssertGenericAndLogged(reply, SmtpReply.LocalError, log, LogLevel.Error, "broken_check", typeof(InvalidOperationException));
+        Assert.Equal("451 4.3.0 Local error in processing, try again later", reply!.ToString());
+    }
+
+    [Fact]
+    public async Task A_modifier_that_throws_gives_the_client_451_4_3_0_without_its_name_and_the_log_its_name()
+    {
+        var log = new LogCapture();
+        var tx = new MessagePipeline("test", Block("root", modifiers: [new StuckModifier(throws: true)]), new SemaphoreSlim(4), TimeProvider.System,
+            log.CreateLogger("policy"), 1024).Begin(Session, ConnectDecision.Accept);
+        Assert.Null(await tx.MailAsync("alice@example.org", default));
+        var reply = await tx.RcptAsync(new EnvelopeRecipient("bob@example.test"), default);
+        AssertGenericAndLogged(reply, SmtpReply.LocalError, log, LogLevel.Error, "broken", typeof(InvalidOperationException));
+    }
+
+    [Fact]
+    public async Task A_modifier_past_its_timeout_gives_the_client_451_4_4_3_without_its_name_and_the_log_its_name()
+    {
+        var log = new LogCapture();
+        var stuck = new StuckModifier(throws: false);
+        var tx = new MessagePipeline("test", Block("root", modifiers: [stuck]), new SemaphoreSlim(4), TimeProvider.System, log.CreateLogger("policy"), 1024,
+            modifierTimeouts: new Dictionary<IModifier, TimeSpan> { [stuck] = TimeSpan.FromMilliseconds(100) }).Begin(Session, ConnectDecision.Accept);
+        Assert.Null(await tx.MailAsync("alice@example.org", default));
+        var reply = await tx.RcptAsync(new EnvelopeRecipient("bob@example.test"), default);
+        AssertGenericAndLogged(reply, MessagePipeline.ModifierTimedOut, log, LogLevel.Warning, "stuck", null);
+        Assert.Equal((451, "4.4.3"), (reply!.Code, reply.Enhanced.ToString()));
     }
 
     [Fact]
@@ -545,7 +605,7 @@ public sealed class MessagePipelineTests
     public async Task A_header_too_large_for_the_limit_is_refused()
     {
         var tx = new MessagePipeline("test", Block("root", modifiers: [new FakeModifier(header: (h, _) => h.Prepend("X-Added", "yes"))]),
-            new SemaphoreSlim(4), TimeProvider.System, maxHeaderBytes: 1024).Begin(Session, ConnectDecision.Accept);
+            new SemaphoreSlim(4), TimeProvider.System, NullLogger.Instance, maxHeaderBytes: 1024).Begin(Session, ConnectDecision.Accept);
         await tx.MailAsync("alice@example.org", default);
         await Accept(tx, "bob@example.test");
         var decision = await tx.BodyAsync(new MemoryBlob("X-Long: " + new string('a', 2000) + "\r\n\r\nbody\r\n"), default);

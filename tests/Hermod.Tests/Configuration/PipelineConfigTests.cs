@@ -10,6 +10,7 @@ using Hermod.Policy.Checks;
 using Hermod.Policy.Pipeline;
 using Hermod.Tests.TestKit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Hermod.Tests.Configuration;
 
@@ -608,7 +609,7 @@ public sealed class PipelineConfigTests : IDisposable
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IDnsResolver>(resolver);
         using var provider = services.BuildServiceProvider();
-        var builder = new PipelineBuilder(options, checks, modifiers, processors, provider, TimeProvider.System);
+        var builder = new PipelineBuilder(options, checks, modifiers, processors, provider, TimeProvider.System, NullLogger<MessagePipeline>.Instance);
         try
         {
             return builder.Build(4);

@@ -11,6 +11,7 @@ using Hermod.TestKit;
 using Hermod.Tests.Interop;
 using Hermod.Tests.TestKit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Hermod.Tests.Pipeline;
 
@@ -47,6 +48,9 @@ public sealed record PipelineSetup
 
     /// <summary>Checks, modifiers or targets beyond the built-in ones.</summary>
     public HermodExtensions? Extensions { get; init; }
+
+    /// <summary>More logging (a <see cref="TestKit.LogCapture"/>, say) on top of the host's own.</summary>
+    public Action<ILoggingBuilder>? Logging { get; init; }
 }
 
 /// <summary>
@@ -105,7 +109,7 @@ public sealed class PipelineHost : IAsyncDisposable
             Assert.Fail($"{e.Message}\n--- hermod.yaml ---\n{Yaml}");
             throw;
         }
-        var host = HermodHost.Create(options, setup.Extensions);
+        var host = HermodHost.Create(options, setup.Extensions, setup.Logging);
         try
         {
             await host.StartAsync();

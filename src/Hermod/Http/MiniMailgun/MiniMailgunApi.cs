@@ -93,7 +93,7 @@ internal sealed partial class MiniMailgunApi(
             await using var blob = store.CreateBlobWriter();
             string trace;
             using (var sink = new BodySink(pipeline.Processors, new BodyContext(submissionId, options.Hostname, "", client,
-                context.Request.IsHttps ? "HTTPS" : "HTTP", null, recipients, now), blob))
+                context.Request.IsHttps ? "HTTPS" : "HTTP", null, recipients, now), blob, logger))
             {
                 await sink.WriteAsync(message.Content, CancellationToken.None);
                 var (refused, prefix) = sink.Complete();

@@ -58,7 +58,7 @@ internal static partial class MessagesApi
     private static string Tenant(HttpContext http) => (string)http.Items[TenantItem]!;
 
     private static async Task<IResult> SendAsync(HttpContext http, HermodOptions options, IMessageStore store, IApiStore api, PipelineSet pipelines, TimeProvider time,
-        [Microsoft.AspNetCore.Mvc.FromServices] ICutThrough? cutThrough = null)
+        ILogger<BodySink> logger, [Microsoft.AspNetCore.Mvc.FromServices] ICutThrough? cutThrough = null)
     {
         var request = http.Request;
         var mediaType = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
@@ -101,7 +101,7 @@ internal static partial class MessagesApi
         await using var blob = store.CreateBlobWriter();
         string trace;
         using (var sink = new BodySink(pipeline.Processors, new BodyContext(id, options.Hostname, "", client, request.IsHttps ? "HTTPS" : "HTTP", null,
-            draft.Recipients, time.GetUtcNow()), blob))
+            draft.Recipients, time.GetUtcNow()), blob, logger))
         {
             await sink.WriteAsync(draft.Content, http.RequestAborted);
             var (refused, prefix) = sink.Complete();
