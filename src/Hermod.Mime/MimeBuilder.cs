@@ -1,4 +1,6 @@
 using System.Security.Cryptography;
+using System.Text;
+using Hermod.Mime.Codecs;
 using Hermod.Mime.Syntax;
 using Hermod.Mime.Writing;
 
@@ -41,6 +43,50 @@ public static class MimeBuilder
             writer.Write("\r\n"u8);
         await writer.FlushAsync(cancellationToken);
         await output.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// About the size of the written message, never much less: for a caller that collects it in memory, to size its
+    /// buffer once (a buffer that grows as the message is written leaves about twice its size behind).
+    /// </summary>
+    public static int SizeHint(MessageSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        // Header text takes at most ~5 octets a character as encoded words (4 of base64 for 3 of UTF-8, a character
+        // has up to 3, and each word's delimiters); 6 leaves room for folding. The fixed fields (a generated
+        // Message-ID of any domain among them) and the multipart structure around the texts take about 1 KiB.
+        long headerText = (spec.Subject?.Length ?? 0) + (spec.MessageId?.Length ?? 0) + (spec.From is { } from ? Length(from) : 0);
+        foreach (var list in new[] { spec.To, spec.Cc, spec.ReplyTo })
+        {
+            foreach (var mailbox in list)
+                headerText += Length(mailbox);
+        }
+        foreach (var (name, value) in spec.Headers)
+            headerText += name.Length + value.Length + 4;
+        var size = 1024 + 6 * headerText + TextSize(spec.Text) + TextSize(spec.Html);
+        foreach (var attachment in spec.Attachments)
+        {
+            // its headers (the file name twice, maybe RFC 2231 encoded) and a base64 line with CRLF per 57 octets
+            var lines = (attachment.Content.Length + Base64Lines.BytesPerLine - 1L) / Base64Lines.BytesPerLine;
+            size += 1024 + 12L * attachment.FileName.Length + lines * (Base64Lines.LineLength + 2);
+        }
+        return (int)Math.Min(size, Array.MaxLength);
+
+        static long Length(MailAddress mailbox) => mailbox.Address.Length + (mailbox.DisplayName?.Length ?? 0) + 4;
+    }
+
+    /// <summary>
+    /// About the written size of a text body, or more: its UTF-8 and a CR for each LF; quoted-printable writes '=' and
+    /// each non-ASCII octet as =XX (there are at most twice as many of those as the UTF-8 has octets beyond the text's
+    /// length) and adds a soft line break every 73 characters or more.
+    /// </summary>
+    private static long TextSize(string? text)
+    {
+        if (text is null)
+            return 0;
+        long utf8 = Encoding.UTF8.GetByteCount(text);
+        var size = utf8 + text.AsSpan().Count('\n') + 4 * (utf8 - text.Length) + 2 * text.AsSpan().Count('=');
+        return size + size / 24;
     }
 
     /// <summary>
