@@ -8,23 +8,23 @@ namespace Hermod.Mime.Codecs;
 /// its own). Q uses the restricted set of RFC 2047 section 5 (3), so the words are valid in phrases (display names)
 /// as well as in unstructured text.
 /// </summary>
-internal static class EncodedWords
+public static class EncodedWords
 {
     /// <summary>RFC 2047 section 2: an encoded word is at most 75 characters long.</summary>
     public const int MaxLength = 75;
 
     /// <summary>Length of <c>=?utf-8?Q?</c> plus <c>?=</c>.</summary>
-    public const int Overhead = 12;
+    internal const int Overhead = 12;
 
     private const string Hex = "0123456789ABCDEF";
 
     /// <summary>A byte written as itself in Q (a space becomes '_').</summary>
-    public static bool IsQLiteral(byte b) =>
+    internal static bool IsQLiteral(byte b) =>
         b is (>= (byte)'a' and <= (byte)'z') or (>= (byte)'A' and <= (byte)'Z') or (>= (byte)'0' and <= (byte)'9')
             or (byte)'!' or (byte)'*' or (byte)'+' or (byte)'-' or (byte)'/' or (byte)' ';
 
     /// <summary>True when Q is no longer than B for this text (Q is the readable one, so it wins ties).</summary>
-    public static bool PreferQ(ReadOnlySpan<char> text)
+    internal static bool PreferQ(ReadOnlySpan<char> text)
     {
         long q = 0, bytes = 0;
         Span<byte> utf8 = stackalloc byte[4];
@@ -39,7 +39,7 @@ internal static class EncodedWords
     }
 
     /// <summary>The length of the one encoded word that would hold all of <paramref name="text"/>.</summary>
-    public static int SingleWordLength(ReadOnlySpan<char> text, bool q)
+    internal static int SingleWordLength(ReadOnlySpan<char> text, bool q)
     {
         long length = 0, bytes = 0;
         Span<byte> utf8 = stackalloc byte[4];
@@ -54,7 +54,7 @@ internal static class EncodedWords
     }
 
     /// <summary>The length of the shortest word that can start at <paramref name="text"/>: its first character, encoded.</summary>
-    public static int FirstWordLength(ReadOnlySpan<char> text, bool q)
+    internal static int FirstWordLength(ReadOnlySpan<char> text, bool q)
     {
         Span<byte> utf8 = stackalloc byte[4];
         var pos = 0;
@@ -66,10 +66,15 @@ internal static class EncodedWords
     /// Appends one encoded word holding as many whole characters from the start of <paramref name="text"/> as fit in
     /// <paramref name="maxLength"/> (at least one, whatever the limit) and returns how many chars it consumed.
     /// </summary>
-    public static int AppendWord(ReadOnlySpan<char> text, bool q, int maxLength, StringBuilder output)
+    /// <param name="upperCaseCharset">
+    /// Name the charset <c>UTF-8</c> rather than <c>utf-8</c>, for a caller whose messages have always spelled it so.
+    /// Readers take both alike: charset names are case-insensitive (RFC 2046 section 4.1.2).
+    /// </param>
+    public static int AppendWord(ReadOnlySpan<char> text, bool q, int maxLength, StringBuilder output, bool upperCaseCharset = false)
     {
+        ArgumentNullException.ThrowIfNull(output);
         maxLength = Math.Min(maxLength, MaxLength);
-        output.Append(q ? "=?utf-8?Q?" : "=?utf-8?B?");
+        output.Append(upperCaseCharset ? "=?UTF-8?" : "=?utf-8?").Append(q ? "Q?" : "B?");
         Span<byte> utf8 = stackalloc byte[4];
         Span<byte> pending = stackalloc byte[48];
         var pendingCount = 0;

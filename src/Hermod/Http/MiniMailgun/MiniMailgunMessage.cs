@@ -137,37 +137,24 @@ internal static class MiniMailgunMessage
     }
 
     /// <summary>
-    /// RFC 2047 "=?UTF-8?B?...?=" words, separated by folding whitespace (which decoders drop between encoded words),
-    /// each on its own line of at most 78 characters (so at most 75 per word, as RFC 2047 2 requires), never
-    /// splitting a character. <paramref name="firstLineUsed"/>: characters before the first word ("Subject: ").
+    /// RFC 2047 "=?UTF-8?B?...?=" words (Hermod.Mime's, always B, the charset named in capitals as these messages
+    /// always have), separated by folding whitespace (which decoders drop between encoded words), each on its own line
+    /// of at most 78 characters and never splitting a character. <paramref name="firstLineUsed"/>: characters before
+    /// the first word ("Subject: ").
     /// </summary>
     internal static string EncodedWords(string value, int firstLineUsed = 0)
     {
-        const string Open = "=?UTF-8?B?", Close = "?=";
-        // octets whose base64 fits in what is left of a line after the delimiters
-        static int Capacity(int lineUsed) => (Math.Min(75, FoldAt - lineUsed) - Open.Length - Close.Length) / 4 * 3;
-        if (value.Length == 0)
-            return "";
-        var words = new List<string>();
-        var chunk = new List<byte>(48);
-        var capacity = Capacity(firstLineUsed);
-        Span<byte> utf8 = stackalloc byte[4];
-        foreach (var rune in value.EnumerateRunes())
+        var words = new StringBuilder();
+        var rest = value.AsSpan();
+        var room = FoldAt - firstLineUsed;
+        while (!rest.IsEmpty)
         {
-            var n = rune.EncodeToUtf8(utf8);
-            if (chunk.Count + n > capacity && chunk.Count > 0)
-            {
-                words.Add(Word(chunk));
-                chunk.Clear();
-                capacity = Capacity(1); // the continuation line's leading space
-            }
-            for (var i = 0; i < n; i++)
-                chunk.Add(utf8[i]);
+            if (words.Length > 0)
+                words.Append("\r\n ");
+            rest = rest[Mime.Codecs.EncodedWords.AppendWord(rest, q: false, room, words, upperCaseCharset: true)..];
+            room = FoldAt - 1; // after the continuation line's leading space
         }
-        words.Add(Word(chunk));
-        return string.Join("\r\n ", words);
-
-        static string Word(List<byte> octets) => Open + Convert.ToBase64String([.. octets]) + Close;
+        return words.ToString();
     }
 
     /// <summary>One line in quoted-printable (RFC 2045 6.7): output lines of at most 76 characters with soft breaks.</summary>
