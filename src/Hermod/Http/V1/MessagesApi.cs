@@ -165,7 +165,9 @@ internal static partial class MessagesApi
     /// <summary>
     /// The body, or null past the limit. A declared length (which the server holds the client to) is read into an array
     /// of that size, handed on as it is: read into a growing stream and copied out, a 27 MB request had left about
-    /// twice its size behind. A body without one (chunked) is read into a stream that grows.
+    /// twice its size behind. Past <see cref="UpFront"/> the array grows with what arrives, and takes its declared size
+    /// once half of it is in: a client that declares the limit and sends slowly holds at most twice what it sent. A body
+    /// without a declared length (chunked) is read into a stream that grows.
     /// </summary>
     private static async Task<ReadOnlyMemory<byte>?> ReadBoundedAsync(Stream body, long? declared, long limit, CancellationToken cancellationToken)
     {
@@ -173,9 +175,18 @@ internal static partial class MessagesApi
         {
             if (length > limit)
                 return null;
-            var whole = new byte[length];
-            await body.ReadExactlyAsync(whole, cancellationToken);
-            return whole;
+            var whole = new byte[Math.Min(length, UpFront)];
+            var read = 0;
+            while (true)
+            {
+                await body.ReadExactlyAsync(whole.AsMemory(read), cancellationToken);
+                read = whole.Length;
+                if (read == length)
+                    return whole;
+                var grown = new byte[read >= length / 2 ? length : Math.Min(length, 2L * read)];
+                whole.CopyTo(grown, 0);
+                whole = grown;
+            }
         }
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
@@ -188,6 +199,9 @@ internal static partial class MessagesApi
         }
         return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
     }
+
+    /// <summary>What a declared request length gets at once, before any of it arrived.</summary>
+    private const int UpFront = 1 << 20;
 
     /// <summary>What makes two requests the same for Idempotency-Key: the query, the media type and the body (hashed in place).</summary>
     private static byte[] RequestHash(string query, string mediaType, ReadOnlySpan<byte> body)
