@@ -26,6 +26,9 @@ public sealed class MemoryBlob(string content = "") : IBlobWriter
 
     public long? DecodedLength { get; set; }
 
+    /// <summary>True once disposed: whoever held the blob let it go.</summary>
+    public bool Disposed { get; private set; }
+
     public void Advance(int count) => _buffer.Advance(count);
 
     public Memory<byte> GetMemory(int sizeHint = 0) => _buffer.GetMemory(sizeHint);
@@ -37,5 +40,9 @@ public sealed class MemoryBlob(string content = "") : IBlobWriter
     public ValueTask<Stream> OpenReadAsync(CancellationToken cancellationToken) =>
         ValueTask.FromResult<Stream>(new MemoryStream(_buffer.WrittenSpan.ToArray(), writable: false));
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public ValueTask DisposeAsync()
+    {
+        Disposed = true;
+        return ValueTask.CompletedTask;
+    }
 }

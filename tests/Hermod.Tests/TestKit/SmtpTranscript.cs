@@ -2,12 +2,12 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
-using System.Text.RegularExpressions;
+using Hermod.TestKit;
 
 namespace Hermod.Tests.TestKit;
 
 /// <summary>A raw SMTP client for transcript tests: send bytes or lines, expect replies matching a pattern.</summary>
-public sealed class SmtpTranscript : IAsyncDisposable
+public sealed class SmtpTranscript : SmtpDialogue, IAsyncDisposable
 {
     private readonly TcpClient _client;
     private Stream _stream;
@@ -40,41 +40,10 @@ public sealed class SmtpTranscript : IAsyncDisposable
 
     public SslStream? Tls => _stream as SslStream;
 
-    public Task SendAsync(string text) => SendRawAsync(Encoding.UTF8.GetBytes(text));
-
-    public Task SendLineAsync(string line) => SendAsync(line + "\r\n");
-
-    public async Task SendRawAsync(byte[] bytes)
+    public override async Task SendRawAsync(byte[] bytes)
     {
         await _stream.WriteAsync(bytes);
         await _stream.FlushAsync();
-    }
-
-    /// <summary>Reads one complete reply (all continuation lines) and returns its full text.</summary>
-    public async Task<string> ReadReplyAsync()
-    {
-        var text = new StringBuilder();
-        while (true)
-        {
-            var line = await ReadLineAsync();
-            text.Append(line).Append('\n');
-            if (line.Length < 4 || line[3] != '-')
-                return text.ToString().TrimEnd('\n');
-        }
-    }
-
-    /// <summary>Reads one reply and asserts it matches <paramref name="pattern"/> (a regex, anchored at the start).</summary>
-    public async Task<string> ExpectAsync(string pattern)
-    {
-        var reply = await ReadReplyAsync();
-        Assert.Matches(new Regex("^" + pattern, RegexOptions.Singleline), reply);
-        return reply;
-    }
-
-    public async Task<string> SendAndExpectAsync(string line, string pattern)
-    {
-        await SendLineAsync(line);
-        return await ExpectAsync(pattern);
     }
 
     /// <summary>True when the server closed the connection (reads return 0) within the timeout.</summary>
@@ -101,7 +70,7 @@ public sealed class SmtpTranscript : IAsyncDisposable
         }
     }
 
-    private async Task<string> ReadLineAsync()
+    protected override async Task<string> ReadLineAsync()
     {
         using var cts = new CancellationTokenSource(ReplyTimeout);
         var buffer = new byte[1];
@@ -120,14 +89,6 @@ public sealed class SmtpTranscript : IAsyncDisposable
                 throw new IOException("connection closed by server; pending: " + Encoding.UTF8.GetString(_pending.ToArray()));
             _pending.AddRange(chunk.AsSpan(0, n).ToArray());
         }
-    }
-
-    /// <summary>EHLO then MAIL/RCPT for one local recipient, ready for DATA or BDAT.</summary>
-    public async Task StartTransactionAsync(string from = "sender@remote.test", string to = "user@example.test")
-    {
-        await SendAndExpectAsync("EHLO client.test", "250");
-        await SendAndExpectAsync($"MAIL FROM:<{from}>", "250");
-        await SendAndExpectAsync($"RCPT TO:<{to}>", "250");
     }
 
     public async ValueTask DisposeAsync()
