@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Hermod.Core.Storage;
@@ -11,35 +12,45 @@ public static class PathParser
     public const int MaxDomain = 255;
     public const int MaxPath = 256;
 
-    /// <summary>Splits "FROM:&lt;path&gt; K=V K2" into the path text (without brackets) and parameters.</summary>
-    public static bool TrySplit(string argument, string keyword, out string path, out List<KeyValuePair<string, string?>> parameters, out string error)
+    /// <summary>What an esmtp-keyword (RFC 5321 4.1.2) and an addr-type (RFC 3461 4.2) are made of.</summary>
+    internal static readonly SearchValues<char> LettersDigitsHyphen = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-");
+
+    /// <summary>
+    /// Splits "FROM:&lt;path&gt; K=V K2" into the path text (without brackets) and the parameters' text, every
+    /// keyword checked for syntax (<see cref="EsmtpParameter.IsWellFormed"/>); <see cref="MailParameters"/> and
+    /// <see cref="RcptParameters"/> read the parameters.
+    /// </summary>
+    public static bool TrySplit(string argument, string keyword, out string path, out ReadOnlySpan<char> parameters, out string error)
     {
         path = "";
-        parameters = [];
-        error = $"Syntax: {(keyword == "FROM:" ? "MAIL FROM:<address>" : "RCPT TO:<address>")} [parameters]";
+        parameters = default;
+        error = "";
         if (!argument.StartsWith(keyword, StringComparison.OrdinalIgnoreCase))
-            return false;
+            return Malformed(keyword, out error);
         var rest = argument.AsSpan(keyword.Length).TrimStart(' ');
         if (rest.IsEmpty || rest[0] != '<')
-            return false;
+            return Malformed(keyword, out error);
         var close = FindClose(rest);
         if (close < 0)
-            return false;
-        path = rest[1..close].ToString();
-        foreach (var part in rest[(close + 1)..].ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var eq = part.IndexOf('=', StringComparison.Ordinal);
-            var key = eq < 0 ? part : part[..eq];
-            if (key.Length == 0 || !key.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
+            return Malformed(keyword, out error);
+        var after = rest[(close + 1)..];
+        foreach (var parameter in new EsmtpParameters(after))
+            if (!parameter.IsWellFormed)
             {
-                error = $"Bad parameter syntax: {Sanitize(part)}";
+                error = $"Bad parameter syntax: {Sanitize(parameter.Text.ToString())}";
                 return false;
             }
-            parameters.Add(new(key.ToUpperInvariant(), eq < 0 ? null : part[(eq + 1)..]));
-        }
-        if (rest.Length > close + 1 && rest[close + 1] != ' ')
-            return false;
+        if (!after.IsEmpty && after[0] != ' ')
+            return Malformed(keyword, out error);
+        path = rest[1..close].ToString();
+        parameters = after;
         return true;
+    }
+
+    private static bool Malformed(string keyword, out string error)
+    {
+        error = keyword == "FROM:" ? "Syntax: MAIL FROM:<address> [parameters]" : "Syntax: RCPT TO:<address> [parameters]";
+        return false;
     }
 
     private static int FindClose(ReadOnlySpan<char> s)
@@ -159,10 +170,11 @@ public static class PathParser
     public static bool IsAscii(string s) => Ascii.IsValid(s);
 
     /// <summary>RFC 3461 xtext: "+XX" hex escapes for '+', '=' and characters outside 33..126.</summary>
-    public static bool TryDecodeXtext(string xtext, out string value)
+    public static bool TryDecodeXtext(ReadOnlySpan<char> xtext, out string value)
     {
-        var sb = new StringBuilder(xtext.Length);
         value = "";
+        Span<char> decoded = xtext.Length <= 256 ? stackalloc char[xtext.Length] : new char[xtext.Length];
+        var length = 0;
         for (var i = 0; i < xtext.Length; i++)
         {
             var c = xtext[i];
@@ -170,35 +182,33 @@ public static class PathParser
             {
                 if (i + 2 >= xtext.Length || !IsUpperHex(xtext[i + 1]) || !IsUpperHex(xtext[i + 2]))
                     return false;
-                var b = byte.Parse(xtext.AsSpan(i + 1, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
-                sb.Append((char)b);
+                c = (char)((HexValue(xtext[i + 1]) << 4) | HexValue(xtext[i + 2]));
                 i += 2;
             }
             else if (c is < '!' or > '~' or '=')
                 return false;
-            else
-                sb.Append(c);
+            decoded[length++] = c;
         }
-        value = sb.ToString();
+        value = new string(decoded[..length]);
         return true;
     }
 
     private static bool IsUpperHex(char c) => char.IsAsciiDigit(c) || c is >= 'A' and <= 'F';
 
+    private static int HexValue(char c) => c <= '9' ? c - '0' : c - 'A' + 10;
+
     /// <summary>NOTIFY=NEVER or a comma list of SUCCESS, FAILURE, DELAY (RFC 3461 4.1).</summary>
-    public static bool TryParseNotify(string value, out DsnNotify notify)
+    public static bool TryParseNotify(ReadOnlySpan<char> value, out DsnNotify notify)
     {
         notify = DsnNotify.Default;
-        foreach (var item in value.Split(','))
+        foreach (var range in value.Split(','))
         {
-            var flag = item.ToUpperInvariant() switch
-            {
-                "NEVER" => DsnNotify.Never,
-                "SUCCESS" => DsnNotify.Success,
-                "FAILURE" => DsnNotify.Failure,
-                "DELAY" => DsnNotify.Delay,
-                _ => DsnNotify.Default,
-            };
+            var item = value[range];
+            var flag = item.Equals("NEVER", StringComparison.OrdinalIgnoreCase) ? DsnNotify.Never
+                : item.Equals("SUCCESS", StringComparison.OrdinalIgnoreCase) ? DsnNotify.Success
+                : item.Equals("FAILURE", StringComparison.OrdinalIgnoreCase) ? DsnNotify.Failure
+                : item.Equals("DELAY", StringComparison.OrdinalIgnoreCase) ? DsnNotify.Delay
+                : DsnNotify.Default;
             if (flag == DsnNotify.Default || (notify & flag) != 0)
                 return false;
             notify |= flag;
@@ -207,15 +217,15 @@ public static class PathParser
     }
 
     /// <summary>ORCPT=addr-type;xtext — returns "addr-type;decoded".</summary>
-    public static bool TryParseOrcpt(string value, out string orcpt)
+    public static bool TryParseOrcpt(ReadOnlySpan<char> value, out string orcpt)
     {
         orcpt = "";
-        var semi = value.IndexOf(';', StringComparison.Ordinal);
-        if (semi <= 0 || !value[..semi].All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
+        var semi = value.IndexOf(';');
+        if (semi <= 0 || value[..semi].ContainsAnyExcept(LettersDigitsHyphen))
             return false;
         if (!TryDecodeXtext(value[(semi + 1)..], out var address) || address.Length == 0 || address.Length > 500)
             return false;
-        orcpt = value[..semi] + ";" + address;
+        orcpt = string.Concat(value[..(semi + 1)], address);
         return true;
     }
 

@@ -402,58 +402,18 @@ public sealed partial class SmtpSession : IAsyncDisposable
             Error(SmtpReplies.BadSender(why), RejectReason.BadSender);
             return;
         }
-
-        long? size = null;
-        BodyType body = BodyType.SevenBit;
-        var smtpUtf8 = false;
-        var ret = DsnReturn.Default;
-        string? envId = null;
-        var seen = new HashSet<string>();
-        foreach (var (key, value) in parameters)
+        if (!MailParameters.TryParse(parameters, out var mail, out var bad))
         {
-            SmtpReply? bad = null;
-            if (!seen.Add(key))
-                bad = SmtpReplies.DuplicateParameter(key);
-            else
-                switch (key)
-                {
-                    case "SIZE" when value is not null && long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n):
-                        size = n;
-                        break;
-                    case "BODY" when value?.ToUpperInvariant() is "7BIT" or "8BITMIME":
-                        body = value.Equals("8BITMIME", StringComparison.OrdinalIgnoreCase) ? BodyType.EightBitMime : BodyType.SevenBit;
-                        break;
-                    case "SMTPUTF8" when value is null:
-                        smtpUtf8 = true;
-                        break;
-                    case "RET" when value?.ToUpperInvariant() is "FULL" or "HDRS":
-                        ret = value.Equals("FULL", StringComparison.OrdinalIgnoreCase) ? DsnReturn.Full : DsnReturn.Headers;
-                        break;
-                    case "ENVID" when value is not null && PathParser.TryDecodeXtext(value, out var id) && id.Length is > 0 and <= 100:
-                        envId = id;
-                        break;
-                    case "AUTH" when value is not null && PathParser.TryDecodeXtext(value, out _):
-                        break; // RFC 4954 5: accepted; we do not trust a client's claim about the original submitter
-                    case "SIZE" or "BODY" or "RET" or "ENVID" or "AUTH" or "SMTPUTF8":
-                        bad = SmtpReplies.BadParameterValue(key);
-                        break;
-                    default:
-                        bad = SmtpReplies.UnsupportedParameter(PathParser.Sanitize(key));
-                        break;
-                }
-            if (bad is not null)
-            {
-                Error(bad, RejectReason.Syntax);
-                return;
-            }
+            Error(bad, RejectReason.Syntax);
+            return;
         }
-        if (size > _limits.MaxMessageSize)
+        if (mail.Size > _limits.MaxMessageSize)
         {
             _ctx.Metrics.Reject(_listener.Name, RejectReason.Size);
             Reply(SmtpReplies.MessageTooBig);
             return;
         }
-        if (!smtpUtf8 && !PathParser.IsAscii(mailbox))
+        if (!mail.SmtpUtf8 && !PathParser.IsAscii(mailbox))
         {
             Error(SmtpReplies.NonAsciiWithoutSmtpUtf8, RejectReason.SmtpUtf8);
             return;
@@ -469,12 +429,12 @@ public sealed partial class SmtpSession : IAsyncDisposable
         _id = QueueId.New(_ctx.Time);
         _cut = _ctx.CutThrough?.Begin(new CutThroughStart(_id, tx.Sender,
             new MessageSource(_listener.Name, _remote, _helo, _authUser, _tls is null ? null : TlsProtocol),
-            body, smtpUtf8, ret, envId, size ?? 0, _listener.Role == ListenerRole.Submission, _listener.CutThrough));
+            mail.Body, mail.SmtpUtf8, mail.Ret, mail.EnvelopeId, mail.Size ?? 0, _listener.Role == ListenerRole.Submission, _listener.CutThrough));
         _sender = tx.Sender;
-        _body = body;
-        _smtpUtf8 = smtpUtf8;
-        _ret = ret;
-        _envId = envId;
+        _body = mail.Body;
+        _smtpUtf8 = mail.SmtpUtf8;
+        _ret = mail.Ret;
+        _envId = mail.EnvelopeId;
         _state = SmtpState.MailGiven;
         Reply(SmtpReplies.SenderOk);
     }
@@ -506,26 +466,10 @@ public sealed partial class SmtpSession : IAsyncDisposable
             Error(SmtpReplies.BadRecipient(why), RejectReason.BadRecipient);
             return;
         }
-
-        var notify = DsnNotify.Default;
-        string? orcpt = null;
-        var seen = new HashSet<string>();
-        foreach (var (key, value) in parameters)
+        if (!RcptParameters.TryParse(parameters, out var rcpt, out var bad))
         {
-            SmtpReply? bad = null;
-            if (!seen.Add(key))
-                bad = SmtpReplies.DuplicateParameter(key);
-            else if (key == "NOTIFY")
-                bad = value is not null && PathParser.TryParseNotify(value, out notify) ? null : SmtpReplies.BadParameterValue(key);
-            else if (key == "ORCPT")
-                bad = value is not null && PathParser.TryParseOrcpt(value, out var o) && (orcpt = o) is not null ? null : SmtpReplies.BadParameterValue(key);
-            else
-                bad = SmtpReplies.UnsupportedParameter(PathParser.Sanitize(key));
-            if (bad is not null)
-            {
-                Error(bad, RejectReason.Syntax);
-                return;
-            }
+            Error(bad, RejectReason.Syntax);
+            return;
         }
         if (!_smtpUtf8 && !PathParser.IsAscii(mailbox))
         {
@@ -537,7 +481,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
             Error(SmtpReplies.RelayDenied, RejectReason.RelayDenied);
             return;
         }
-        var recipient = new EnvelopeRecipient(mailbox, notify, orcpt);
+        var recipient = new EnvelopeRecipient(mailbox, rcpt.Notify, rcpt.OriginalRecipient);
         var first = _tx!.Recipients.Count;
         if (await _tx.RcptAsync(recipient, _stopping) is { } refused)
         {

@@ -30,7 +30,16 @@ public sealed class PathParserTests
         Assert.True(PathParser.TrySplit(argument, keyword, out var actualPath, out var actualParameters, out _));
 
         Assert.Equal(path, actualPath);
-        Assert.Equal(parameters, string.Join(' ', actualParameters.Select(p => p.Value is null ? p.Key : p.Key + "=" + p.Value)));
+        Assert.Equal(parameters, string.Join(' ', Walk(actualParameters).Select(p => p.Value is null ? p.Key : p.Key + "=" + p.Value)));
+    }
+
+    /// <summary>The parameters as <see cref="EsmtpParameters"/> walks them: keyword (upper case, as replies name it) and value, null when there is none.</summary>
+    private static List<KeyValuePair<string, string?>> Walk(ReadOnlySpan<char> parameters)
+    {
+        var walked = new List<KeyValuePair<string, string?>>();
+        foreach (var parameter in new EsmtpParameters(parameters))
+            walked.Add(new(parameter.Keyword.ToString().ToUpperInvariant(), parameter.HasValue ? parameter.Value.ToString() : null));
+        return walked;
     }
 
     [Fact]
@@ -38,7 +47,7 @@ public sealed class PathParserTests
     {
         Assert.True(PathParser.TrySplit("FROM:<a@b.test> SMTPUTF8 SIZE=", "FROM:", out _, out var parameters, out _));
 
-        Assert.Equal([new("SMTPUTF8", null), new("SIZE", "")], parameters);
+        Assert.Equal([new("SMTPUTF8", null), new("SIZE", "")], Walk(parameters));
     }
 
     [Theory]
