@@ -294,80 +294,82 @@ public sealed partial class SmtpSession : IAsyncDisposable
             Error(SmtpReplies.SyntaxError, RejectReason.UnknownCommand);
             return;
         }
-        if (command.Verb == SmtpVerb.Bdat)
-        {
-            StartBdat(command.Argument); // consumes its chunk whether or not it is in sequence
-            return;
-        }
         if (!SmtpStateTable.IsAllowed(_state, command.Verb))
         {
-            Error(SmtpStateTable.Refusal(_state, command.Verb), RejectReason.BadSequence);
+            if (command.Verb == SmtpVerb.Bdat)
+                StartBdat(command.Argument, inSequence: false); // its chunk is read and dropped, then refused: the only way to stay in step
+            else
+                Error(SmtpStateTable.Refusal(_state, command.Verb), RejectReason.BadSequence);
             return;
         }
+        bool done; // the command did its work: the session moves to the state the table gives
         switch (command.Verb)
         {
             case SmtpVerb.Ehlo or SmtpVerb.Helo:
-                Hello(command);
+                done = Hello(command);
                 break;
             case SmtpVerb.Mail:
-                await MailAsync(command.Argument);
+                done = await MailAsync(command.Argument);
                 break;
             case SmtpVerb.Rcpt:
-                await RcptAsync(command.Argument);
+                done = await RcptAsync(command.Argument);
                 break;
             case SmtpVerb.Data:
-                if (command.Argument.Length > 0)
-                {
-                    Error(SmtpReplies.DataTakesNoArguments, RejectReason.Syntax);
-                    break;
-                }
-                BeginContent(dotStuffed: true);
-                _mode = Mode.Data;
-                Reply(SmtpReplies.StartData);
+                done = StartData(command.Argument);
+                break;
+            case SmtpVerb.Bdat:
+                done = StartBdat(command.Argument, inSequence: true);
                 break;
             case SmtpVerb.Rset:
                 ResetTransaction();
                 Reply(SmtpReplies.Ok);
+                done = true;
                 break;
             case SmtpVerb.Noop:
                 Reply(SmtpReplies.Ok);
+                done = true;
                 break;
             case SmtpVerb.Quit:
                 Reply(SmtpReplies.Closing(_ctx.Options.Hostname));
                 _close = true;
+                done = true;
                 break;
             case SmtpVerb.Vrfy or SmtpVerb.Expn:
                 Reply(command.Verb == SmtpVerb.Vrfy ? SmtpReplies.CannotVerify : SmtpReplies.ExpnNotAvailable);
+                done = true;
                 break;
             case SmtpVerb.Help:
                 Reply(SmtpReplies.Help);
+                done = true;
                 break;
             case SmtpVerb.StartTls:
-                StartTls(command.Argument);
+                done = StartTls(command.Argument);
                 break;
-            case SmtpVerb.Auth:
+            default: // AUTH: the session stays where it is, whatever comes of an exchange that may take several lines
                 await AuthAsync(command.Argument);
+                done = false;
                 break;
         }
+        if (done)
+            _state = SmtpStateTable.Next(_state, command.Verb);
     }
 
-    private void Hello(SmtpCommand command)
+    private bool Hello(SmtpCommand command)
     {
         var name = command.Argument;
         if (name.Length == 0 || name.Contains(' ', StringComparison.Ordinal))
         {
             Error(command.Verb == SmtpVerb.Ehlo ? SmtpReplies.EhloSyntax : SmtpReplies.HeloSyntax, RejectReason.Syntax);
-            return;
+            return false;
         }
         ResetTransaction();
         _helo = PathParser.Sanitize(name);
         _esmtp = command.Verb == SmtpVerb.Ehlo;
-        _state = SmtpState.Ready;
         var greeting = $"{_ctx.Options.Hostname} Hello {_helo} [{_remote}]";
         if (!_esmtp)
         {
             Reply(SmtpReplies.Hello(greeting));
-            return;
+            return true;
         }
         var lines = new StringBuilder(greeting);
         lines.Append("\nPIPELINING\nSIZE ").Append(_limits.MaxMessageSize.ToString(CultureInfo.InvariantCulture));
@@ -378,52 +380,53 @@ public sealed partial class SmtpSession : IAsyncDisposable
             lines.Append("\nAUTH PLAIN LOGIN");
         lines.Append("\nHELP");
         Reply(SmtpReplies.Hello(lines.ToString()));
+        return true;
     }
 
     private bool CanStartTls => _listener.Tls == TlsMode.StartTls && _tls is null && _ctx.Certificate is not null;
 
     private bool CanAuth => _listener.Auth != AuthMode.None && _authUser is null && (_tls is not null || _listener.AllowPlaintextAuth);
 
-    private async Task MailAsync(string argument)
+    private async Task<bool> MailAsync(string argument)
     {
         if (_listener.Auth == AuthMode.Required && _authUser is null)
         {
             Error(SmtpReplies.AuthRequired, RejectReason.AuthRequired);
-            return;
+            return false;
         }
         if (!PathParser.TrySplit(argument, "FROM:", out var path, out var parameters, out var syntax))
         {
             Error(SmtpReplies.PathSyntax(syntax), RejectReason.Syntax);
-            return;
+            return false;
         }
         var mailbox = "";
         if (path.Length > 0 && !PathParser.TryParseMailbox(path, out mailbox, out var why))
         {
             Error(SmtpReplies.BadSender(why), RejectReason.BadSender);
-            return;
+            return false;
         }
         if (!MailParameters.TryParse(parameters, out var mail, out var bad))
         {
             Error(bad, RejectReason.Syntax);
-            return;
+            return false;
         }
         if (mail.Size > _limits.MaxMessageSize)
         {
             _ctx.Metrics.Reject(_listener.Name, RejectReason.Size);
             Reply(SmtpReplies.MessageTooBig);
-            return;
+            return false;
         }
         if (!mail.SmtpUtf8 && !PathParser.IsAscii(mailbox))
         {
             Error(SmtpReplies.NonAsciiWithoutSmtpUtf8, RejectReason.SmtpUtf8);
-            return;
+            return false;
         }
         var tx = _pipeline.Begin(Session, _connection);
         if (await tx.MailAsync(mailbox, _stopping) is { } refused)
         {
             _ctx.Metrics.Reject(_listener.Name, RejectReason.Policy);
             Reply(refused);
-            return;
+            return false;
         }
         _tx = tx;
         _id = QueueId.New(_ctx.Time);
@@ -435,22 +438,22 @@ public sealed partial class SmtpSession : IAsyncDisposable
         _smtpUtf8 = mail.SmtpUtf8;
         _ret = mail.Ret;
         _envId = mail.EnvelopeId;
-        _state = SmtpState.MailGiven;
         Reply(SmtpReplies.SenderOk);
+        return true;
     }
 
-    private async Task RcptAsync(string argument)
+    private async Task<bool> RcptAsync(string argument)
     {
         if (_recipients.Count >= _limits.MaxRecipients)
         {
             _ctx.Metrics.Reject(_listener.Name, RejectReason.TooManyRecipients);
             Reply(SmtpReplies.TooManyRecipients);
-            return;
+            return false;
         }
         if (!PathParser.TrySplit(argument, "TO:", out var path, out var parameters, out var syntax))
         {
             Error(SmtpReplies.PathSyntax(syntax), RejectReason.Syntax);
-            return;
+            return false;
         }
         string mailbox;
         string domain;
@@ -464,22 +467,22 @@ public sealed partial class SmtpSession : IAsyncDisposable
         else
         {
             Error(SmtpReplies.BadRecipient(why), RejectReason.BadRecipient);
-            return;
+            return false;
         }
         if (!RcptParameters.TryParse(parameters, out var rcpt, out var bad))
         {
             Error(bad, RejectReason.Syntax);
-            return;
+            return false;
         }
         if (!_smtpUtf8 && !PathParser.IsAscii(mailbox))
         {
             Error(SmtpReplies.NonAsciiWithoutSmtpUtf8, RejectReason.SmtpUtf8);
-            return;
+            return false;
         }
         if (_authUser is null && mailbox != "postmaster" && !_ctx.LocalDomains.Contains(domain))
         {
             Error(SmtpReplies.RelayDenied, RejectReason.RelayDenied);
-            return;
+            return false;
         }
         var recipient = new EnvelopeRecipient(mailbox, rcpt.Notify, rcpt.OriginalRecipient);
         var first = _tx!.Recipients.Count;
@@ -487,18 +490,18 @@ public sealed partial class SmtpSession : IAsyncDisposable
         {
             _ctx.Metrics.Reject(_listener.Name, RejectReason.Policy);
             Reply(refused);
-            return;
+            return false;
         }
         if (_cut is not null && await _cut.AddRecipientAsync([.. _tx.Recipients.Skip(first)], first, _stopping) is { } upstream)
         {
             _tx.DropRecipientsFrom(first);
             _ctx.Metrics.Reject(_listener.Name, RejectReason.Upstream);
             Reply(upstream);
-            return;
+            return false;
         }
         _recipients.Add(recipient);
-        _state = SmtpState.RcptGiven;
         Reply(SmtpReplies.RecipientOk);
+        return true;
     }
 
     private void ResetTransaction()
@@ -529,8 +532,19 @@ public sealed partial class SmtpSession : IAsyncDisposable
             _ = _blob.DisposeAsync().AsTask(); // drops the staged body
             _blob = null;
         }
-        if (_state != SmtpState.Connected)
-            _state = SmtpState.Ready;
+    }
+
+    private bool StartData(string argument)
+    {
+        if (argument.Length > 0)
+        {
+            Error(SmtpReplies.DataTakesNoArguments, RejectReason.Syntax);
+            return false;
+        }
+        BeginContent(dotStuffed: true);
+        _mode = Mode.Data;
+        Reply(SmtpReplies.StartData);
+        return true;
     }
 
     private void BeginContent(bool dotStuffed)
@@ -607,7 +621,11 @@ public sealed partial class SmtpSession : IAsyncDisposable
         return false;
     }
 
-    private void StartBdat(string argument)
+    /// <summary>
+    /// A BDAT command: its chunk is read next, into the message when <paramref name="inSequence"/>, else dropped and
+    /// then refused. True when it begins or goes on with a message.
+    /// </summary>
+    private bool StartBdat(string argument, bool inSequence)
     {
         var parts = argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length is 0 or > 2 || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var size)
@@ -617,17 +635,17 @@ public sealed partial class SmtpSession : IAsyncDisposable
             Error(SmtpReplies.BdatSyntax, RejectReason.Syntax);
             Reply(SmtpReplies.BdatOutOfStep);
             _close = true;
-            return;
+            return false;
         }
         _bdatRemaining = size;
         _bdatLast = parts.Length == 2;
         _mode = Mode.BdatChunk;
-        _bdatRefused = _state is not (SmtpState.RcptGiven or SmtpState.Bdat);
+        _bdatRefused = !inSequence;
         if (_bdatRefused)
-            return; // the chunk is read and dropped, then refused
+            return false;
         if (_state == SmtpState.RcptGiven)
             BeginContent(dotStuffed: false);
-        _state = SmtpState.Bdat;
+        return true;
     }
 
     private async Task<bool> ProcessBdatAsync(ReadOnlySequence<byte> rest)
@@ -665,11 +683,19 @@ public sealed partial class SmtpSession : IAsyncDisposable
         return true;
     }
 
+    /// <summary>The message is refused: the transaction is over.</summary>
     private void Reject(SmtpReply reply, RejectReason reason)
     {
         _ctx.Metrics.Reject(_listener.Name, reason);
         Reply(reply);
+        EndMessage();
+    }
+
+    /// <summary>The message is answered, accepted or refused: the transaction is over.</summary>
+    private void EndMessage()
+    {
         ResetTransaction();
+        _state = SmtpStateTable.AfterMessage(_state);
     }
 
     private async Task FinishMessageAsync()
@@ -711,7 +737,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
                     if (_tx.Recipients.Count == 0) // every recipient's copy was discarded by configuration
                     {
                         Reply(SmtpReplies.Discarded);
-                        ResetTransaction();
+                        EndMessage();
                         return;
                     }
                     var headerPrefix = prefix + decision.AddedFields;
@@ -762,7 +788,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
             _ctx.Metrics.BytesAccepted.Add(filter.Length, new KeyValuePair<string, object?>("listener", _listener.Name));
             LogAccepted(_ctx.Logger, id, _remote, _recipients.Count, filter.Length);
             Reply(delivered ?? SmtpReplies.Queued(id));
-            ResetTransaction();
+            EndMessage();
         }
     }
 
@@ -783,7 +809,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
         }
     }
 
-    private void StartTls(string argument)
+    private bool StartTls(string argument)
     {
         if (argument.Length > 0)
             Error(SmtpReplies.StartTlsTakesNoArguments, RejectReason.Syntax);
@@ -792,8 +818,10 @@ public sealed partial class SmtpSession : IAsyncDisposable
         else
         {
             Reply(SmtpReplies.ReadyForTls);
-            _startTls = true;
+            _startTls = true; // the handshake follows once the reply is out; nothing more is read in plaintext
+            return true;
         }
+        return false;
     }
 
     private async Task<bool> StartTlsAsync(CancellationToken aborted)
@@ -817,9 +845,8 @@ public sealed partial class SmtpSession : IAsyncDisposable
         _tls = tls;
         _input = PipeReader.Create(tls);
         _output = PipeWriter.Create(tls);
-        // RFC 3207 4.2: everything learned before TLS is forgotten.
+        // RFC 3207 4.2: everything learned before TLS is forgotten (STARTTLS took the session back to Connected).
         ResetTransaction();
-        _state = SmtpState.Connected;
         _helo = "";
         _mode = Mode.Command;
         return true;

@@ -115,4 +115,65 @@ public sealed class SmtpStateTableTests
                 Assert.False(refusal.IsPositive);
             }
     }
+
+    /// <summary>Where each allowed command leaves the session once it has done its work.</summary>
+    public static TheoryData<SmtpState, SmtpVerb, SmtpState> Transitions
+    {
+        get
+        {
+            var data = new TheoryData<SmtpState, SmtpVerb, SmtpState>();
+            foreach (var state in new[] { SmtpState.Connected, SmtpState.Ready, SmtpState.MailGiven, SmtpState.RcptGiven })
+            {
+                foreach (var verb in new[] { SmtpVerb.Noop, SmtpVerb.Quit, SmtpVerb.Help, SmtpVerb.Vrfy, SmtpVerb.Expn })
+                    data.Add(state, verb, state);
+                data.Add(state, SmtpVerb.Helo, SmtpState.Ready);
+                data.Add(state, SmtpVerb.Ehlo, SmtpState.Ready);
+                data.Add(state, SmtpVerb.Rset, state == SmtpState.Connected ? SmtpState.Connected : SmtpState.Ready);
+            }
+            data.Add(SmtpState.Ready, SmtpVerb.Mail, SmtpState.MailGiven);
+            data.Add(SmtpState.Ready, SmtpVerb.StartTls, SmtpState.Connected);
+            data.Add(SmtpState.Ready, SmtpVerb.Auth, SmtpState.Ready);
+            data.Add(SmtpState.MailGiven, SmtpVerb.Rcpt, SmtpState.RcptGiven);
+            data.Add(SmtpState.RcptGiven, SmtpVerb.Rcpt, SmtpState.RcptGiven);
+            data.Add(SmtpState.RcptGiven, SmtpVerb.Data, SmtpState.RcptGiven);
+            data.Add(SmtpState.RcptGiven, SmtpVerb.Bdat, SmtpState.Bdat);
+            data.Add(SmtpState.Bdat, SmtpVerb.Bdat, SmtpState.Bdat);
+            data.Add(SmtpState.Bdat, SmtpVerb.Rset, SmtpState.Ready);
+            data.Add(SmtpState.Bdat, SmtpVerb.Noop, SmtpState.Bdat);
+            data.Add(SmtpState.Bdat, SmtpVerb.Quit, SmtpState.Bdat);
+            return data;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Transitions))]
+    public void An_allowed_command_moves_to_the_state_its_row_gives(SmtpState state, SmtpVerb verb, SmtpState next) =>
+        Assert.Equal(next, SmtpStateTable.Next(state, verb));
+
+    [Fact]
+    public void Every_allowed_command_has_a_transition_and_no_other()
+    {
+        var listed = Transitions.Select(row => ((SmtpState)row[0], (SmtpVerb)row[1])).ToHashSet();
+
+        foreach (var state in Enum.GetValues<SmtpState>())
+            foreach (var verb in Enum.GetValues<SmtpVerb>())
+            {
+                Assert.Equal(SmtpStateTable.IsAllowed(state, verb), listed.Contains((state, verb)));
+                if (!SmtpStateTable.IsAllowed(state, verb))
+                    Assert.Throws<InvalidOperationException>(() => SmtpStateTable.Next(state, verb));
+            }
+    }
+
+    [Theory]
+    [InlineData(SmtpState.RcptGiven)] // DATA's end of data
+    [InlineData(SmtpState.Bdat)] // the last chunk, or a chunk past the size limit
+    public void A_message_answered_ends_the_transaction(SmtpState state) =>
+        Assert.Equal(SmtpState.Ready, SmtpStateTable.AfterMessage(state));
+
+    [Theory]
+    [InlineData(SmtpState.Connected)]
+    [InlineData(SmtpState.Ready)]
+    [InlineData(SmtpState.MailGiven)]
+    public void No_message_ends_where_none_began(SmtpState state) =>
+        Assert.Throws<InvalidOperationException>(() => SmtpStateTable.AfterMessage(state));
 }
