@@ -55,29 +55,15 @@ public sealed partial class SmtpSession : IAsyncDisposable
     private string _authMechanism = "";
     private string? _authLoginUser;
 
-    // The mail transaction
-    private IPipelineTransaction? _tx;
-    private ICutThroughTransaction? _cut;
-    private bool _contentBegins; // the content began in this batch: the next hops hear of it once the replies are out
-    private string _sender = "";
-    private readonly List<EnvelopeRecipient> _recipients = [];
-    private BodyType _body;
-    private bool _smtpUtf8;
-    private DsnReturn _ret;
-    private string? _envId;
-    private DataFilter? _filter;
-    private IBlobWriter? _blob;
-    private BodySink? _sink;
-    private ICutThroughContent? _streamed; // the content going on to the next hops as it arrives
-    private string? _streamedPrefix; // what they got in front of it
-    private IBufferWriter<byte>? _bodyWriter; // the sink, or the sink and the next hops
-    private string _id = "";
-    private bool _tooBig;
+    // The mail transaction under way, null between transactions; a reset disposes it. The session has one transaction
+    // object, made at its first MAIL and begun again at each one after: a MAIL allocates nothing for it.
+    private SmtpTransaction? _tx;
+    private SmtpTransaction? _transaction;
+
+    // The BDAT chunk being read: what is left of it, whether it ends the message, whether it is dropped and refused.
     private long _bdatRemaining;
     private bool _bdatLast;
     private bool _bdatRefused;
-    private long _dataStarted;
-    private long _dataBytesIn;
 
     public SmtpSession(SmtpServerContext ctx, ListenerOptions listener, IDuplexPipe transport, IPAddress remote, CancellationToken stopping)
     {
@@ -118,11 +104,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
                 if (!await ReadAndProcessAsync(aborted.Token))
                     break;
                 await _output.FlushAsync(aborted.Token);
-                if (_contentBegins)
-                {
-                    _contentBegins = false;
-                    _cut?.ContentBegins(); // after the client has its 354: the next hop's DATA goes while the content comes
-                }
+                _tx?.AnnounceContent(); // after the client has its 354: the next hop's DATA goes while the content comes
                 if (_startTls)
                 {
                     _startTls = false;
@@ -149,14 +131,9 @@ public sealed partial class SmtpSession : IAsyncDisposable
     /// <summary>Drops an unfinished message and closes TLS; <see cref="RunAsync"/> does this when the session ends.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (_cut is not null)
-            await _cut.DisposeAsync();
-        _cut = null;
-        _sink?.Dispose();
-        _sink = null;
-        if (_blob is not null)
-            await _blob.DisposeAsync();
-        _blob = null;
+        if (_tx is not null)
+            await _tx.DisposeAsync();
+        _tx = null;
         if (_tls is not null)
             await _tls.DisposeAsync();
         _tls = null;
@@ -428,23 +405,20 @@ public sealed partial class SmtpSession : IAsyncDisposable
             Reply(refused);
             return false;
         }
-        _tx = tx;
-        _id = QueueId.New(_ctx.Time);
-        _cut = _ctx.CutThrough?.Begin(new CutThroughStart(_id, tx.Sender,
+        var id = QueueId.New(_ctx.Time);
+        var cut = _ctx.CutThrough?.Begin(new CutThroughStart(id, tx.Sender,
             new MessageSource(_listener.Name, _remote, _helo, _authUser, _tls is null ? null : TlsProtocol),
             mail.Body, mail.SmtpUtf8, mail.Ret, mail.EnvelopeId, mail.Size ?? 0, _listener.Role == ListenerRole.Submission, _listener.CutThrough));
-        _sender = tx.Sender;
-        _body = mail.Body;
-        _smtpUtf8 = mail.SmtpUtf8;
-        _ret = mail.Ret;
-        _envId = mail.EnvelopeId;
+        _tx = _transaction ??= new SmtpTransaction();
+        _tx.Begin(id, tx, mail, cut);
         Reply(SmtpReplies.SenderOk);
         return true;
     }
 
     private async Task<bool> RcptAsync(string argument)
     {
-        if (_recipients.Count >= _limits.MaxRecipients)
+        var tx = _tx!;
+        if (tx.Recipients.Count >= _limits.MaxRecipients)
         {
             _ctx.Metrics.Reject(_listener.Name, RejectReason.TooManyRecipients);
             Reply(SmtpReplies.TooManyRecipients);
@@ -474,7 +448,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
             Error(bad, RejectReason.Syntax);
             return false;
         }
-        if (!_smtpUtf8 && !PathParser.IsAscii(mailbox))
+        if (!tx.Parameters.SmtpUtf8 && !PathParser.IsAscii(mailbox))
         {
             Error(SmtpReplies.NonAsciiWithoutSmtpUtf8, RejectReason.SmtpUtf8);
             return false;
@@ -485,53 +459,31 @@ public sealed partial class SmtpSession : IAsyncDisposable
             return false;
         }
         var recipient = new EnvelopeRecipient(mailbox, rcpt.Notify, rcpt.OriginalRecipient);
-        var first = _tx!.Recipients.Count;
-        if (await _tx.RcptAsync(recipient, _stopping) is { } refused)
+        var pipeline = tx.Pipeline;
+        var first = pipeline.Recipients.Count;
+        if (await pipeline.RcptAsync(recipient, _stopping) is { } refused)
         {
             _ctx.Metrics.Reject(_listener.Name, RejectReason.Policy);
             Reply(refused);
             return false;
         }
-        if (_cut is not null && await _cut.AddRecipientAsync([.. _tx.Recipients.Skip(first)], first, _stopping) is { } upstream)
+        if (tx.CutThrough is not null && await tx.CutThrough.AddRecipientAsync([.. pipeline.Recipients.Skip(first)], first, _stopping) is { } upstream)
         {
-            _tx.DropRecipientsFrom(first);
+            pipeline.DropRecipientsFrom(first);
             _ctx.Metrics.Reject(_listener.Name, RejectReason.Upstream);
             Reply(upstream);
             return false;
         }
-        _recipients.Add(recipient);
+        tx.AddRecipient(recipient);
         Reply(SmtpReplies.RecipientOk);
         return true;
     }
 
+    /// <summary>The transaction is over, or there was none: what it holds goes.</summary>
     private void ResetTransaction()
     {
+        _tx?.Dispose();
         _tx = null;
-        _contentBegins = false;
-        if (_cut is not null)
-        {
-            _ = _cut.DisposeAsync().AsTask(); // closes what is still open upstream; never throws
-            _cut = null;
-        }
-        _sender = "";
-        _recipients.Clear();
-        _body = BodyType.SevenBit;
-        _smtpUtf8 = false;
-        _ret = DsnReturn.Default;
-        _envId = null;
-        _filter = null;
-        _tooBig = false;
-        _streamed?.Fail(); // not accepted: no next hop reaches its end of data (nothing once the data was handed on)
-        _streamed = null;
-        _streamedPrefix = null;
-        _bodyWriter = null;
-        _sink?.Dispose();
-        _sink = null;
-        if (_blob is not null)
-        {
-            _ = _blob.DisposeAsync().AsTask(); // drops the staged body
-            _blob = null;
-        }
     }
 
     private bool StartData(string argument)
@@ -549,36 +501,30 @@ public sealed partial class SmtpSession : IAsyncDisposable
 
     private void BeginContent(bool dotStuffed)
     {
-        _filter = new DataFilter(dotStuffed, _ctx.Options.Smtp.BareLineEndings, _limits.MaxTextLine, _limits.MaxHeaderSize);
-        _blob = _ctx.Store.CreateBlobWriter();
-        var protocol = (_smtpUtf8 ? "UTF8SMTP" : _esmtp ? "ESMTP" : "SMTP") + (_tls is null ? "" : "S") + (_authUser is null ? "" : "A");
-        var context = new BodyContext(_id, _ctx.Options.Hostname, _helo, _remote, protocol,
-            _tls is null ? null : $"using {TlsProtocol} with cipher {_tls.NegotiatedCipherSuite}", [.. _recipients.Select(r => r.Address)], _ctx.Time.GetUtcNow());
-        _sink = new BodySink(_pipeline.Processors, context, _blob, _ctx.Logger);
-        // The content streams on to the next hops when nothing still to come can change what precedes it.
-        _streamedPrefix = _cut is not null && _sink.PrefixAtStart is { } trace && _tx!.FieldsBeforeBody is { } fields ? trace + fields : null;
-        _streamed = _cut?.OpenContent(_streamedPrefix);
-        _bodyWriter = _streamed is null ? _sink : new ContentTee(_sink, _streamed);
-        _tooBig = false;
-        _dataStarted = _ctx.Time.GetTimestamp();
-        _dataBytesIn = 0;
-        _contentBegins = _cut is not null;
+        var tx = _tx!;
+        var filter = new DataFilter(dotStuffed, _ctx.Options.Smtp.BareLineEndings, _limits.MaxTextLine, _limits.MaxHeaderSize);
+        var blob = _ctx.Store.CreateBlobWriter();
+        var protocol = (tx.Parameters.SmtpUtf8 ? "UTF8SMTP" : _esmtp ? "ESMTP" : "SMTP") + (_tls is null ? "" : "S") + (_authUser is null ? "" : "A");
+        var context = new BodyContext(tx.QueueId, _ctx.Options.Hostname, _helo, _remote, protocol,
+            _tls is null ? null : $"using {TlsProtocol} with cipher {_tls.NegotiatedCipherSuite}", [.. tx.Recipients.Select(r => r.Address)], _ctx.Time.GetUtcNow());
+        tx.BeginContent(filter, blob, new BodySink(_pipeline.Processors, context, blob, _ctx.Logger), _ctx.Time.GetTimestamp());
     }
 
     /// <summary>Feeds DATA content to the filter; true when the end of data was reached and answered.</summary>
     private async Task<bool> ProcessDataAsync(ReadOnlySequence<byte> rest)
     {
-        var filter = _filter!;
+        var tx = _tx!;
+        var filter = tx.Filter!;
         foreach (var segment in rest)
         {
-            var used = filter.Process(segment.Span, BodyTarget);
+            var used = filter.Process(segment.Span, tx.BodyTarget);
             _consumed = rest.GetPosition(used, _consumed);
-            _dataBytesIn += used;
+            tx.ContentBytes += used;
             if (filter.Completed)
                 break;
         }
-        CheckSize(filter);
-        await FlushBodyAsync();
+        tx.CheckSize(_limits.MaxMessageSize);
+        await tx.FlushContentAsync(_stopping);
         if (filter.Completed)
         {
             _mode = Mode.Command;
@@ -588,31 +534,11 @@ public sealed partial class SmtpSession : IAsyncDisposable
         return CheckDataRate();
     }
 
-    /// <summary>Where the DATA filter writes: nowhere once the message is too big (it is read to its end, then refused).</summary>
-    private IBufferWriter<byte>? BodyTarget => _tooBig ? null : _bodyWriter;
-
-    /// <summary>A full chunk goes to storage; what streams to the next hops goes on (waiting while one is far behind).</summary>
-    private async Task FlushBodyAsync()
-    {
-        if (_tooBig)
-            return;
-        if (_sink!.ShouldFlush)
-            await _sink.FlushAsync(_stopping);
-        if (_streamed is not null)
-            await _streamed.FlushAsync(_stopping);
-    }
-
-    private void CheckSize(DataFilter filter)
-    {
-        if (!_tooBig && filter.Length > _limits.MaxMessageSize)
-            _tooBig = true; // keep reading to the end of the data, store nothing more
-    }
-
     /// <summary>False (and a 421) when the client is below the minimum data rate or over the total data time.</summary>
     private bool CheckDataRate()
     {
-        var elapsed = _ctx.Time.GetElapsedTime(_dataStarted);
-        var slow = _limits.MinDataRate > 0 && elapsed > _limits.MinDataRateGrace && _dataBytesIn / elapsed.TotalSeconds < _limits.MinDataRate;
+        var elapsed = _ctx.Time.GetElapsedTime(_tx!.ContentStarted);
+        var slow = _limits.MinDataRate > 0 && elapsed > _limits.MinDataRateGrace && _tx.ContentBytes / elapsed.TotalSeconds < _limits.MinDataRate;
         if (!slow && elapsed <= _ctx.Options.Smtp.Timeouts.DataTotal)
             return false;
         _ctx.Metrics.Reject(_listener.Name, RejectReason.DataRate);
@@ -652,16 +578,16 @@ public sealed partial class SmtpSession : IAsyncDisposable
     {
         var take = Math.Min(rest.Length, _bdatRemaining);
         var chunk = rest.Slice(0, take);
-        if (!_bdatRefused)
-            foreach (var segment in chunk)
-                _filter!.Process(segment.Span, BodyTarget);
         _consumed = chunk.End;
         _bdatRemaining -= take;
-        _dataBytesIn += take;
         if (!_bdatRefused)
         {
-            CheckSize(_filter!);
-            await FlushBodyAsync();
+            var tx = _tx!;
+            foreach (var segment in chunk)
+                tx.Filter!.Process(segment.Span, tx.BodyTarget);
+            tx.ContentBytes += take;
+            tx.CheckSize(_limits.MaxMessageSize);
+            await tx.FlushContentAsync(_stopping);
         }
         if (_bdatRemaining > 0)
             return !_bdatRefused && CheckDataRate();
@@ -671,10 +597,10 @@ public sealed partial class SmtpSession : IAsyncDisposable
             Error(SmtpStateTable.Refusal(_state, SmtpVerb.Bdat), RejectReason.BadSequence);
         else if (_bdatLast)
         {
-            _filter!.Finish(BodyTarget);
+            _tx!.Filter!.Finish(_tx.BodyTarget);
             await FinishMessageAsync();
         }
-        else if (_tooBig)
+        else if (_tx!.TooBig)
         {
             Reject(SmtpReplies.MessageTooBig, RejectReason.Size);
         }
@@ -700,9 +626,10 @@ public sealed partial class SmtpSession : IAsyncDisposable
 
     private async Task FinishMessageAsync()
     {
-        var filter = _filter!;
-        CheckSize(filter);
-        if (_tooBig)
+        var tx = _tx!;
+        var filter = tx.Filter!;
+        tx.CheckSize(_limits.MaxMessageSize);
+        if (tx.TooBig)
             Reject(SmtpReplies.MessageTooBig, RejectReason.Size);
         else if (filter.SawBareLineEnding && _ctx.Options.Smtp.BareLineEndings == BareLineEndingPolicy.Reject)
             Reject(SmtpReplies.BareLineEnding, RejectReason.BareLineEnding);
@@ -712,29 +639,29 @@ public sealed partial class SmtpSession : IAsyncDisposable
             Reject(SmtpReplies.HeaderTooBig, RejectReason.HeaderTooLarge);
         else
         {
-            var id = _id;
-            var (processorRefusal, prefix) = _sink!.Complete();
+            var id = tx.QueueId;
+            var (processorRefusal, prefix) = tx.Sink!.Complete();
             if (processorRefusal is not null)
             {
                 Reject(processorRefusal, RejectReason.Policy);
                 return;
             }
             var source = new MessageSource(_listener.Name, _remote, _helo, _authUser, _tls is null ? null : TlsProtocol);
-            var blob = _blob!;
-            _blob = null;
+            var blob = tx.TakeBlob();
             SmtpReply? delivered = null;
             var blobOwned = true; // false once a record still being written holds it
             try
             {
                 try
                 {
-                    var decision = await _tx!.BodyAsync(blob, _stopping);
+                    var pipeline = tx.Pipeline;
+                    var decision = await pipeline.BodyAsync(blob, _stopping);
                     if (decision.Refusal is { } refused)
                     {
                         Reject(refused, RejectReason.Policy);
                         return;
                     }
-                    if (_tx.Recipients.Count == 0) // every recipient's copy was discarded by configuration
+                    if (pipeline.Recipients.Count == 0) // every recipient's copy was discarded by configuration
                     {
                         Reply(SmtpReplies.Discarded);
                         EndMessage();
@@ -742,23 +669,24 @@ public sealed partial class SmtpSession : IAsyncDisposable
                     }
                     var headerPrefix = prefix + decision.AddedFields;
                     CutThroughOutcome? cut = null;
-                    if (_streamed is not null && headerPrefix != _streamedPrefix)
+                    if (tx.Streamed is not null && headerPrefix != tx.StreamedPrefix)
                     {
                         // Cannot happen when the pipeline says what it will add before the body: the stored copy and the
                         // streamed one would differ. The next hops are cut off; the message is stored and forwarded.
                         LogStreamMismatch(_ctx.Logger, id);
-                        _streamed.Fail();
+                        tx.Streamed.Fail();
                     }
-                    if (_cut is not null)
+                    if (tx.CutThrough is not null)
                     {
-                        cut = await _cut.DataAsync(PendingContent.Writer(headerPrefix, decision.Header, blob), filter.Length, _tx.Recipients, _stopping);
+                        cut = await tx.CutThrough.DataAsync(PendingContent.Writer(headerPrefix, decision.Header, blob), filter.Length, pipeline.Recipients, _stopping);
                         if (cut.Refusal is { } upstream) // every next hop refused alike: theirs is the answer, nothing is kept
                         {
                             Reject(upstream, RejectReason.Upstream);
                             return;
                         }
                     }
-                    var envelope = new MessageEnvelope(id, _sender, _tx.Recipients, source, _body, _smtpUtf8, _ret, _envId,
+                    var mail = tx.Parameters;
+                    var envelope = new MessageEnvelope(id, tx.Sender, pipeline.Recipients, source, mail.Body, mail.SmtpUtf8, mail.Ret, mail.EnvelopeId,
                         QuarantineReason: decision.QuarantineReason);
                     var record = _ctx.Store.AcceptAsync(envelope, headerPrefix, blob, CancellationToken.None, decision.Header, cut?.Attempt);
                     delivered = cut?.Delivered;
@@ -786,7 +714,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
             }
             _ctx.Metrics.MessagesAccepted.Add(1, new KeyValuePair<string, object?>("listener", _listener.Name));
             _ctx.Metrics.BytesAccepted.Add(filter.Length, new KeyValuePair<string, object?>("listener", _listener.Name));
-            LogAccepted(_ctx.Logger, id, _remote, _recipients.Count, filter.Length);
+            LogAccepted(_ctx.Logger, id, _remote, tx.Recipients.Count, filter.Length);
             Reply(delivered ?? SmtpReplies.Queued(id));
             EndMessage();
         }
