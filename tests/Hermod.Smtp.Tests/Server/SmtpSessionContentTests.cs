@@ -2,6 +2,7 @@ using System.Text;
 using Hermod.Core.Configuration;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Smtp;
+using Hermod.Core.Storage;
 using Hermod.Smtp.StateMachine;
 using static Hermod.Smtp.Tests.Server.SmtpSessionCommandTests;
 
@@ -123,6 +124,38 @@ public sealed class SmtpSessionContentTests
         Assert.Equal("second@remote.test", message.Envelope.Sender);
         Assert.Equal(["second@example.test"], message.Envelope.Recipients.Select(r => r.Address));
         Assert.Equal(Latin1("second"), message.Body);
+    }
+
+    [Fact]
+    public async Task Each_transaction_starts_from_nothing_whatever_the_one_before_left()
+    {
+        await using var smtp = await InMemorySmtp.StartAsync();
+        await smtp.SendAndExpectAsync("EHLO client.test", "250");
+        await smtp.SendAndExpectAsync("MAIL FROM:<first@remote.test> BODY=8BITMIME SMTPUTF8 RET=FULL ENVID=one", "250");
+        await smtp.SendAndExpectAsync("RCPT TO:<a@example.test> NOTIFY=NEVER", "250");
+        await smtp.SendAndExpectAsync("RCPT TO:<b@example.test>", "250");
+        await smtp.SendAsync("BDAT 5 LAST\r\nfirst");
+        await smtp.ExpectAsync("250 2.0.0 Ok: queued as ");
+        await smtp.SendAndExpectAsync("MAIL FROM:<second@remote.test> RET=HDRS", "250");
+        await smtp.SendAndExpectAsync("RCPT TO:<c@example.test>", "250");
+        await smtp.SendAsync("BDAT 3\r\nsec");
+        await smtp.ExpectAsync("250 2.0.0 3 octets");
+        await smtp.SendAndExpectAsync("RSET", "250");
+        await smtp.SendAndExpectAsync("MAIL FROM:<third@remote.test>", "250");
+        await smtp.SendAndExpectAsync("RCPT TO:<d@example.test>", "250");
+        await smtp.SendAndExpectAsync("DATA", "354");
+        await smtp.SendAsync("third\r\n.\r\n");
+        await smtp.ExpectAsync("250 2.0.0 Ok: queued as ");
+
+        var (first, third) = (smtp.Store.Accepted[0], smtp.Store.Accepted[1]);
+        Assert.Equal([new EnvelopeRecipient("a@example.test", DsnNotify.Never), new EnvelopeRecipient("b@example.test")], first.Envelope.Recipients);
+        Assert.Equal(new MessageEnvelope(first.Envelope.Id, "first@remote.test", first.Envelope.Recipients, first.Envelope.Source,
+            BodyType.EightBitMime, true, DsnReturn.Full, "one"), first.Envelope);
+        Assert.Equal([new EnvelopeRecipient("d@example.test")], third.Envelope.Recipients);
+        Assert.Equal(new MessageEnvelope(third.Envelope.Id, "third@remote.test", third.Envelope.Recipients, third.Envelope.Source), third.Envelope);
+        Assert.NotEqual(first.Envelope.Id, third.Envelope.Id);
+        Assert.Equal(Latin1("third\r\n"), third.Body);
+        Assert.Equal(0, smtp.Store.OpenBlobs);
     }
 
     [Theory]
@@ -344,8 +377,8 @@ public sealed class SmtpSessionContentTests
 
         var upstream = Assert.Single(smtp.CutThrough!.Transactions);
         var message = Assert.Single(smtp.Store.Accepted);
-        Assert.Equal(new CutThroughStart(message.Envelope.Id, "a@b.test", message.Envelope.Source, Core.Storage.BodyType.EightBitMime, false,
-            Core.Storage.DsnReturn.Full, "e1", 1234, false, smtp.Listener.CutThrough), upstream.Start);
+        Assert.Equal(new CutThroughStart(message.Envelope.Id, "a@b.test", message.Envelope.Source, BodyType.EightBitMime, false,
+            DsnReturn.Full, "e1", 1234, false, smtp.Listener.CutThrough), upstream.Start);
         Assert.Equal(["user@example.test"], upstream.Recipients);
         Assert.True(upstream.ContentBegan);
         Assert.Equal("", upstream.StreamedPrefix); // nothing still to come could change what precedes the content: it streamed
