@@ -43,19 +43,19 @@ public sealed partial class SmtpSession
             Error(SmtpReplies.NonAsciiWithoutSmtpUtf8, RejectReason.SmtpUtf8);
             return false;
         }
-        var tx = _pipeline.Begin(Session, _connection);
-        if (await tx.MailAsync(mailbox, _stopping) is { } refused)
+        var pipeline = _pipeline.Begin(Session, _connection);
+        if (await pipeline.MailAsync(mailbox, _stopping) is { } refused)
         {
             _ctx.Metrics.Reject(_listener.Name, RejectReason.Policy);
             Reply(refused);
             return false;
         }
         var id = QueueId.New(_ctx.Time);
-        var cut = _ctx.CutThrough?.Begin(new CutThroughStart(id, tx.Sender,
+        var cut = _ctx.CutThrough?.Begin(new CutThroughStart(id, pipeline.Sender,
             new MessageSource(_listener.Name, _remote, _helo, _authUser, _tls is null ? null : TlsProtocol),
             mail.Body, mail.SmtpUtf8, mail.Ret, mail.EnvelopeId, mail.Size ?? 0, _listener.Role == ListenerRole.Submission, _listener.CutThrough));
         _tx = _transaction ??= new SmtpTransaction();
-        _tx.Begin(id, tx, mail, cut);
+        _tx.Begin(id, pipeline, mail, cut);
         Reply(SmtpReplies.SenderOk);
         return true;
     }

@@ -16,7 +16,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace Hermod.Smtp.Tests.Server;
 
 /// <summary>
-/// One SMTP session with no socket, store or policy behind it, the way Kestrel's in-memory tests run a connection:
+/// One SMTP session with no socket, store or policy behind it — the protocol rules tested without Kestrel and SQLite:
 /// the session reads and writes a pair of <see cref="Pipe"/>s, and has a <see cref="FakePipeline"/>, a
 /// <see cref="FakeStore"/>, a <see cref="FakeTimeProvider"/> and real <see cref="HermodMetrics"/>. The test is the
 /// client: it sends bytes and expects replies (a regex anchored at the start, as the transcript tests write them).
