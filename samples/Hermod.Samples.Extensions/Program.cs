@@ -1,4 +1,4 @@
-using Hermod.Cli;
+using Hermod.Hosting.Cli;
 using Hermod.Samples.Extensions;
 
 // The hermod command line (serve, check-config, queue, ...) with four more components that configuration can name.

@@ -1,3 +1,3 @@
-using Hermod.Cli;
+using Hermod.Hosting.Cli;
 
 return await HermodCli.RunAsync(args);

@@ -7,7 +7,7 @@ using System.Text.RegularExpressions;
 using Hermod.Core.Configuration;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
-using Hermod.Http.MiniMailgun;
+using Hermod.Hosting.Http.MiniMailgun;
 using Hermod.TestKit;
 using Hermod.Tests.Interop;
 using Hermod.Tests.TestKit;

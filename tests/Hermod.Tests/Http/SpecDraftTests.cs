@@ -1,6 +1,6 @@
 using System.Text;
 using Hermod.Core.Configuration;
-using Hermod.Http.V1;
+using Hermod.Hosting.Http.V1;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Hermod.Tests.Http;

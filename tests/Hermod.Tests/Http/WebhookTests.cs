@@ -3,7 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Hermod.Core.Configuration;
-using Hermod.Http.Webhooks;
+using Hermod.Hosting.Http.Webhooks;
 using Hermod.Tests.TestKit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

@@ -3,7 +3,7 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
-using Hermod.Extensions;
+using Hermod.Hosting.Extensions;
 using Hermod.Policy.Pipeline;
 using Hermod.TestKit;
 using Microsoft.Extensions.Logging;

@@ -1,6 +1,6 @@
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
-using Hermod.Extensions;
+using Hermod.Hosting.Extensions;
 using Hermod.Policy.Pipeline;
 using Hermod.Tests.Interop;
 

@@ -2,7 +2,7 @@ using Hermod.TestKit;
 
 namespace Hermod.Tests.TestKit;
 
-/// <summary>Runs the built hermod binary (hermod.dll beside the tests) as a process.</summary>
+/// <summary>Runs the built hermod binary (<see cref="HermodProcess.HermodDll"/>) as a process.</summary>
 public static class CliRunner
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);

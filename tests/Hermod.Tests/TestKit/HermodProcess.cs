@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -84,7 +85,7 @@ public sealed class HermodProcessConfig
 }
 
 /// <summary>
-/// The built hermod binary (hermod.dll next to the test assembly) as a child process: <c>hermod serve</c> with a
+/// The built hermod binary (hermod.dll as src/Hermod was built) as a child process: <c>hermod serve</c> with a
 /// generated hermod.yaml in a temporary directory. The real ports are read from the listening lines of the console
 /// log. The process tree is killed and the directory deleted on dispose, also when the test failed.
 /// </summary>
@@ -115,13 +116,13 @@ public sealed partial class HermodProcess : IAsyncDisposable
 
     public string ConfigPath { get; }
 
-    /// <summary>hermod.dll as built next to the test assembly (the test project references src/Hermod).</summary>
+    /// <summary>hermod.dll as the build of src/Hermod left it (the test project builds it; the path is in its assembly metadata).</summary>
     public static string HermodDll
     {
         get
         {
-            var path = Path.Combine(AppContext.BaseDirectory, "hermod.dll");
-            Assert.True(File.Exists(path), $"{path} is missing: the test project must reference src/Hermod so that hermod.dll is copied next to the tests");
+            var path = typeof(HermodProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "HermodDll").Value!;
+            Assert.True(File.Exists(path), $"{path} is missing: the test project must build src/Hermod (a ProjectReference without its output)");
             return path;
         }
     }

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Hermod.Http.MiniMailgun;
+namespace Hermod.Hosting.Http.MiniMailgun;
 
 /// <summary>200 to /send: <c>{"result":"queued","submission_id":"&lt;32 hex&gt;"}</c>.</summary>
 internal sealed record QueuedResponse(

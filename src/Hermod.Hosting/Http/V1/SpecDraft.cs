@@ -2,7 +2,7 @@ using System.Text.Json;
 using Hermod.Core.Configuration;
 using Hermod.Mime;
 
-namespace Hermod.Http.V1;
+namespace Hermod.Hosting.Http.V1;
 
 /// <summary>Turns a JSON message spec into a MIME message (Hermod.Mime), or field-level errors.</summary>
 internal static class SpecDraft

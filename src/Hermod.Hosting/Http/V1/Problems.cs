@@ -1,4 +1,6 @@
-namespace Hermod.Http.V1;
+using Microsoft.AspNetCore.Http;
+
+namespace Hermod.Hosting.Http.V1;
 
 /// <summary>RFC 9457 problem documents (application/problem+json).</summary>
 internal static class Problems

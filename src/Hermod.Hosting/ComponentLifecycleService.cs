@@ -1,6 +1,7 @@
 using Hermod.Core.Extensions;
 using Hermod.Delivery.Targets;
 using Hermod.Policy.Pipeline;
+using Microsoft.Extensions.Hosting;
 
 namespace Hermod.Hosting;
 

@@ -9,9 +9,13 @@ using Hermod.Core.Diagnostics;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Storage;
 using Hermod.Smtp.Protocol;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
 
-namespace Hermod.Http.MiniMailgun;
+namespace Hermod.Hosting.Http.MiniMailgun;
 
 /// <summary>
 /// The Mini-MailGun compatible API: <c>POST /send</c> queues one message per destination domain, <c>POST /status</c>

@@ -1,6 +1,8 @@
 using Hermod.Core.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 
-namespace Hermod.Http;
+namespace Hermod.Hosting.Http;
 
 /// <summary>The HTTP surface: health, metrics, the OpenAPI document and the APIs.</summary>
 internal static class Endpoints

@@ -5,8 +5,9 @@ using Hermod.Delivery.Targets;
 using Hermod.Policy.Checks;
 using Hermod.Policy.Modifiers;
 using Hermod.Policy.Pipeline;
+using Microsoft.Extensions.DependencyInjection;
 
-namespace Hermod.Extensions;
+namespace Hermod.Hosting.Extensions;
 
 /// <summary>
 /// The components Hermod can build from configuration, by name: the built-in ones, and those a program hosting

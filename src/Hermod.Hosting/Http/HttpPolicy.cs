@@ -1,8 +1,9 @@
 using Hermod.Core.Pipeline;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
+using Microsoft.AspNetCore.Http;
 
-namespace Hermod.Http;
+namespace Hermod.Hosting.Http;
 
 /// <summary>What the pipeline made of an HTTP submission: the accepted transaction and body decision, or the refusal and the field it concerns.</summary>
 internal sealed record HttpPolicyOutcome(IPipelineTransaction? Transaction, BodyDecision? Decision, SmtpReply? Refusal = null, string Field = "")

@@ -12,13 +12,18 @@ using Hermod.Delivery.Routing;
 using Hermod.Delivery.Targets;
 using Hermod.Delivery.Transport;
 using Hermod.Dns;
-using Hermod.Extensions;
-using Hermod.Http;
-using Hermod.Http.MiniMailgun;
+using Hermod.Hosting.Extensions;
+using Hermod.Hosting.Http;
+using Hermod.Hosting.Http.MiniMailgun;
 using Hermod.Policy.Pipeline;
 using Hermod.Smtp.Server;
 using Hermod.Storage.Sqlite;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Hermod.Hosting;
 

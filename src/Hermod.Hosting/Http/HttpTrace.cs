@@ -1,6 +1,7 @@
 using System.Net;
+using Microsoft.AspNetCore.Http;
 
-namespace Hermod.Http;
+namespace Hermod.Hosting.Http;
 
 /// <summary>What both HTTP APIs record about where a message came from.</summary>
 internal static class HttpTrace

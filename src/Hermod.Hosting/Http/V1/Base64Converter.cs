@@ -3,7 +3,7 @@ using System.Buffers.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Hermod.Http.V1;
+namespace Hermod.Hosting.Http.V1;
 
 /// <summary>
 /// An attachment's base64 content, decoded straight from the request's UTF-8 into an array of its size: read as a

@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Text;
 using Hermod.Core.Diagnostics;
 
-namespace Hermod.Http;
+namespace Hermod.Hosting.Http;
 
 /// <summary>Collects the "Hermod" meter's instruments and renders them in the Prometheus text format (0.0.4).</summary>
 public sealed class PrometheusExporter : IDisposable

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Hermod.Core.Storage;
 
-namespace Hermod.Http.V1;
+namespace Hermod.Hosting.Http.V1;
 
 /// <summary>JSON as the API writes and reads it: snake_case names, nulls left out.</summary>
 internal static class Json

@@ -5,9 +5,11 @@ using System.Text;
 using System.Text.Json;
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
-using Hermod.Http.V1;
+using Hermod.Hosting.Http.V1;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
-namespace Hermod.Http.Webhooks;
+namespace Hermod.Hosting.Http.Webhooks;
 
 /// <summary>
 /// Posts every delivery event, in order, to each configured webhook as JSON, signed with HMAC-SHA256:

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using Hermod.Core.Text;
 
-namespace Hermod.Http.MiniMailgun;
+namespace Hermod.Hosting.Http.MiniMailgun;
 
 /// <summary>A message built from a /send request: its bytes and what its envelope must declare.</summary>
 /// <param name="Content">The message, CRLF line ends, every line at most 998 octets.</param>

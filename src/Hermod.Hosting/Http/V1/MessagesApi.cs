@@ -5,9 +5,14 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Storage;
 using Hermod.Smtp.Protocol;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
-namespace Hermod.Http.V1;
+namespace Hermod.Hosting.Http.V1;
 
 /// <summary>
 /// The native API: send a message (raw message/rfc822 with the envelope in the query), read a message with its

@@ -5,12 +5,12 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
 using Hermod.Core.Security;
 using Hermod.Core.Storage;
-using Hermod.Extensions;
-using Hermod.Hosting;
+using Hermod.Hosting.Extensions;
 using Hermod.Storage.Sqlite;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Hermod.Cli;
+namespace Hermod.Hosting.Cli;
 
 /// <summary>The command line: serve, check-config, hash-password, queue list / show.</summary>
 public static class HermodCli
