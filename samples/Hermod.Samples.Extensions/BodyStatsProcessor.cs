@@ -16,7 +16,7 @@ public sealed class BodyStatsProcessor : IStreamProcessor
 {
     private readonly string _field;
 
-    public BodyStatsProcessor(ComponentConfig config)
+    public BodyStatsProcessor(ConfigSection config)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Known("field");

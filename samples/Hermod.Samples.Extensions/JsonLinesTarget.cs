@@ -32,7 +32,7 @@ public sealed partial class JsonLinesTarget : IDeliveryTarget, IComponentLifecyc
     private long _written;
 
     /// <summary>Reads and validates the options; opens nothing (see <see cref="StartAsync"/>).</summary>
-    public JsonLinesTarget(string name, ComponentConfig config, ILogger<JsonLinesTarget> logger)
+    public JsonLinesTarget(string name, ConfigSection config, ILogger<JsonLinesTarget> logger)
     {
         ArgumentNullException.ThrowIfNull(config);
         Name = name;

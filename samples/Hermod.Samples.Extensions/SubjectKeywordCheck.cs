@@ -31,11 +31,10 @@ public sealed partial class SubjectKeywordCheck : ICheck
     private readonly ILogger<SubjectKeywordCheck> _logger;
 
     /// <summary>Reads and validates the options; problems go to <paramref name="config"/>'s errors ("key: reason").</summary>
-    public SubjectKeywordCheck(ComponentConfig config, HermodOptions options, ILogger<SubjectKeywordCheck> logger)
+    public SubjectKeywordCheck(ConfigSection config, HermodOptions options, ILogger<SubjectKeywordCheck> logger)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(options);
-        Name = config.Kind;
         _logger = logger;
         _maxHeaderBytes = options.Smtp.Limits.MaxHeaderSize;
         config.Known("keywords", "action");
@@ -59,7 +58,7 @@ public sealed partial class SubjectKeywordCheck : ICheck
     }
 
     /// <summary>The name configuration gave it, e.g. "subject_keyword".</summary>
-    public string Name { get; }
+    public string Name => "subject_keyword";
 
     public bool RunsAt(CheckStage stage) => stage == CheckStage.Body;
 

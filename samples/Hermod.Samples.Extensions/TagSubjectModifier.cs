@@ -21,10 +21,9 @@ public sealed class TagSubjectModifier : IModifier
     private readonly string _tag;
 
     /// <summary>Reads and validates the options; problems go to <paramref name="config"/>'s errors ("key: reason").</summary>
-    public TagSubjectModifier(ComponentConfig config)
+    public TagSubjectModifier(ConfigSection config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        Name = config.Kind;
         config.Known("tag");
         var errors = config.Errors.Count;
         var tag = config.String("tag");
@@ -43,7 +42,7 @@ public sealed class TagSubjectModifier : IModifier
     }
 
     /// <summary>The name configuration gave it, e.g. "tag_subject".</summary>
-    public string Name { get; }
+    public string Name => "tag_subject";
 
     public ModifierStages Stages => ModifierStages.Header;
 

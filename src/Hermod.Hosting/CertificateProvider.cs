@@ -1,15 +1,16 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Hermod.Core.Configuration;
+using Hermod.Hosting.Configuration;
 
 namespace Hermod.Hosting;
 
 /// <summary>The server certificate: the configured PEM pair, or a self-signed one made on first run under data_dir/tls.</summary>
 internal static class CertificateProvider
 {
-    public static X509Certificate2 Load(HermodOptions options)
+    public static X509Certificate2 Load(HermodOptions options, TlsOptions tls)
     {
-        if (options.Tls.Certificate is { } certificate && options.Tls.Key is { } key)
+        if (tls.Certificate is { } certificate && tls.Key is { } key)
         {
             try
             {

@@ -12,12 +12,12 @@ using Hermod.Delivery.Routing;
 using Hermod.Delivery.Targets;
 using Hermod.Delivery.Transport;
 using Hermod.Dns;
+using Hermod.Hosting.Configuration;
 using Hermod.Hosting.Extensions;
 using Hermod.Hosting.Http;
 using Hermod.Hosting.Http.MiniMailgun;
 using Hermod.Policy.Pipeline;
 using Hermod.Smtp.Server;
-using Hermod.Storage.Sqlite;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -42,11 +42,11 @@ public sealed partial class HermodHost : IAsyncDisposable
     public IPEndPoint HttpEndpoint => (IPEndPoint)_http!.EndPoint;
 
     /// <param name="extensions">Checks, modifiers and targets beyond the built-in ones (null: only those).</param>
-    public static HermodHost Create(HermodOptions options, HermodExtensions? extensions = null, Action<ILoggingBuilder>? logging = null) =>
-        Create(options, extensions, logging, inspectOnly: false);
+    public static HermodHost Create(HermodConfiguration config, HermodExtensions? extensions = null, Action<ILoggingBuilder>? logging = null) =>
+        Create(config, extensions, logging, inspectOnly: false);
 
     /// <param name="inspectOnly">Built to look at, never started (check-config): the store does not take up an earlier run's unfinished work.</param>
-    private static HermodHost Create(HermodOptions options, HermodExtensions? extensions, Action<ILoggingBuilder>? logging, bool inspectOnly)
+    private static HermodHost Create(HermodConfiguration config, HermodExtensions? extensions, Action<ILoggingBuilder>? logging, bool inspectOnly)
     {
         InlineIo.Enable(); // before the process's first socket
         extensions ??= new HermodExtensions();
@@ -64,35 +64,32 @@ public sealed partial class HermodHost : IAsyncDisposable
             c.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
             c.UseUtcTimestamp = true;
         });
-        builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(options.Log.Level, ignoreCase: true));
+        builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(config.Log.Level, ignoreCase: true));
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         logging?.Invoke(builder.Logging);
 
         var services = builder.Services;
+        var options = config.Hermod;
         services.AddSingleton(options);
+        services.AddSingleton(config.Delivery);
+        services.AddSingleton(config.Http);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<HermodMetrics>();
         services.AddSingleton<PrometheusExporter>();
-        services.AddSingleton<IPasswordVerifier, ConfiguredUsers>();
-        services.AddSingleton(sp => new SqliteMessageStore(options, sp.GetRequiredService<HermodMetrics>(), sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger("Hermod.Storage"), recover: !inspectOnly));
-        services.AddSingleton<IMessageStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
-        services.AddSingleton<IDeliveryQueue>(sp => sp.GetRequiredService<SqliteMessageStore>());
-        services.AddSingleton<ISubmissionStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
-        services.AddSingleton<IRetentionStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
+        services.AddSingleton<IPasswordVerifier>(new ConfiguredUsers(config.Users));
+        config.Storage.AddStore(services, recover: !inspectOnly);
         services.AddSingleton<RetentionService>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionService>());
         services.AddSingleton<MiniMailgunApi>();
-        services.AddSingleton<IApiStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
         services.AddOpenApi();
         services.AddHttpClient();
         services.AddHostedService<Http.Webhooks.WebhookDispatcher>();
         services.AddProblemDetails();
-        AddPipelines(services, options, extensions); // its start/stop hooks before the queue runner starts, after it stops
-        AddDelivery(services, options, extensions);
+        AddPipelines(services, config, extensions); // its start/stop hooks before the queue runner starts, after it stops
+        AddDelivery(services, config, extensions);
         extensions.ConfigureServices(services);
         services.AddSingleton(sp => new SmtpServerContext(options, sp.GetRequiredService<IMessageStore>(), sp.GetRequiredService<IPasswordVerifier>(),
-            CertificateProvider.Load(options), sp.GetRequiredService<HermodMetrics>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>(),
+            CertificateProvider.Load(options, config.Tls), sp.GetRequiredService<HermodMetrics>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>(),
             sp.GetRequiredService<PipelineSet>(), sp.GetService<ICutThrough>()));
 
         var host = new HermodHost();
@@ -101,7 +98,7 @@ public sealed partial class HermodHost : IAsyncDisposable
         {
             kestrel.AddServerHeader = false;
             host._smtp.Clear();
-            kestrel.Listen(options.Http.Address, listen => host._http = listen);
+            kestrel.Listen(config.Http.Address, listen => host._http = listen);
             foreach (var listener in options.Smtp.Listeners)
                 kestrel.Listen(listener.Address, listen =>
                 {
@@ -122,14 +119,14 @@ public sealed partial class HermodHost : IAsyncDisposable
     }
 
     /// <summary>Pipelines and the components in them, built (and validated) once; components with start/stop hooks run them.</summary>
-    private static void AddPipelines(IServiceCollection services, HermodOptions options, HermodExtensions extensions)
+    private static void AddPipelines(IServiceCollection services, HermodConfiguration config, HermodExtensions extensions)
     {
-        services.AddSingleton(sp => new PipelineBuilder(options, extensions.Checks, extensions.Modifiers, extensions.StreamProcessors, sp, sp.GetRequiredService<TimeProvider>(),
+        services.AddSingleton(sp => new PipelineBuilder(config.Policy, config.Smtp.Limits.MaxHeaderSize, extensions.Checks, extensions.Modifiers, extensions.StreamProcessors, sp, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<MessagePipeline>>()));
         services.AddSingleton(sp =>
         {
             var built = sp.GetRequiredService<PipelineBuilder>().Build(MaxPolicyWorkers);
-            return new PipelineSet(built.ToDictionary(p => p.Key, p => (IMessagePipeline)p.Value), MessagePipeline.Default(options.Smtp.Limits.MaxHeaderSize));
+            return new PipelineSet(built.ToDictionary(p => p.Key, p => (IMessagePipeline)p.Value), MessagePipeline.Default(config.Smtp.Limits.MaxHeaderSize));
         });
         services.AddHostedService<ComponentLifecycleService>();
     }
@@ -137,31 +134,32 @@ public sealed partial class HermodHost : IAsyncDisposable
     /// <summary>Checks running at once over all sessions; beyond it a stage is answered 451 4.3.2.</summary>
     private const int MaxPolicyWorkers = 1024;
 
-    private static void AddDelivery(IServiceCollection services, HermodOptions options, HermodExtensions extensions)
+    private static void AddDelivery(IServiceCollection services, HermodConfiguration config, HermodExtensions extensions)
     {
         services.AddSingleton<IDnsResolver>(_ =>
         {
-            var servers = options.Dns.Servers.Count > 0 ? options.Dns.Servers : [.. ResolvConf.Load()];
+            var dns = config.Dns;
+            var servers = dns.Servers.Count > 0 ? dns.Servers : [.. ResolvConf.Load()];
             if (servers.Count == 0)
                 throw new ConfigException(["dns.servers: none configured and /etc/resolv.conf names none"]);
-            return new StubResolver(new DnsOptions { Servers = [.. servers], Timeout = options.Dns.Timeout, Attempts = options.Dns.Attempts });
+            return new StubResolver(new DnsOptions { Servers = [.. servers], Timeout = dns.Timeout, Attempts = dns.Attempts });
         });
         services.AddSingleton<Router>();
         services.AddSingleton<IMessageTransport, SmtpTransport>();
-        services.AddSingleton(sp => new DeliveryTargets(options, extensions.Targets,
+        services.AddSingleton(sp => new DeliveryTargets(config.Delivery, extensions.Targets,
             new SmtpTarget(sp.GetRequiredService<Router>(), sp.GetRequiredService<IMessageTransport>()), sp));
         services.AddSingleton<BounceService>();
-        if (options.Delivery.Enabled)
+        if (config.Delivery.Enabled)
         {
             services.AddHostedService<QueueRunner>();
             services.AddSingleton<ICutThrough, CutThroughService>();
         }
     }
 
-    /// <summary>Builds every pipeline and target of <paramref name="options"/> as serve would, without starting anything; throws <see cref="ConfigException"/> listing every problem.</summary>
-    public static async Task ValidateAsync(HermodOptions options, HermodExtensions extensions)
+    /// <summary>Builds every pipeline and target of <paramref name="config"/> as serve would, without starting anything; throws <see cref="ConfigException"/> listing every problem.</summary>
+    public static async Task ValidateAsync(HermodConfiguration config, HermodExtensions extensions)
     {
-        await using var host = Create(options, extensions, logging: null, inspectOnly: true);
+        await using var host = Create(config, extensions, logging: null, inspectOnly: true);
         var errors = new List<string>();
         foreach (var part in (Type[])[typeof(PipelineSet), typeof(DeliveryTargets)])
             try

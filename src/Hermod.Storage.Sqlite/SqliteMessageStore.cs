@@ -26,12 +26,14 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
     /// false for a process that only inspects or edits the queue (the command line), possibly while a server runs:
     /// that work is the running server's, not left over.
     /// </param>
-    public SqliteMessageStore(HermodOptions options, HermodMetrics metrics, TimeProvider time, ILogger logger, bool recover = true)
+    public SqliteMessageStore(HermodOptions hermod, SqliteStorageOptions options, HermodMetrics metrics, TimeProvider time, ILogger logger, bool recover = true)
     {
-        Directory.CreateDirectory(options.DataDir);
-        DatabasePath = Path.GetFullPath(Path.Combine(options.DataDir, "hermod.db"));
+        ArgumentNullException.ThrowIfNull(hermod);
+        ArgumentNullException.ThrowIfNull(options);
+        Directory.CreateDirectory(hermod.DataDir);
+        DatabasePath = Path.GetFullPath(Path.Combine(hermod.DataDir, "hermod.db"));
         _connectionString = new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = true }.ToString();
-        _chunkSize = options.Storage.ChunkSize;
+        _chunkSize = options.ChunkSize;
         _time = time;
 
         var connection = Open();
@@ -56,9 +58,9 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
                 "COMMIT;"; // an upgrade is all done or not at all
             setup.ExecuteNonQuery();
         }
-        _segments = new BlobSegments(Path.Combine(options.DataDir, "blobs"), options.Storage.SegmentSize);
+        _segments = new BlobSegments(Path.Combine(hermod.DataDir, "blobs"), options.SegmentSize);
         _checkpointer = new WalCheckpointer(Open(), logger);
-        _writer = new GroupCommitWriter(connection, options.Storage.MaxBatch, metrics, logger, _segments.SyncWritten, _checkpointer.Written);
+        _writer = new GroupCommitWriter(connection, options.MaxBatch, metrics, logger, _segments.SyncWritten, _checkpointer.Written);
         if (recover && _segments.Existing > 0)
             _ = _writer.EnqueueAsync(new CollectSegmentsOp(_segments)); // what a crashed run left behind
     }

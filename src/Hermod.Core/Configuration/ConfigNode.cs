@@ -6,18 +6,3 @@ public abstract class ConfigNode
     /// <summary>Where the value came from, for error messages: "hermod.yaml:12" or "environment HERMOD_X".</summary>
     public string Origin { get; set; } = "";
 }
-
-public sealed class ConfigMap : ConfigNode
-{
-    public Dictionary<string, ConfigNode> Entries { get; } = new(StringComparer.OrdinalIgnoreCase);
-}
-
-public sealed class ConfigList : ConfigNode
-{
-    public List<ConfigNode> Items { get; } = [];
-}
-
-public sealed class ConfigScalar(string? value) : ConfigNode
-{
-    public string? Value { get; set; } = value;
-}

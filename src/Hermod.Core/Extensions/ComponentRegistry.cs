@@ -3,7 +3,7 @@ using Hermod.Core.Configuration;
 namespace Hermod.Core.Extensions;
 
 /// <summary>What a component factory gets: the instance name (a target's name, else the kind), its options section and the services.</summary>
-public sealed record ComponentContext(string Name, ComponentConfig Config, IServiceProvider Services);
+public sealed record ComponentContext(string Name, ConfigSection Config, IServiceProvider Services);
 
 /// <summary>
 /// Components of one sort (checks, modifiers, stream processors or targets) by registered name. Built-in ones and
@@ -19,7 +19,7 @@ public sealed class ComponentRegistry<T> where T : class
     /// <summary>Registers (or replaces) the factory for <paramref name="name"/>.</summary>
     public void Add(string name, Func<ComponentContext, T> factory)
     {
-        if (!ConfigBinder.IsName(name))
+        if (!ConfigNames.IsName(name))
             throw new ArgumentException($"'{name}' is not a valid component name (letters, digits, '_' and '-')", nameof(name));
         _factories[name] = factory;
     }
@@ -30,7 +30,7 @@ public sealed class ComponentRegistry<T> where T : class
     /// Builds the component <paramref name="kind"/>; null (with the reason recorded in the section's errors) when the
     /// name is unknown, the section is invalid, or the factory threw.
     /// </summary>
-    public T? Build(string kind, string name, ComponentConfig config, IServiceProvider services, string sort)
+    public T? Build(string kind, string name, ConfigSection config, IServiceProvider services, string sort)
     {
         if (!_factories.TryGetValue(kind, out var factory))
         {

@@ -13,6 +13,12 @@ public readonly record struct RouteKey(string Target, string Domain)
     /// <summary>The built-in target that holds mail for an operator: "quarantine:" + the route it goes on when released.</summary>
     public const string Quarantine = "quarantine";
 
+    /// <summary>The built-in target that drops the recipient (the pipeline answers for it; nothing is queued).</summary>
+    public const string Discard = "discard";
+
+    /// <summary>The targets every configuration has; <c>targets:</c> may not define these names.</summary>
+    public static readonly IReadOnlyList<string> BuiltInTargets = [Remote, Discard, Quarantine];
+
     public override string ToString() => Target == Remote ? Domain : $"{Target}:{Domain}";
 
     public static RouteKey Parse(string route)

@@ -1,6 +1,7 @@
 using System.Net;
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
+using Hermod.Delivery.Configuration;
 using Microsoft.Extensions.Logging;
 
 namespace Hermod.Delivery.Bounces;
@@ -10,7 +11,7 @@ namespace Hermod.Delivery.Bounces;
 /// from the null sender, queued through the same path as any mail. Queuing the DSN and clearing what was owed
 /// happen in one commit, so a crash neither loses nor repeats a DSN.
 /// </summary>
-public sealed partial class BounceService(HermodOptions options, IMessageStore store, IDeliveryQueue queue, TimeProvider time, ILogger<BounceService> logger) : IDisposable
+public sealed partial class BounceService(HermodOptions hermod, DeliveryOptions delivery, IMessageStore store, IDeliveryQueue queue, TimeProvider time, ILogger<BounceService> logger) : IDisposable
 {
     private readonly SemaphoreSlim _running = new(1, 1);
 
@@ -41,11 +42,11 @@ public sealed partial class BounceService(HermodOptions options, IMessageStore s
         var now = time.GetUtcNow();
         var envelope = new MessageEnvelope(
             QueueId.New(time), "", [new EnvelopeRecipient(original.Envelope.Sender, DsnNotify.Never)],
-            new MessageSource("dsn", IPAddress.Loopback, options.Hostname, null, null),
+            new MessageSource("dsn", IPAddress.Loopback, hermod.Hostname, null, null),
             BodyType.EightBitMime, original.Envelope.SmtpUtf8);
         await using var blob = store.CreateBlobWriter();
         await using (var stream = new BlobStream(blob))
-            await DsnBuilder.WriteAsync(stream, options.Hostname, original, recipients, now, original.Created + options.Delivery.Retry.MaxAge,
+            await DsnBuilder.WriteAsync(stream, hermod.Hostname, original, recipients, now, original.Created + delivery.Retry.MaxAge,
                 (output, ct) => store.CopyContentAsync(original.Envelope.Id, output, ct), cancellationToken);
         await queue.AcceptDsnAsync(envelope, "", blob, [.. recipients.Select(r => r.Delivery.Id)], cancellationToken);
         LogQueued(logger, envelope.Id, original.Envelope.Id, DsnBuilder.Subject(recipients), recipients.Count);

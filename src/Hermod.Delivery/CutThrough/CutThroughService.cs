@@ -2,6 +2,7 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
+using Hermod.Delivery.Configuration;
 using Hermod.Delivery.Queue;
 using Hermod.Delivery.Targets;
 using Hermod.Smtp.Client;
@@ -26,18 +27,18 @@ namespace Hermod.Delivery.CutThrough;
 /// a copy refused for good is kept as failed (and bounced) and one refused for now is stored and forwarded. Copies
 /// that cannot go cut-through (a held local domain, a route with cut_through off, quarantine) are stored and forwarded.
 /// </summary>
-public sealed partial class CutThroughService(HermodOptions options, DeliveryTargets targets, TimeProvider time, ILogger<CutThroughService> logger) : ICutThrough
+public sealed partial class CutThroughService(HermodOptions hermod, DeliveryOptions delivery, DeliveryTargets targets, TimeProvider time, ILogger<CutThroughService> logger) : ICutThrough
 {
-    private readonly DeliveryOptions _delivery = options.Delivery;
+    private readonly DeliveryOptions _delivery = delivery;
     private readonly TimeProvider _time = time;
     private readonly ILogger _logger = logger;
-    private readonly HashSet<string> _localDomains = new(options.Smtp.LocalDomains, StringComparer.OrdinalIgnoreCase);
-    private readonly Dictionary<string, RouteOptions> _routes = options.Routes.ToDictionary(r => r.Domain, StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<string> _localDomains = new(hermod.Smtp.LocalDomains, StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, RouteOptions> _routes = delivery.Routes.ToDictionary(r => r.Domain, StringComparer.OrdinalIgnoreCase);
 
     public ICutThroughTransaction? Begin(CutThroughStart start)
     {
         ArgumentNullException.ThrowIfNull(start);
-        return start.Options.Enabled && options.Delivery.Enabled ? new Transaction(this, start) : null;
+        return start.Options.Enabled && _delivery.Enabled ? new Transaction(this, start) : null;
     }
 
     /// <summary>The target that takes <paramref name="route"/> cut-through, or null when the route is stored and forwarded.</summary>

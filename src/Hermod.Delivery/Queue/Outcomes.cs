@@ -1,5 +1,6 @@
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
+using Hermod.Delivery.Configuration;
 
 namespace Hermod.Delivery.Queue;
 

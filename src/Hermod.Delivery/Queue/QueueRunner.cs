@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Bounces;
+using Hermod.Delivery.Configuration;
 using Hermod.Delivery.Targets;
 using Hermod.Delivery.Transport;
 using Microsoft.Extensions.Hosting;
@@ -15,7 +16,7 @@ namespace Hermod.Delivery.Queue;
 /// (a slow check every few seconds picks up retries requested from the command line by another process).
 /// </summary>
 public sealed partial class QueueRunner(
-    HermodOptions options,
+    DeliveryOptions delivery,
     IDeliveryQueue queue,
     IMessageStore store,
     DeliveryTargets targets,
@@ -28,7 +29,6 @@ public sealed partial class QueueRunner(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var delivery = options.Delivery;
         using var slots = new SemaphoreSlim(delivery.MaxConcurrency);
         var running = new ConcurrentDictionary<Task, bool>();
         await bounces.SendPendingAsync(stoppingToken);
@@ -51,7 +51,7 @@ public sealed partial class QueueRunner(
 
     private async Task<int> ClaimAndStartAsync(int max, SemaphoreSlim slots, ConcurrentDictionary<Task, bool> running, CancellationToken stoppingToken)
     {
-        var jobs = await queue.ClaimAsync(max, options.Delivery.Lease, stoppingToken);
+        var jobs = await queue.ClaimAsync(max, delivery.Lease, stoppingToken);
         foreach (var job in jobs)
         {
             await slots.WaitAsync(stoppingToken);
@@ -70,7 +70,7 @@ public sealed partial class QueueRunner(
     private async Task RunAsync(DeliveryJob job, CancellationToken stoppingToken)
     {
         await Task.Yield();
-        var destination = _destinations.GetOrAdd(job.Route, _ => new SemaphoreSlim(options.Delivery.MaxPerDestination));
+        var destination = _destinations.GetOrAdd(job.Route, _ => new SemaphoreSlim(delivery.MaxPerDestination));
         await destination.WaitAsync(stoppingToken);
         var started = time.GetUtcNow();
         try
@@ -91,7 +91,7 @@ public sealed partial class QueueRunner(
             var outcomes = result.Held
                 ? [.. job.Recipients.Select(r => new RecipientOutcome(r.DeliveryId, AttemptStatus.Held, result.Replies[r.DeliveryId]))]
                 : job.Recipients.Select(r => Outcomes.For(r, result.Replies[r.DeliveryId], job.Message, result.DsnSupported,
-                    options.Delivery, now, Random.Shared.NextDouble())).ToList();
+                    delivery, now, Random.Shared.NextDouble())).ToList();
             await queue.RecordAsync(new AttemptRecord(job.Message.Envelope.Id, started, now, outcomes), CancellationToken.None);
             foreach (var o in outcomes)
                 LogOutcome(logger, job.Message.Envelope.Id, job.Recipients.First(r => r.DeliveryId == o.DeliveryId).Address, o.Status, o.Reply.ToString());

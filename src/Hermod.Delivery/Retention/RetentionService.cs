@@ -1,5 +1,6 @@
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
+using Hermod.Delivery.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -10,7 +11,7 @@ namespace Hermod.Delivery.Retention;
 /// pass a minute after start, then every five minutes, each in batches so the single writer is never held long.
 /// <see cref="RunOnceAsync"/> runs a pass on demand (tests, operators).
 /// </summary>
-public sealed partial class RetentionService(HermodOptions options, IRetentionStore store, TimeProvider time, ILogger<RetentionService> logger)
+public sealed partial class RetentionService(DeliveryOptions delivery, IRetentionStore store, TimeProvider time, ILogger<RetentionService> logger)
     : BackgroundService
 {
     public static readonly TimeSpan FirstPass = TimeSpan.FromMinutes(1);
@@ -55,13 +56,13 @@ public sealed partial class RetentionService(HermodOptions options, IRetentionSt
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var batch = await store.DeleteFinishedAsync(options.Retention, BatchSize, cancellationToken);
+                var batch = await store.DeleteFinishedAsync(delivery.Retention, BatchSize, cancellationToken);
                 total = total.Add(batch);
                 if (batch.Messages < BatchSize)
                     break;
             }
             if (total.Messages > 0)
-                LogDeleted(logger, total.Messages, total.Blobs, total.Submissions, options.Retention);
+                LogDeleted(logger, total.Messages, total.Blobs, total.Submissions, delivery.Retention);
             return total;
         }
         finally

@@ -1,6 +1,7 @@
 using System.Net;
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
+using Hermod.Delivery.Configuration;
 using Hermod.Dns;
 
 namespace Hermod.Delivery.Routing;
@@ -29,10 +30,10 @@ public sealed record RouteResolution(
 /// preference (random among equals), the implicit MX (the domain's own A/AAAA) when there is no MX, null MX
 /// (RFC 7505) and NXDOMAIN as permanent failures, DNS trouble as temporary.
 /// </summary>
-public sealed class Router(HermodOptions options, IDnsResolver dns)
+public sealed class Router(HermodOptions hermod, DeliveryOptions delivery, IDnsResolver dns)
 {
-    private readonly Dictionary<string, RouteOptions> _routes = options.Routes.ToDictionary(r => r.Domain, StringComparer.OrdinalIgnoreCase);
-    private readonly HashSet<string> _localDomains = new(options.Smtp.LocalDomains, StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, RouteOptions> _routes = delivery.Routes.ToDictionary(r => r.Domain, StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<string> _localDomains = new(hermod.Smtp.LocalDomains, StringComparer.OrdinalIgnoreCase);
 
     public async Task<RouteResolution> ResolveAsync(string domain, CancellationToken cancellationToken)
     {
@@ -48,7 +49,7 @@ public sealed class Router(HermodOptions options, IDnsResolver dns)
     /// <summary>A hop that is one of our own SMTP listeners (an MX pointing at us, with no route for the domain).</summary>
     private bool IsSelf(NextHop hop)
     {
-        foreach (var listener in options.Smtp.Listeners)
+        foreach (var listener in hermod.Smtp.Listeners)
         {
             var bound = listener.Address;
             if (bound.Port != hop.EndPoint.Port)
@@ -72,12 +73,12 @@ public sealed class Router(HermodOptions options, IDnsResolver dns)
         // This server is the destination of its local domains: without a route for one, its mail is held, not
         // sent to the MX (which is this server) or to the smarthost.
         if (domain.Length == 0 || _localDomains.Contains(domain))
-            return RouteResolution.Hold($"held: no delivery target for the local domain {(domain.Length == 0 ? options.Hostname : domain)} (add a route for it)");
+            return RouteResolution.Hold($"held: no delivery target for the local domain {(domain.Length == 0 ? hermod.Hostname : domain)} (add a route for it)");
         if (_routes.TryGetValue("*", out route))
             return await StaticAsync(route, cancellationToken);
 
-        var port = options.Delivery.RemotePort;
-        var tls = options.Delivery.Tls;
+        var port = delivery.RemotePort;
+        var tls = delivery.Tls;
         if (domain.StartsWith('[') && domain.EndsWith(']')) // an address literal: user@[192.0.2.1]
         {
             var literal = domain[1..^1];
@@ -125,8 +126,8 @@ public sealed class Router(HermodOptions options, IDnsResolver dns)
     /// <summary>The hops of a fixed next hop (a smarthost): its address, or the addresses its name resolves to.</summary>
     public async Task<RouteResolution> StaticAsync(RouteOptions route, CancellationToken cancellationToken)
     {
-        var port = route.Port ?? options.Delivery.RemotePort;
-        var tls = route.Tls ?? options.Delivery.Tls;
+        var port = route.Port ?? delivery.RemotePort;
+        var tls = route.Tls ?? delivery.Tls;
         var credentials = route.User is null ? null : new NetworkCredential(route.User, route.Password);
         if (IPAddress.TryParse(route.Host, out var ip))
             return new RouteResolution([new NextHop(route.Host, new IPEndPoint(ip, port))], tls, credentials);

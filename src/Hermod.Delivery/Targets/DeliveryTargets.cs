@@ -1,6 +1,7 @@
 using Hermod.Core.Configuration;
 using Hermod.Core.Extensions;
 using Hermod.Core.Storage;
+using Hermod.Delivery.Configuration;
 using Hermod.Delivery.Transport;
 
 namespace Hermod.Delivery.Targets;
@@ -11,7 +12,7 @@ public sealed class DeliveryTargets : IAsyncDisposable
     private readonly Dictionary<string, IDeliveryTarget> _targets = new(StringComparer.Ordinal);
 
     /// <summary>Builds every target of <paramref name="options"/>; throws <see cref="ConfigException"/> listing every problem.</summary>
-    public DeliveryTargets(HermodOptions options, ComponentRegistry<IDeliveryTarget> registry, SmtpTarget remote, IServiceProvider services)
+    public DeliveryTargets(DeliveryOptions options, ComponentRegistry<IDeliveryTarget> registry, SmtpTarget remote, IServiceProvider services)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(registry);

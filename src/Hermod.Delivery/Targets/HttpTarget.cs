@@ -38,7 +38,7 @@ public sealed partial class HttpTarget : IDeliveryTarget, IDisposable, IAsyncDis
     private readonly ILogger<HttpTarget> _logger;
 
     /// <summary>Reads and validates the options (problems go to <paramref name="config"/>'s errors); owns one <see cref="HttpClient"/>.</summary>
-    public HttpTarget(string name, ComponentConfig config, TimeProvider time, ILogger<HttpTarget> logger)
+    public HttpTarget(string name, ConfigSection config, TimeProvider time, ILogger<HttpTarget> logger)
     {
         Name = name;
         _time = time;

@@ -40,7 +40,7 @@ public sealed partial class MaildirTarget : IDeliveryTarget
     private readonly ILogger<MaildirTarget> _logger;
 
     /// <summary>Reads and validates the options; problems go to <paramref name="config"/>'s errors.</summary>
-    public MaildirTarget(string name, ComponentConfig config, TimeProvider time, ILogger<MaildirTarget> logger)
+    public MaildirTarget(string name, ConfigSection config, TimeProvider time, ILogger<MaildirTarget> logger)
     {
         Name = name;
         _time = time;
@@ -62,7 +62,7 @@ public sealed partial class MaildirTarget : IDeliveryTarget
 
     private readonly record struct Segment(string Literal, Placeholder Placeholder);
 
-    private void ParseTemplate(ComponentConfig config, string path)
+    private void ParseTemplate(ConfigSection config, string path)
     {
         if (!path.StartsWith('/'))
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
+using Hermod.Delivery.Configuration;
 using Hermod.Delivery.Routing;
 using Hermod.Delivery.Transport;
 
@@ -27,7 +28,7 @@ public sealed class SmtpTarget : IDeliveryTarget
     }
 
     /// <summary>A "relay" target: options host (name or address, with :port), tls (none, opportunistic, required), user and password.</summary>
-    public SmtpTarget(string name, ComponentConfig config, Router router, IMessageTransport transport)
+    public SmtpTarget(string name, ConfigSection config, Router router, IMessageTransport transport)
     {
         ArgumentNullException.ThrowIfNull(config);
         Name = name;

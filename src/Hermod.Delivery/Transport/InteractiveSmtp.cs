@@ -3,6 +3,7 @@ using System.Text;
 using Hermod.Core.Configuration;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
+using Hermod.Delivery.Configuration;
 using Hermod.Delivery.Routing;
 using Hermod.Smtp.Client;
 

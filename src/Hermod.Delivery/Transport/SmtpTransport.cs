@@ -4,6 +4,7 @@ using System.Text;
 using Hermod.Core.Configuration;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
+using Hermod.Delivery.Configuration;
 using Hermod.Delivery.Routing;
 using Hermod.Smtp.Client;
 using Microsoft.Extensions.Logging;
@@ -16,7 +17,7 @@ namespace Hermod.Delivery.Transport;
 /// The body streams from the blob store to the socket: memory does not depend on message size.
 /// <see cref="BeginAsync"/> runs a transaction step by step instead, for a client that waits (cut-through).
 /// </summary>
-public sealed partial class SmtpTransport(HermodOptions options, ILogger<SmtpTransport> logger) : IMessageTransport, IAsyncDisposable
+public sealed partial class SmtpTransport(HermodOptions hermod, DeliveryOptions delivery, ILogger<SmtpTransport> logger) : IMessageTransport, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<(IPEndPoint, OutboundTls, string?), ConcurrentQueue<(SmtpClientConnection Connection, long IdleSince)>> _idle = new();
     private volatile bool _disposed;
@@ -215,10 +216,10 @@ public sealed partial class SmtpTransport(HermodOptions options, ILogger<SmtpTra
 
     private SmtpClientOptions ClientOptions(RouteResolution route)
     {
-        var t = options.Delivery.Timeouts;
+        var t = delivery.Timeouts;
         return new SmtpClientOptions
         {
-            HeloName = options.Hostname,
+            HeloName = hermod.Hostname,
             ConnectTimeout = t.Connect,
             GreetingTimeout = t.Command,
             CommandTimeout = t.Command,
@@ -241,7 +242,7 @@ public sealed partial class SmtpTransport(HermodOptions options, ILogger<SmtpTra
     {
         if (!_idle.TryGetValue(key, out var queue))
             return null;
-        var oldest = Environment.TickCount64 - (long)options.Delivery.ConnectionIdle.TotalMilliseconds;
+        var oldest = Environment.TickCount64 - (long)delivery.ConnectionIdle.TotalMilliseconds;
         while (queue.TryDequeue(out var idle))
         {
             if (idle.Connection.IsUsable && idle.IdleSince >= oldest)
@@ -257,7 +258,7 @@ public sealed partial class SmtpTransport(HermodOptions options, ILogger<SmtpTra
     /// </summary>
     internal async Task ReleaseAsync((IPEndPoint, OutboundTls, string?) key, SmtpClientConnection connection, bool reset)
     {
-        if (!_disposed && connection.IsUsable && connection.MessagesSent < options.Delivery.MaxMessagesPerConnection)
+        if (!_disposed && connection.IsUsable && connection.MessagesSent < delivery.MaxMessagesPerConnection)
         {
             try
             {

@@ -2,13 +2,11 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Hermod.Core.Configuration;
-using Hermod.Core.Diagnostics;
 using Hermod.Core.Security;
 using Hermod.Core.Storage;
+using Hermod.Hosting.Configuration;
 using Hermod.Hosting.Extensions;
-using Hermod.Storage.Sqlite;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Hermod.Hosting.Cli;
 
@@ -38,7 +36,7 @@ public static class HermodCli
         return await root.Parse(args).InvokeAsync();
     }
 
-    private static HermodOptions? LoadConfig(ParseResult parse)
+    private static HermodConfiguration? LoadConfig(ParseResult parse)
     {
         var path = parse.GetValue(ConfigOption);
         try
@@ -57,12 +55,12 @@ public static class HermodCli
         var command = new Command("serve", "Run the SMTP listeners and the HTTP API until stopped (Ctrl+C / SIGTERM)");
         command.SetAction(async (parse, ct) =>
         {
-            if (LoadConfig(parse) is not { } options)
+            if (LoadConfig(parse) is not { } config)
                 return ConfigError;
             HermodHost host;
             try
             {
-                host = HermodHost.Create(options, extensions);
+                host = HermodHost.Create(config, extensions);
                 await host.StartAsync(ct);
             }
             catch (ConfigException e)
@@ -72,7 +70,7 @@ public static class HermodCli
             }
             catch (IOException e)
             {
-                Console.Error.WriteLine($"hermod: cannot start: {DescribeBindFailure(options, e)}");
+                Console.Error.WriteLine($"hermod: cannot start: {DescribeBindFailure(config, e)}");
                 return 1;
             }
             catch (Exception e) when (e is not OperationCanceledException) // e.g. a component's start hook
@@ -88,14 +86,14 @@ public static class HermodCli
     }
 
     /// <summary>Kestrel names the address as an http:// URL whatever listens there: say which listener it was.</summary>
-    private static string DescribeBindFailure(HermodOptions options, IOException e)
+    private static string DescribeBindFailure(HermodConfiguration config, IOException e)
     {
         var reason = e.InnerException?.Message ?? e.Message;
-        foreach (var listener in options.Smtp.Listeners)
+        foreach (var listener in config.Smtp.Listeners)
             if (e.Message.Contains(listener.Address.ToString(), StringComparison.Ordinal))
                 return $"SMTP listener {listener.Name} cannot listen on {listener.Address}: {reason}";
-        if (e.Message.Contains(options.Http.Address.ToString(), StringComparison.Ordinal))
-            return $"HTTP cannot listen on {options.Http.Address}: {reason}";
+        if (e.Message.Contains(config.Http.Address.ToString(), StringComparison.Ordinal))
+            return $"HTTP cannot listen on {config.Http.Address}: {reason}";
         return e.Message;
     }
 
@@ -104,19 +102,19 @@ public static class HermodCli
         var command = new Command("check-config", "Validate the configuration and exit (0: valid)");
         command.SetAction(async (parse, ct) =>
         {
-            if (LoadConfig(parse) is not { } options)
+            if (LoadConfig(parse) is not { } config)
                 return ConfigError;
             try
             {
-                await HermodHost.ValidateAsync(options, extensions);
+                await HermodHost.ValidateAsync(config, extensions);
             }
             catch (ConfigException e)
             {
                 Console.Error.WriteLine($"hermod: {e.Message}");
                 return ConfigError;
             }
-            Console.WriteLine($"configuration ok: {options.Smtp.Listeners.Count} SMTP listener(s), {options.Pipelines.Count} pipeline(s), " +
-                $"{options.Targets.Count} target(s), HTTP on {options.Http.Address}, data in {Path.GetFullPath(options.DataDir)}");
+            Console.WriteLine($"configuration ok: {config.Smtp.Listeners.Count} SMTP listener(s), {config.Policy.Pipelines.Count} pipeline(s), " +
+                $"{config.Delivery.Targets.Count} target(s), HTTP on {config.Http.Address}, data in {Path.GetFullPath(config.Hermod.DataDir)}");
             return 0;
         });
         return command;
@@ -148,7 +146,7 @@ public static class HermodCli
         var list = new Command("list", "List queued messages: id, sender, recipients, size, state, age") { json, state, limit };
         list.SetAction(async (parse, ct) =>
         {
-            if (LoadConfig(parse) is not { } options)
+            if (LoadConfig(parse) is not { } config)
                 return ConfigError;
             DeliveryState? filter = null;
             if (parse.GetValue(state) is { } s)
@@ -160,8 +158,8 @@ public static class HermodCli
                 }
                 filter = parsed;
             }
-            await using var store = OpenStore(options);
-            var messages = await store.ListAsync(filter, parse.GetValue(limit), ct);
+            await using var storage = OpenStorage(config);
+            var messages = await storage.GetRequiredService<IMessageStore>().ListAsync(filter, parse.GetValue(limit), ct);
             if (parse.GetValue(json))
                 WriteJson(messages);
             else
@@ -174,9 +172,10 @@ public static class HermodCli
         var show = new Command("show", "Show a message: its envelope, then the stored message byte-exact") { id, raw };
         show.SetAction(async (parse, ct) =>
         {
-            if (LoadConfig(parse) is not { } options)
+            if (LoadConfig(parse) is not { } config)
                 return ConfigError;
-            await using var store = OpenStore(options);
+            await using var storage = OpenStorage(config);
+            var store = storage.GetRequiredService<IMessageStore>();
             var message = await store.GetAsync(parse.GetValue(id)!, ct);
             if (message is null)
             {
@@ -193,7 +192,7 @@ public static class HermodCli
                 header.Append(env.Source.AuthUser is null ? "" : $" auth={env.Source.AuthUser}").Append(env.Source.TlsProtocol is null ? "" : $" tls={env.Source.TlsProtocol}").Append('\n');
                 header.Append(CultureInfo.InvariantCulture, $"body: {(env.Body == BodyType.EightBitMime ? "8BITMIME" : "7BIT")}{(env.SmtpUtf8 ? " SMTPUTF8" : "")}");
                 header.Append(env.Ret == DsnReturn.Default ? "" : $" ret={env.Ret}").Append(env.EnvelopeId is null ? "" : $" envid={env.EnvelopeId}").Append('\n');
-                foreach (var e in await store.EventsAsync(env.Id, null, 0, 1000, ct))
+                foreach (var e in await storage.GetRequiredService<IApiStore>().EventsAsync(env.Id, null, 0, 1000, ct))
                     if (e.Type == "quarantined")
                         header.Append(CultureInfo.InvariantCulture, $"quarantined: {e.Detail}\n");
                 foreach (var d in message.Deliveries)
@@ -214,7 +213,7 @@ public static class HermodCli
         var retry = new Command("retry", "Make a message's queued and deferred recipients due now (or every message's with --all)") { retryId, all };
         retry.SetAction(async (parse, ct) =>
         {
-            if (LoadConfig(parse) is not { } options)
+            if (LoadConfig(parse) is not { } config)
                 return ConfigError;
             var target = parse.GetValue(retryId);
             if ((target is null) == !parse.GetValue(all))
@@ -222,8 +221,8 @@ public static class HermodCli
                 Console.Error.WriteLine("hermod: queue retry: give a queue id or --all");
                 return 1;
             }
-            await using var store = OpenStore(options);
-            var count = await store.RetryNowAsync(target, ct);
+            await using var storage = OpenStorage(config);
+            var count = await storage.GetRequiredService<IDeliveryQueue>().RetryNowAsync(target, ct);
             Console.WriteLine($"{count} recipient(s) due now");
             return target is not null && count == 0 ? 1 : 0;
         });
@@ -232,10 +231,10 @@ public static class HermodCli
         var delete = new Command("delete", "Cancel a message's recipients that are still queued or deferred") { deleteId };
         delete.SetAction(async (parse, ct) =>
         {
-            if (LoadConfig(parse) is not { } options)
+            if (LoadConfig(parse) is not { } config)
                 return ConfigError;
-            await using var store = OpenStore(options);
-            var count = await store.CancelAsync(parse.GetValue(deleteId)!, ct);
+            await using var storage = OpenStorage(config);
+            var count = await storage.GetRequiredService<IDeliveryQueue>().CancelAsync(parse.GetValue(deleteId)!, ct);
             Console.WriteLine($"{count} recipient(s) cancelled");
             return count == 0 ? 1 : 0;
         });
@@ -249,10 +248,10 @@ public static class HermodCli
         var release = new Command("release", "Release a quarantined message: its recipients go on to the targets they had (due now)") { releaseId };
         release.SetAction(async (parse, ct) =>
         {
-            if (LoadConfig(parse) is not { } options)
+            if (LoadConfig(parse) is not { } config)
                 return ConfigError;
-            await using var store = OpenStore(options);
-            var count = await store.ReleaseAsync(parse.GetValue(releaseId)!, ct);
+            await using var storage = OpenStorage(config);
+            var count = await storage.GetRequiredService<IDeliveryQueue>().ReleaseAsync(parse.GetValue(releaseId)!, ct);
             Console.WriteLine($"{count} recipient(s) released");
             return count == 0 ? 1 : 0;
         });
@@ -267,7 +266,7 @@ public static class HermodCli
         var create = new Command("create", "Make a key; it is printed once, alone on the last line (only its hash is stored)") { tenant };
         create.SetAction(async (parse, ct) =>
         {
-            if (LoadConfig(parse) is not { } options)
+            if (LoadConfig(parse) is not { } config)
                 return ConfigError;
             var name = parse.GetValue(tenant)!;
             if (name.Length == 0 || name.Length > 100 || name.Any(char.IsControl))
@@ -275,8 +274,8 @@ public static class HermodCli
                 Console.Error.WriteLine("hermod: --tenant: 1 to 100 printable characters");
                 return 1;
             }
-            await using var store = OpenStore(options);
-            var key = await store.CreateApiKeyAsync(name, ct);
+            await using var storage = OpenStorage(config);
+            var key = await storage.GetRequiredService<IApiStore>().CreateApiKeyAsync(name, ct);
             Console.WriteLine($"API key for tenant {name} (shown only now; store it safely):");
             Console.WriteLine(key);
             return 0;
@@ -295,14 +294,14 @@ public static class HermodCli
         var keygen = new Command("keygen", "Write a new private key (PEM, mode 0600) and print the DNS TXT record to publish") { domain, selector, algorithm, dir };
         keygen.SetAction(parse =>
         {
-            if (LoadConfig(parse) is not { } options)
+            if (LoadConfig(parse) is not { } config)
                 return ConfigError;
             if (!Hermod.Policy.Dkim.DkimKeys.TryParseAlgorithm(parse.GetValue(algorithm)!, out var kind))
             {
                 Console.Error.WriteLine($"hermod: --algorithm: '{parse.GetValue(algorithm)}' is not rsa2048 or ed25519");
                 return 1;
             }
-            var target = parse.GetValue(dir) ?? Path.Combine(options.DataDir, "dkim");
+            var target = parse.GetValue(dir) ?? Path.Combine(config.Hermod.DataDir, "dkim");
             Directory.CreateDirectory(target);
             try
             {
@@ -322,9 +321,17 @@ public static class HermodCli
         return dkim;
     }
 
-    /// <summary>The store as the command line opens it: a server may be running on it, so nothing is recovered (its work is in progress, not left over).</summary>
-    private static SqliteMessageStore OpenStore(HermodOptions options) =>
-        new(options, new HermodMetrics(), TimeProvider.System, NullLogger.Instance, recover: false);
+    /// <summary>
+    /// The configured store as the command line opens it (whichever provider storage: names): a server may be running
+    /// on it, so nothing is recovered (its work is in progress, not left over).
+    /// </summary>
+    private static ServiceProvider OpenStorage(HermodConfiguration config)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(config.Hermod);
+        config.Storage.AddStore(services, recover: false);
+        return services.BuildServiceProvider();
+    }
 
     private static string StateText(DeliveryState state) => state.ToString().ToLowerInvariant();
 

@@ -12,7 +12,7 @@ namespace Hermod.Hosting.Extensions;
 /// <summary>
 /// The components Hermod can build from configuration, by name: the built-in ones, and those a program hosting
 /// Hermod adds with <see cref="AddCheck{T}"/>, <see cref="AddModifier{T}"/> and <see cref="AddTarget{T}"/>. A
-/// component's public constructor takes its <see cref="Hermod.Core.Configuration.ComponentConfig"/> section (a target
+/// component's public constructor takes its <see cref="Hermod.Core.Configuration.ConfigSection"/> section (a target
 /// first its name) and any registered service (TimeProvider, IDnsResolver, ILogger&lt;T&gt;, HermodOptions, ...); it
 /// validates the section with the section's getters and <c>Error</c>. A component that implements
 /// <see cref="IComponentLifecycle"/> is started before the listeners open and stopped after they close.

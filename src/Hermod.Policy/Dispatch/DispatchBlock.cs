@@ -4,7 +4,7 @@ using Hermod.Policy.Pipeline;
 namespace Hermod.Policy.Dispatch;
 
 /// <summary>
-/// A built dispatch block (see Hermod.Core.Configuration.DispatchBlockOptions): what it matches, its own checks and
+/// A built dispatch block (see Hermod.Policy.Configuration.DispatchBlockOptions): what it matches, its own checks and
 /// modifiers, and how it ends — nested blocks with a default, targets, or a refusal.
 /// </summary>
 public sealed class DispatchBlock

@@ -12,7 +12,7 @@ public sealed class AddHeaderModifier : IModifier
 
     private readonly HeaderField _field;
 
-    public AddHeaderModifier(ComponentConfig config)
+    public AddHeaderModifier(ConfigSection config)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Known("name", "value");

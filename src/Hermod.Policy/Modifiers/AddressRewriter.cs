@@ -18,7 +18,7 @@ internal sealed class AddressRewriter
     private readonly Regex? _regex;
     private readonly string _replacement;
 
-    public AddressRewriter(ComponentConfig config)
+    public AddressRewriter(ConfigSection config)
     {
         config.Known("pattern", "replacement");
         var pattern = ModifierText.Required(config, "pattern");

@@ -22,7 +22,7 @@ public sealed class AliasModifier : IModifier
 
     private readonly Dictionary<string, string[]> _table = new(StringComparer.OrdinalIgnoreCase);
 
-    public AliasModifier(ComponentConfig config)
+    public AliasModifier(ConfigSection config)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Known("table");
@@ -71,7 +71,7 @@ public sealed class AliasModifier : IModifier
         }
     }
 
-    private void Load(ComponentConfig config, string path)
+    private void Load(ConfigSection config, string path)
     {
         IEnumerable<string> lines;
         try

@@ -20,7 +20,7 @@ public sealed class DkimSignModifier : IModifier, IDisposable
     private readonly List<DkimSigningKey> _keys = [];
     private readonly DkimSigner _signer;
 
-    public DkimSignModifier(ComponentConfig config, TimeProvider time)
+    public DkimSignModifier(ConfigSection config, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(time);
@@ -118,7 +118,7 @@ public sealed class DkimSignModifier : IModifier, IDisposable
         return keys;
     }
 
-    private void LoadKey(ComponentConfig section)
+    private void LoadKey(ConfigSection section)
     {
         section.Known("domain", "selector", "key");
         var domain = ModifierText.Required(section, "domain");

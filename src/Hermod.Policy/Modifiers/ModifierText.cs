@@ -57,7 +57,7 @@ internal static class ModifierText
     }
 
     /// <summary>A required single value: null (and "is required" reported, unless the getter reported another problem) when missing.</summary>
-    public static string? Required(ComponentConfig config, string key)
+    public static string? Required(ConfigSection config, string key)
     {
         var errors = config.Errors.Count;
         var value = config.String(key);
@@ -67,7 +67,7 @@ internal static class ModifierText
     }
 
     /// <summary>Reports a list of field names: every entry must be a valid field name, the list must not be empty.</summary>
-    public static List<string>? FieldNames(ComponentConfig config, string key, bool allowEmpty)
+    public static List<string>? FieldNames(ConfigSection config, string key, bool allowEmpty)
     {
         if (config.Strings(key) is not { } names)
             return null;

@@ -8,7 +8,7 @@ public sealed class RemoveHeaderModifier : IModifier
 {
     private readonly string[] _names;
 
-    public RemoveHeaderModifier(ComponentConfig config)
+    public RemoveHeaderModifier(ConfigSection config)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Known("names");

@@ -13,7 +13,7 @@ public sealed class RemovePlusAddressModifier : IModifier
     private readonly string _separator = "+";
     private readonly HashSet<string> _domains = new(StringComparer.OrdinalIgnoreCase);
 
-    public RemovePlusAddressModifier(ComponentConfig config)
+    public RemovePlusAddressModifier(ConfigSection config)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Known("separator", "domains");

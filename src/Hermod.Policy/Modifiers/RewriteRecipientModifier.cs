@@ -11,7 +11,7 @@ public sealed class RewriteRecipientModifier : IModifier
 {
     private readonly AddressRewriter _rewriter;
 
-    public RewriteRecipientModifier(ComponentConfig config)
+    public RewriteRecipientModifier(ConfigSection config)
     {
         ArgumentNullException.ThrowIfNull(config);
         _rewriter = new AddressRewriter(config);

@@ -12,7 +12,7 @@ public sealed class RewriteSenderModifier : IModifier
 {
     private readonly AddressRewriter _rewriter;
 
-    public RewriteSenderModifier(ComponentConfig config)
+    public RewriteSenderModifier(ConfigSection config)
     {
         ArgumentNullException.ThrowIfNull(config);
         _rewriter = new AddressRewriter(config);

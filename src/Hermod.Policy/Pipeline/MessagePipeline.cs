@@ -260,7 +260,7 @@ internal sealed class PipelineTransaction(MessagePipeline pipeline, SessionInfo 
             foreach (var final in finals)
                 foreach (var target in leaf.DeliverTo ?? [RouteKey.Remote])
                 {
-                    if (target == "discard")
+                    if (target == RouteKey.Discard)
                         continue;
                     var route = RouteKey.For(target, final).ToString();
                     if (!_routes.Add((final.ToLowerInvariant(), route)))

@@ -1,6 +1,7 @@
 using Hermod.Core.Configuration;
 using Hermod.Core.Extensions;
 using Hermod.Core.Pipeline;
+using Hermod.Policy.Configuration;
 using Hermod.Policy.Dispatch;
 using Microsoft.Extensions.Logging;
 
@@ -11,8 +12,10 @@ namespace Hermod.Policy.Pipeline;
 /// dispatch tables with their table files. Every problem is collected ("file:line: key: reason") so one run reports
 /// them all; <see cref="Build"/> throws <see cref="ConfigException"/> when there is any.
 /// </summary>
+/// <param name="maxHeaderBytes">The longest header block the pipelines read (the SMTP limit, smtp.limits.max_header_size).</param>
 public sealed class PipelineBuilder(
-    HermodOptions options,
+    PolicyOptions options,
+    int maxHeaderBytes,
     ComponentRegistry<ICheck> checks,
     ComponentRegistry<IModifier> modifiers,
     ComponentRegistry<IStreamProcessor> processors,
@@ -35,12 +38,11 @@ public sealed class PipelineBuilder(
     {
         ArgumentNullException.ThrowIfNull(options);
         var pool = new SemaphoreSlim(maxWorkers);
-        var maxHeader = options.Smtp.Limits.MaxHeaderSize;
         var result = new Dictionary<string, MessagePipeline>(StringComparer.Ordinal);
         foreach (var (name, root) in options.Pipelines)
         {
             var chain = root.Processors?.Select(spec => Build(processors, spec, "stream processor")).OfType<IStreamProcessor>().ToList();
-            result[name] = new MessagePipeline(name, Block(root, isDestination: false), pool, time, logger, maxHeader, chain, _modifierTimeouts);
+            result[name] = new MessagePipeline(name, Block(root, isDestination: false), pool, time, logger, maxHeaderBytes, chain, _modifierTimeouts);
         }
         if (_errors.Count > 0)
             throw new ConfigException(_errors);

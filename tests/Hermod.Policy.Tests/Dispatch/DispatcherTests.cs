@@ -1,7 +1,7 @@
-using Hermod.Core.Configuration;
 using Hermod.Core.Extensions;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Smtp;
+using Hermod.Policy.Configuration;
 using Hermod.Policy.Dispatch;
 using Hermod.Policy.Pipeline;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -230,9 +230,9 @@ public sealed class DispatcherTests
     /// <summary>The root block of a pipeline built by <see cref="PipelineBuilder"/> (no components, so no services).</summary>
     private static DispatchBlock Built(DispatchBlockOptions root)
     {
-        var options = new HermodOptions();
+        var options = new PolicyOptions();
         options.Pipelines["p"] = root;
-        var builder = new PipelineBuilder(options, new ComponentRegistry<ICheck>(), new ComponentRegistry<IModifier>(), new ComponentRegistry<IStreamProcessor>(), new NoServices(), TimeProvider.System,
+        var builder = new PipelineBuilder(options, 256 * 1024, new ComponentRegistry<ICheck>(), new ComponentRegistry<IModifier>(), new ComponentRegistry<IStreamProcessor>(), new NoServices(), TimeProvider.System,
             NullLogger<MessagePipeline>.Instance);
         return builder.Build(1)["p"].Root;
     }

@@ -13,7 +13,7 @@ public sealed class AddressModifierTests
 
     private static RewriteSenderModifier Sender(string yaml)
     {
-        var config = ComponentConfig.Parse("rewrite_sender", yaml);
+        var config = ConfigSection.Parse("rewrite_sender", yaml);
         var modifier = new RewriteSenderModifier(config);
         AssertValid(config);
         return modifier;
@@ -21,7 +21,7 @@ public sealed class AddressModifierTests
 
     private static RewriteRecipientModifier Recipient(string yaml)
     {
-        var config = ComponentConfig.Parse("rewrite_recipient", yaml);
+        var config = ConfigSection.Parse("rewrite_recipient", yaml);
         var modifier = new RewriteRecipientModifier(config);
         AssertValid(config);
         return modifier;
@@ -124,7 +124,7 @@ public sealed class AddressModifierTests
     {
         foreach (var kind in new[] { "rewrite_sender", "rewrite_recipient" })
         {
-            var config = ComponentConfig.Parse(kind, yaml);
+            var config = ConfigSection.Parse(kind, yaml);
             IModifier modifier = kind == "rewrite_sender" ? new RewriteSenderModifier(config) : new RewriteRecipientModifier(config);
             Assert.Equal(kind, modifier.Name);
             AssertError(config, key, reason);
@@ -141,7 +141,7 @@ public sealed class AddressModifierTests
 
     private static RemovePlusAddressModifier Plus(string yaml)
     {
-        var config = ComponentConfig.Parse("remove_plus_address", yaml);
+        var config = ConfigSection.Parse("remove_plus_address", yaml);
         var modifier = new RemovePlusAddressModifier(config);
         AssertValid(config);
         return modifier;
@@ -197,7 +197,7 @@ public sealed class AddressModifierTests
     [InlineData("separtor: '+'\n", "separtor", "unknown key (known here: separator, domains)")]
     public void RemovePlusAddressReportsBadOptions(string yaml, string key, string reason)
     {
-        var config = ComponentConfig.Parse("remove_plus_address", yaml);
+        var config = ConfigSection.Parse("remove_plus_address", yaml);
         _ = new RemovePlusAddressModifier(config);
         AssertError(config, key, reason);
         Assert.Single(config.Errors);

@@ -11,16 +11,16 @@ public sealed class AliasModifierTests
     private static AliasModifier Aliases(string table)
     {
         using var file = new TempFile(table);
-        var config = ComponentConfig.Parse("alias", $"table: '{file.Path}'\n");
+        var config = ConfigSection.Parse("alias", $"table: '{file.Path}'\n");
         var modifier = new AliasModifier(config);
         AssertValid(config);
         return modifier;
     }
 
-    private static (ComponentConfig Config, string Path) Broken(string table)
+    private static (ConfigSection Config, string Path) Broken(string table)
     {
         using var file = new TempFile(table);
-        var config = ComponentConfig.Parse("alias", $"table: '{file.Path}'\n");
+        var config = ConfigSection.Parse("alias", $"table: '{file.Path}'\n");
         _ = new AliasModifier(config);
         Assert.NotEmpty(config.Errors);
         return (config, file.Path);
@@ -173,11 +173,11 @@ public sealed class AliasModifierTests
     public void AMissingTableIsAConfigError()
     {
         var path = Path.Combine(Path.GetTempPath(), $"hermod-{Guid.NewGuid():N}-missing.txt");
-        var config = ComponentConfig.Parse("alias", $"table: '{path}'\n");
+        var config = ConfigSection.Parse("alias", $"table: '{path}'\n");
         _ = new AliasModifier(config);
         AssertError(config, "table", $"cannot read '{path}'");
 
-        var none = ComponentConfig.Parse("alias", "file: x\n");
+        var none = ConfigSection.Parse("alias", "file: x\n");
         _ = new AliasModifier(none);
         AssertError(none, "table", "is required");
         AssertError(none, "file", "unknown key (known here: table)");

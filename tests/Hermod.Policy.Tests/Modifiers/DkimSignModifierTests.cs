@@ -67,7 +67,7 @@ public sealed class DkimSignModifierTests(DkimKeyFiles keys) : IClassFixture<Dki
 
     private static DkimSignModifier Signer(string yaml)
     {
-        var config = ComponentConfig.Parse("dkim_sign", yaml);
+        var config = ConfigSection.Parse("dkim_sign", yaml);
         var modifier = new DkimSignModifier(config, Now);
         AssertValid(config);
         return modifier;
@@ -236,7 +236,7 @@ public sealed class DkimSignModifierTests(DkimKeyFiles keys) : IClassFixture<Dki
     [InlineData("key: x\n", "key", "unknown key (known here: keys, headers, oversign)")]
     public void BadKeyOptionsAreReported(string yaml, string key, string reason)
     {
-        var config = ComponentConfig.Parse("dkim_sign", yaml);
+        var config = ConfigSection.Parse("dkim_sign", yaml);
         using var modifier = new DkimSignModifier(config, Now);
         AssertError(config, key, reason);
     }
@@ -249,7 +249,7 @@ public sealed class DkimSignModifierTests(DkimKeyFiles keys) : IClassFixture<Dki
     [InlineData("oversign: {a: b}\n", "oversign", "must be a list")]
     public void BadHeaderOptionsAreReported(string yaml, string key, string reason)
     {
-        var config = ComponentConfig.Parse("dkim_sign", "keys:\n" + OrgRsa + yaml);
+        var config = ConfigSection.Parse("dkim_sign", "keys:\n" + OrgRsa + yaml);
         using var modifier = new DkimSignModifier(config, Now);
         AssertError(config, key, reason);
         Assert.Single(config.Errors);
@@ -260,7 +260,7 @@ public sealed class DkimSignModifierTests(DkimKeyFiles keys) : IClassFixture<Dki
     {
         var garbage = Path.Combine(keys.Folder, $"garbage-{Guid.NewGuid():N}.pem");
         File.WriteAllText(garbage, "not a key\n");
-        var config = ComponentConfig.Parse("dkim_sign", "keys:\n" + OrgRsa + $"  - domain: example.net\n    selector: s\n    key: '{garbage}'\n");
+        var config = ConfigSection.Parse("dkim_sign", "keys:\n" + OrgRsa + $"  - domain: example.net\n    selector: s\n    key: '{garbage}'\n");
         using var modifier = new DkimSignModifier(config, Now);
         var error = AssertError(config, "keys[1].key", garbage);
         Assert.Contains("BEGIN PRIVATE KEY", error);
@@ -271,7 +271,7 @@ public sealed class DkimSignModifierTests(DkimKeyFiles keys) : IClassFixture<Dki
     [Fact]
     public void TheSameSelectorTwiceIsReported()
     {
-        var config = ComponentConfig.Parse("dkim_sign", "keys:\n" + OrgRsa + Entry(keys.OrgEd25519, "EXAMPLE.org", "rsa1"));
+        var config = ConfigSection.Parse("dkim_sign", "keys:\n" + OrgRsa + Entry(keys.OrgEd25519, "EXAMPLE.org", "rsa1"));
         using var modifier = new DkimSignModifier(config, Now);
         AssertError(config, "keys[1].selector", "'rsa1' of 'EXAMPLE.org' is listed twice");
     }

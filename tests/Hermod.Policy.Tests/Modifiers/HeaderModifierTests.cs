@@ -20,12 +20,12 @@ public sealed class HeaderModifierTests
         "X-Other: keep\r\n" +
         "\r\n";
 
-    private static AddHeaderModifier Add(string yaml) => new(ComponentConfig.Parse("add_header", yaml));
+    private static AddHeaderModifier Add(string yaml) => new(ConfigSection.Parse("add_header", yaml));
 
     [Fact]
     public async Task AddHeaderPrependsTheFieldAndKeepsTheRestByteForByte()
     {
-        var config = ComponentConfig.Parse("add_header", "name: X-Hermod\nvalue: 'checked; by=hermod'\n");
+        var config = ConfigSection.Parse("add_header", "name: X-Hermod\nvalue: 'checked; by=hermod'\n");
         var modifier = new AddHeaderModifier(config);
         AssertValid(config);
         Assert.Equal(("add_header", ModifierStages.Header), (modifier.Name, modifier.Stages));
@@ -54,7 +54,7 @@ public sealed class HeaderModifierTests
     [Fact]
     public async Task AddHeaderAllowsAnEmptyValue()
     {
-        var config = ComponentConfig.Parse("add_header", "name: X-Empty\nvalue: ''\n");
+        var config = ConfigSection.Parse("add_header", "name: X-Empty\nvalue: ''\n");
         var modifier = new AddHeaderModifier(config);
         AssertValid(config);
         var header = Header("");
@@ -70,7 +70,7 @@ public sealed class HeaderModifierTests
     [InlineData("\"X-Tab\\t\"")]
     public void AddHeaderRejectsInvalidNames(string name)
     {
-        var config = ComponentConfig.Parse("add_header", $"name: {name}\nvalue: b\n");
+        var config = ConfigSection.Parse("add_header", $"name: {name}\nvalue: b\n");
         _ = new AddHeaderModifier(config);
         AssertError(config, "name", "is not a valid header field name");
         Assert.Single(config.Errors);
@@ -83,7 +83,7 @@ public sealed class HeaderModifierTests
     [InlineData("\"a\\0b\"", "control characters")]
     public void AddHeaderRejectsValuesThatAreNotOneLine(string value, string reason)
     {
-        var config = ComponentConfig.Parse("add_header", $"name: X-A\nvalue: {value}\n");
+        var config = ConfigSection.Parse("add_header", $"name: X-A\nvalue: {value}\n");
         _ = new AddHeaderModifier(config);
         AssertError(config, "value", reason);
         Assert.Single(config.Errors);
@@ -92,10 +92,10 @@ public sealed class HeaderModifierTests
     [Fact]
     public void AddHeaderRejectsALineLongerThan998Octets()
     {
-        var fits = ComponentConfig.Parse("add_header", $"name: X-A\nvalue: {new string('v', 998 - 5)}\n");
+        var fits = ConfigSection.Parse("add_header", $"name: X-A\nvalue: {new string('v', 998 - 5)}\n");
         _ = new AddHeaderModifier(fits);
         AssertValid(fits);
-        var config = ComponentConfig.Parse("add_header", $"name: X-A\nvalue: {new string('v', 998 - 4)}\n");
+        var config = ConfigSection.Parse("add_header", $"name: X-A\nvalue: {new string('v', 998 - 4)}\n");
         _ = new AddHeaderModifier(config);
         AssertError(config, "value", "is too long");
     }
@@ -103,14 +103,14 @@ public sealed class HeaderModifierTests
     [Fact]
     public void AddHeaderReportsMissingAndUnknownKeys()
     {
-        var config = ComponentConfig.Parse("add_header", "nmae: X-A\n");
+        var config = ConfigSection.Parse("add_header", "nmae: X-A\n");
         _ = new AddHeaderModifier(config);
         AssertError(config, "nmae", "unknown key (known here: name, value)");
         AssertError(config, "name", "is required");
         AssertError(config, "value", "is required");
         Assert.Equal(3, config.Errors.Count);
 
-        var list = ComponentConfig.Parse("add_header", "name: [a, b]\nvalue: x\n");
+        var list = ConfigSection.Parse("add_header", "name: [a, b]\nvalue: x\n");
         _ = new AddHeaderModifier(list);
         AssertError(list, "name", "must be a single value");
         Assert.Single(list.Errors);
@@ -119,7 +119,7 @@ public sealed class HeaderModifierTests
     [Fact]
     public async Task RemoveHeaderRemovesEveryFieldOfEachNameCaseInsensitively()
     {
-        var config = ComponentConfig.Parse("remove_header", "names: [X-SPAM, subject, X-Absent]\n");
+        var config = ConfigSection.Parse("remove_header", "names: [X-SPAM, subject, X-Absent]\n");
         var modifier = new RemoveHeaderModifier(config);
         AssertValid(config);
         Assert.Equal(("remove_header", ModifierStages.Header), (modifier.Name, modifier.Stages));
@@ -137,7 +137,7 @@ public sealed class HeaderModifierTests
     [Fact]
     public async Task RemoveHeaderLeavesAHeaderWithoutThoseFieldsUnchanged()
     {
-        var modifier = new RemoveHeaderModifier(ComponentConfig.Parse("remove_header", "names: X-Absent, X-Gone\n"));
+        var modifier = new RemoveHeaderModifier(ConfigSection.Parse("remove_header", "names: X-Absent, X-Gone\n"));
         Assert.Equal(["X-Absent", "X-Gone"], modifier.Names);
         var header = Header(Block);
         await modifier.ModifyHeaderAsync(header, Context(), default);
@@ -153,7 +153,7 @@ public sealed class HeaderModifierTests
     [InlineData("names: [X-A]\nname: X-B\n", "name", "unknown key")]
     public void RemoveHeaderReportsBadOptions(string yaml, string key, string reason)
     {
-        var config = ComponentConfig.Parse("remove_header", yaml);
+        var config = ConfigSection.Parse("remove_header", yaml);
         _ = new RemoveHeaderModifier(config);
         AssertError(config, key, reason);
     }

@@ -20,12 +20,12 @@ internal static class ModifierTestKit
     public static string Text(MessageHeader header) => Encoding.Latin1.GetString(header.ToBytes());
 
     /// <summary>Asserts a config has no errors, showing them when it has.</summary>
-    public static void AssertValid(ComponentConfig config) => Assert.True(config.Errors.Count == 0, string.Join("\n", config.Errors));
+    public static void AssertValid(ConfigSection config) => Assert.True(config.Errors.Count == 0, string.Join("\n", config.Errors));
 
-    /// <summary>Asserts one error names <paramref name="key"/> (as "kind.key: ") and contains <paramref name="text"/>.</summary>
-    public static string AssertError(ComponentConfig config, string key, string text)
+    /// <summary>Asserts one error names <paramref name="key"/> (as "section.key: ") and contains <paramref name="text"/>.</summary>
+    public static string AssertError(ConfigSection config, string key, string text)
     {
-        var named = $"{config.Kind}.{key}: ";
+        var named = $"{config.Key}.{key}: ";
         var error = config.Errors.FirstOrDefault(e => e.Contains(named, StringComparison.Ordinal) && e.Contains(text, StringComparison.Ordinal));
         Assert.True(error is not null, $"no error for {named}... {text} in:\n{string.Join("\n", config.Errors)}");
         return error!;

@@ -1,6 +1,9 @@
 using System.Net;
 using Hermod.Core.Configuration;
 using Hermod.Core.Security;
+using Hermod.Delivery.Configuration;
+using Hermod.Hosting.Configuration;
+using Hermod.Storage.Sqlite;
 
 namespace Hermod.Tests.Configuration;
 
@@ -19,7 +22,7 @@ public sealed class ConfigLoaderTests : IDisposable
 
     private static readonly Dictionary<string, string> NoEnvironment = [];
 
-    private static HermodOptions Load(string? path, Dictionary<string, string>? env = null) =>
+    private static HermodConfiguration Load(string? path, Dictionary<string, string>? env = null) =>
         ConfigLoader.Load(path, env ?? NoEnvironment);
 
     private IReadOnlyList<string> Errors(string yaml, Dictionary<string, string>? env = null) =>
@@ -29,14 +32,14 @@ public sealed class ConfigLoaderTests : IDisposable
     public void No_file_gives_the_embedded_defaults()
     {
         var o = Load(null);
-        Assert.Equal("./data", o.DataDir);
+        Assert.Equal("./data", o.Hermod.DataDir);
         Assert.Equal("sqlite", o.Storage.Provider);
         var mx = Assert.Single(o.Smtp.Listeners);
         Assert.Equal(IPEndPoint.Parse("127.0.0.1:2525"), mx.Address);
         Assert.Equal(ListenerRole.Ingress, mx.Role);
         Assert.Equal(TlsMode.StartTls, mx.Tls);
         Assert.Equal(IPEndPoint.Parse("127.0.0.1:8025"), o.Http.Address);
-        Assert.Equal([o.Hostname, "localhost"], o.Smtp.LocalDomains);
+        Assert.Equal([o.Hermod.Hostname, "localhost"], o.Smtp.LocalDomains);
         Assert.Equal(50L << 20, o.Smtp.Limits.MaxMessageSize);
     }
 
@@ -50,7 +53,7 @@ public sealed class ConfigLoaderTests : IDisposable
         Assert.Equal(defaults.MaxHeaderSize, o.Smtp.Limits.MaxHeaderSize);
         Assert.Equal(defaults.MinDataRate, o.Smtp.Limits.MinDataRate);
         Assert.Equal(new SmtpTimeouts().DataBlock, o.Smtp.Timeouts.DataBlock);
-        Assert.Equal(new StorageOptions().ChunkSize, o.Storage.ChunkSize);
+        Assert.Equal(new SqliteStorageOptions().ChunkSize, Assert.IsType<SqliteStorageOptions>(o.Storage).ChunkSize);
     }
 
     [Fact]
@@ -70,7 +73,7 @@ public sealed class ConfigLoaderTests : IDisposable
             users: [ { name: alice, password_hash: "{{hash}}" } ]
             http: { address: 127.0.0.1:8025 }
             """));
-        Assert.Equal("mx.example.test", o.Hostname);
+        Assert.Equal("mx.example.test", o.Hermod.Hostname);
         Assert.Equal(["example.test"], o.Smtp.LocalDomains);
         Assert.Equal(2, o.Smtp.Listeners.Count);
         Assert.Equal(ListenerRole.Submission, o.Smtp.Listeners[1].Role);
@@ -104,7 +107,7 @@ public sealed class ConfigLoaderTests : IDisposable
         Assert.Equal(AuthMode.Required, o.Smtp.Listeners[1].Auth); // the submission default
         Assert.Equal(10L << 20, o.Smtp.Limits.MaxMessageSize);
         Assert.Equal(["a.test", "b.test"], o.Smtp.LocalDomains);
-        Assert.Equal("env.example.test", o.Hostname);
+        Assert.Equal("env.example.test", o.Hermod.Hostname);
     }
 
     [Fact]
@@ -155,7 +158,7 @@ public sealed class ConfigLoaderTests : IDisposable
             """));
         Assert.Equal([IPEndPoint.Parse("127.0.0.1:5353"), IPEndPoint.Parse("[::1]:53")], o.Dns.Servers);
         Assert.Equal(TimeSpan.FromMilliseconds(500), o.Dns.Timeout);
-        var byDomain = o.Routes.ToDictionary(r => r.Domain);
+        var byDomain = o.Delivery.Routes.ToDictionary(r => r.Domain);
         Assert.Equal(("127.0.0.1", 2600), (byDomain["example.test"].Host, byDomain["example.test"].Port!.Value));
         Assert.Equal(("smarthost.test", 587, OutboundTls.Required, "relay", "secret"),
             (byDomain["*"].Host, byDomain["*"].Port!.Value, byDomain["*"].Tls!.Value, byDomain["*"].User, byDomain["*"].Password));

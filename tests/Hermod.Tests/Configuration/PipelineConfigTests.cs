@@ -6,6 +6,7 @@ using Hermod.Core.Pipeline;
 using Hermod.Core.Pipeline.Processors;
 using Hermod.Core.Smtp;
 using Hermod.Dns;
+using Hermod.Hosting.Configuration;
 using Hermod.Policy.Checks;
 using Hermod.Policy.Pipeline;
 using Hermod.Tests.TestKit;
@@ -31,7 +32,7 @@ public sealed class PipelineConfigTests : IDisposable
 
     private static readonly Dictionary<string, string> NoEnvironment = [];
 
-    private HermodOptions Load(string yaml) => ConfigLoader.Load(Write(yaml), NoEnvironment);
+    private HermodConfiguration Load(string yaml) => ConfigLoader.Load(Write(yaml), NoEnvironment);
 
     private IReadOnlyList<string> Errors(string yaml) => Assert.Throws<ConfigException>(() => Load(yaml)).Errors;
 
@@ -114,16 +115,16 @@ public sealed class PipelineConfigTests : IDisposable
         Assert.Equal(["inbound", "outbound"], o.Smtp.Listeners.Select(l => l.Pipeline));
         Assert.Equal("outbound", o.Http.Pipeline);
 
-        Assert.Equal(["archive", "mailboxes", "smarthost"], o.Targets.Keys.Order(StringComparer.Ordinal));
-        Assert.Equal(("relay", "relay", "targets.smarthost"), (o.Targets["smarthost"].Type, o.Targets["smarthost"].Section.Kind, o.Targets["smarthost"].Section.Key));
-        Assert.Equal("smtp.example.net:587", o.Targets["smarthost"].Section.String("host"));
-        Assert.Equal("maildir", o.Targets["mailboxes"].Type);
-        Assert.Equal("http", o.Targets["archive"].Type);
-        Assert.Equal(TimeSpan.FromSeconds(30), o.Targets["archive"].Section.Duration("timeout"));
-        Assert.Equal("Bearer token", o.Targets["archive"].Section.Map("headers")!["authorization"]);
-        Assert.StartsWith(ConfigPath + ":", o.Targets["archive"].Section.Origin);
+        Assert.Equal(["archive", "mailboxes", "smarthost"], o.Delivery.Targets.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(("relay", "smarthost", "targets.smarthost"), (o.Delivery.Targets["smarthost"].Type, o.Delivery.Targets["smarthost"].Name, o.Delivery.Targets["smarthost"].Section.Key));
+        Assert.Equal("smtp.example.net:587", o.Delivery.Targets["smarthost"].Section.String("host"));
+        Assert.Equal("maildir", o.Delivery.Targets["mailboxes"].Type);
+        Assert.Equal("http", o.Delivery.Targets["archive"].Type);
+        Assert.Equal(TimeSpan.FromSeconds(30), o.Delivery.Targets["archive"].Section.Duration("timeout"));
+        Assert.Equal("Bearer token", o.Delivery.Targets["archive"].Section.Map("headers")!["authorization"]);
+        Assert.StartsWith(ConfigPath + ":", o.Delivery.Targets["archive"].Section.Origin);
 
-        var inbound = o.Pipelines["inbound"];
+        var inbound = o.Policy.Pipelines["inbound"];
         Assert.Equal("pipelines.inbound", inbound.Key);
         Assert.Equal(["spf", "dnsbl", "fcrdns", "recipient_exists"], inbound.Checks.Select(c => c.Kind));
         var spf = inbound.Checks[0];
@@ -133,7 +134,7 @@ public sealed class PipelineConfigTests : IDisposable
         Assert.Equal(["zen.example.net"], dnsbl.Section.Strings("zones"));
         Assert.False(dnsbl.Section.Has("timeout")); // the pipeline's, not the check's option
         Assert.False(dnsbl.Section.Has("on_timeout"));
-        Assert.Equal(("fcrdns", "pipelines.inbound.checks[2].fcrdns"), (inbound.Checks[2].Section.Kind, inbound.Checks[2].Section.Key)); // "name:" with nothing
+        Assert.Equal(("fcrdns", "pipelines.inbound.checks[2].fcrdns"), (inbound.Checks[2].Kind, inbound.Checks[2].Section.Key)); // "name:" with nothing
         Assert.Equal(["postmaster@example.test"], inbound.Checks[3].Section.Strings("addresses"));
         Assert.Equal("+", Assert.Single(inbound.Modifiers).Section.String("separator"));
         Assert.Equal("remove_plus_address", inbound.Modifiers[0].Kind);
@@ -152,7 +153,7 @@ public sealed class PipelineConfigTests : IDisposable
         Assert.Equal(new SmtpReply(550, new(5, 7, 1), "Relay denied"), inbound.Default!.Reject);
         Assert.Equal("pipelines.inbound.default", inbound.Default.Key);
 
-        var outbound = o.Pipelines["outbound"];
+        var outbound = o.Policy.Pipelines["outbound"];
         Assert.Equal(["require_auth"], outbound.Checks.Select(c => c.Kind));
         Assert.Equal("X-Relayed-By", Assert.Single(outbound.Modifiers).Section.String("name"));
         Assert.Empty(outbound.Destination);
@@ -201,17 +202,17 @@ public sealed class PipelineConfigTests : IDisposable
                     default: { reject: { code: 550, text: "Relay denied" } }
                 default: { deliver_to: [remote] }
             """);
-        Assert.Equal(["remote"], o.Pipelines["p"].Default!.DeliverTo);
-        Assert.Empty(o.Pipelines["p"].Default!.Match);
-        Assert.Equal(new SmtpReply(550, new(5, 7, 1), "Relay denied"), o.Pipelines["q"].Source[0].Default!.Reject);
+        Assert.Equal(["remote"], o.Policy.Pipelines["p"].Default!.DeliverTo);
+        Assert.Empty(o.Policy.Pipelines["p"].Default!.Match);
+        Assert.Equal(new SmtpReply(550, new(5, 7, 1), "Relay denied"), o.Policy.Pipelines["q"].Source[0].Default!.Reject);
     }
 
     [Fact]
     public void A_pipeline_file_without_pipelines_binds_none()
     {
         var o = Load("smtp: { local_domains: [example.test] }\n");
-        Assert.Empty(o.Pipelines);
-        Assert.Empty(o.Targets);
+        Assert.Empty(o.Policy.Pipelines);
+        Assert.Empty(o.Delivery.Targets);
         Assert.All(o.Smtp.Listeners, l => Assert.Null(l.Pipeline));
         Assert.Null(o.Http.Pipeline);
     }
@@ -595,7 +596,7 @@ public sealed class PipelineConfigTests : IDisposable
 
     // ---- component errors, found when the pipelines are built
 
-    private static IReadOnlyDictionary<string, MessagePipeline> Build(HermodOptions options)
+    private static IReadOnlyDictionary<string, MessagePipeline> Build(HermodConfiguration options)
     {
         var checks = new ComponentRegistry<ICheck>();
         BuiltInChecks.Register(checks);
@@ -605,11 +606,11 @@ public sealed class PipelineConfigTests : IDisposable
         BuiltInProcessors.Register(processors);
         using var resolver = new StubResolver(new DnsOptions { Servers = [IPEndPoint.Parse("127.0.0.1:9")], Timeout = TimeSpan.FromMilliseconds(200), Attempts = 1 }); // never queried
         var services = new ServiceCollection();
-        services.AddSingleton(options);
+        services.AddSingleton(options.Hermod);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IDnsResolver>(resolver);
         using var provider = services.BuildServiceProvider();
-        var builder = new PipelineBuilder(options, checks, modifiers, processors, provider, TimeProvider.System, NullLogger<MessagePipeline>.Instance);
+        var builder = new PipelineBuilder(options.Policy, options.Smtp.Limits.MaxHeaderSize, checks, modifiers, processors, provider, TimeProvider.System, NullLogger<MessagePipeline>.Instance);
         try
         {
             return builder.Build(4);

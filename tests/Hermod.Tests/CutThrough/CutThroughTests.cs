@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
+using Hermod.Delivery.Configuration;
 using Hermod.TestKit;
 using Hermod.Tests.Interop;
 using Hermod.Tests.TestKit;
@@ -53,7 +54,7 @@ public sealed class CutThroughWorld : IAsyncLifetime
         Host = await TestHost.StartAsync(o =>
         {
             o.Smtp.LocalDomains = [.. Domains.Keys];
-            o.Routes = [.. Domains.Select(d => new RouteOptions { Domain = d.Key, Host = d.Value, Port = Mx.Port, Tls = OutboundTls.None })];
+            o.Delivery.Routes = [.. Domains.Select(d => new RouteOptions { Domain = d.Key, Host = d.Value, Port = Mx.Port, Tls = OutboundTls.None })];
             o.Smtp.Listeners.Single(l => l.Name == "submission").AllowPlaintextAuth = true;
             foreach (var listener in o.Smtp.Listeners)
                 listener.CutThrough = new CutThroughOptions { Enabled = true, RcptTimeout = TimeSpan.FromSeconds(1), DataTimeout = TimeSpan.FromSeconds(2) };
@@ -401,7 +402,7 @@ public sealed class CutThroughTests(CutThroughWorld world) : IClassFixture<CutTh
         await using var host = await TestHost.StartAsync(o =>
         {
             o.Smtp.LocalDomains = ["ok.test"];
-            o.Routes = [new RouteOptions { Domain = "ok.test", Host = CutThroughWorld.Accept, Port = world.Mx.Port, Tls = OutboundTls.None }];
+            o.Delivery.Routes = [new RouteOptions { Domain = "ok.test", Host = CutThroughWorld.Accept, Port = world.Mx.Port, Tls = OutboundTls.None }];
             o.Delivery.Enabled = true;
             o.Smtp.Listeners.Single(l => l.Name == "mx").CutThrough.Enabled = false;
         });

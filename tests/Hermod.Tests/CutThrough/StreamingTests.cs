@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
+using Hermod.Delivery.Configuration;
 using Hermod.Tests.TestKit;
 
 namespace Hermod.Tests.CutThrough;
@@ -18,7 +19,7 @@ public sealed class StreamingTests
     private static Task<TestHost> StartHostAsync(int nextHopPort) => TestHost.StartAsync(o =>
     {
         o.Smtp.LocalDomains = ["stream.test"];
-        o.Routes = [new RouteOptions { Domain = "stream.test", Host = "127.0.0.1", Port = nextHopPort, Tls = OutboundTls.None }];
+        o.Delivery.Routes = [new RouteOptions { Domain = "stream.test", Host = "127.0.0.1", Port = nextHopPort, Tls = OutboundTls.None }];
         o.Smtp.Listeners = [new ListenerOptions { Name = "mx", Address = new IPEndPoint(IPAddress.Loopback, 0), Role = ListenerRole.Ingress, Tls = TlsMode.None }];
         o.Smtp.Listeners[0].CutThrough = new CutThroughOptions { Enabled = true, RcptTimeout = TimeSpan.FromSeconds(5), DataTimeout = TimeSpan.FromSeconds(10) };
         o.Delivery.Enabled = true;

@@ -1,6 +1,8 @@
 using System.Net;
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
+using Hermod.Delivery.Configuration;
+using Hermod.Hosting.Configuration;
 using Hermod.TestKit;
 using Hermod.Tests.TestKit;
 using static Hermod.Tests.Smtp.SmtpProtocolTests;
@@ -32,7 +34,7 @@ public sealed class DeliveryWorld : IAsyncLifetime
     public TestHost Host { get; private set; } = null!;
 
     /// <summary>Changes to the Hermod options of this world (before it starts).</summary>
-    public Action<HermodOptions>? Configure { get; init; }
+    public Action<HermodConfiguration>? Configure { get; init; }
 
     /// <summary>Off by default: these tests are about store and forward (the queue runner makes every attempt).</summary>
     public bool CutThrough { get; init; }

@@ -7,6 +7,7 @@ using Hermod.Core.Diagnostics;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Bounces;
+using Hermod.Delivery.Configuration;
 using Hermod.Storage.Sqlite;
 using Hermod.TestKit;
 using Microsoft.Data.Sqlite;
@@ -23,8 +24,8 @@ public sealed class DsnTests : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        _store = new SqliteMessageStore(_options, new HermodMetrics(), TimeProvider.System, NullLogger.Instance);
-        _bounces = new BounceService(_options, _store, _store, TimeProvider.System, NullLogger<BounceService>.Instance);
+        _store = new SqliteMessageStore(_options, new SqliteStorageOptions(), new HermodMetrics(), TimeProvider.System, NullLogger.Instance);
+        _bounces = new BounceService(_options, new DeliveryOptions(), _store, _store, TimeProvider.System, NullLogger<BounceService>.Instance);
         return Task.CompletedTask;
     }
 

@@ -4,10 +4,12 @@ using System.Net.Sockets;
 using System.Text;
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
+using Hermod.Delivery.Configuration;
 using Hermod.Delivery.Routing;
 using Hermod.Delivery.Targets;
 using Hermod.Delivery.Transport;
 using Hermod.Dns;
+using Hermod.Hosting.Configuration;
 using Hermod.TestKit;
 using Hermod.Tests.Delivery.Targets;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -71,11 +73,11 @@ public sealed class InteractiveSmtpTargetTests : IAsyncLifetime
     }
 
     /// <summary>The remote target over its own transport (its own connection pool), static routes to the fake hosts.</summary>
-    private SmtpTarget Target(Action<HermodOptions>? configure = null)
+    private SmtpTarget Target(Action<HermodConfiguration>? configure = null)
     {
-        var options = new HermodOptions { Hostname = "hermod.test" };
+        var options = new HermodConfiguration { Hermod = new HermodOptions { Hostname = "hermod.test" } };
         options.Smtp.LocalDomains = ["local.test"];
-        options.Routes =
+        options.Delivery.Routes =
         [
             new RouteOptions { Domain = "static.test", Host = Accept },
             new RouteOptions { Domain = "refuse.test", Host = Refuse },
@@ -89,9 +91,9 @@ public sealed class InteractiveSmtpTargetTests : IAsyncLifetime
         configure?.Invoke(options);
         var resolver = new StubResolver(new DnsOptions { Servers = [_dns.EndPoint], Timeout = TimeSpan.FromSeconds(1) });
         _resolvers.Add(resolver);
-        var transport = new SmtpTransport(options, NullLogger<SmtpTransport>.Instance);
+        var transport = new SmtpTransport(options.Hermod, options.Delivery, NullLogger<SmtpTransport>.Instance);
         _transports.Add(transport);
-        return new SmtpTarget(new Router(options, resolver), transport);
+        return new SmtpTarget(new Router(options.Hermod, options.Delivery, resolver), transport);
     }
 
     /// <summary>A message as cut-through hands it over: interactive, its size still unknown (0).</summary>
@@ -301,7 +303,7 @@ public sealed class InteractiveSmtpTargetTests : IAsyncLifetime
         listener.Start();
         try
         {
-            var target = Target(o => o.Routes.Add(BareRoute(listener)));
+            var target = Target(o => o.Delivery.Routes.Add(BareRoute(listener)));
             var server = ServeOneAsync(listener, "read-until-closed");
             var message = TargetKit.Message([], "bare.test") with
             {
@@ -329,7 +331,7 @@ public sealed class InteractiveSmtpTargetTests : IAsyncLifetime
         listener.Start();
         try
         {
-            var target = Target(o => o.Routes.Add(BareRoute(listener)));
+            var target = Target(o => o.Delivery.Routes.Add(BareRoute(listener)));
             var first = TargetKit.Content("first", 1_000);
             var closing = ServeOneAsync(listener, "take-and-close"); // like a server whose idle timeout expired
             var result = await DeliveryTargets.DeliverAsync(target, Interactive(first, "bare.test"), [R(1, "a@bare.test")], Ct);
@@ -358,7 +360,7 @@ public sealed class InteractiveSmtpTargetTests : IAsyncLifetime
         listener.Start();
         try
         {
-            var target = Target(o => o.Routes.Add(BareRoute(listener)));
+            var target = Target(o => o.Delivery.Routes.Add(BareRoute(listener)));
             var server = ServeOneAsync(listener, "read-until-closed");
             var delivery = await target.StartAsync(Interactive(TargetKit.Content("abandoned in data", 500), "bare.test"), Ct);
             Assert.Null(await delivery.AddRecipientAsync(R(1, "a@bare.test"), Ct));

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
+using Hermod.Delivery.Configuration;
 using Hermod.TestKit;
 using static Hermod.Tests.Delivery.DeliveryWorld;
 
@@ -16,7 +17,7 @@ namespace Hermod.Tests.Delivery;
 /// </summary>
 public sealed class MiniMailgunWorld() : DeliveryWorldFixture(o =>
 {
-    o.MiniMailgun.Clients = [MiniMailgunDeliveryTests.Client];
+    o.Http.MiniMailgun.Clients = [MiniMailgunDeliveryTests.Client];
     o.Delivery.Retry = new RetryOptions { Min = TimeSpan.FromMilliseconds(200), Max = TimeSpan.FromMilliseconds(400), Factor = 2, MaxAge = TimeSpan.FromHours(1) };
     o.Delivery.MaxAttempts = 3;
     o.Delivery.Timeouts.Command = TimeSpan.FromSeconds(30);

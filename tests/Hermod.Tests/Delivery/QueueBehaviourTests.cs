@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
+using Hermod.Delivery.Configuration;
+using Hermod.Hosting.Configuration;
 using Hermod.TestKit;
 using Hermod.Tests.TestKit;
 using static Hermod.Tests.Delivery.DeliveryWorld;
@@ -27,7 +29,7 @@ public sealed class ShortLifeWorld() : DeliveryWorldFixture(o =>
     o.Delivery.DelayWarning = TimeSpan.FromSeconds(1);
 });
 
-public abstract class DeliveryWorldFixture(Action<HermodOptions> configure) : IAsyncLifetime
+public abstract class DeliveryWorldFixture(Action<HermodConfiguration> configure) : IAsyncLifetime
 {
     public DeliveryWorld World { get; } = new() { Configure = configure };
 

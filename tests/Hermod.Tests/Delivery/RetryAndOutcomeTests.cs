@@ -2,6 +2,7 @@ using System.Net;
 using Hermod.Core.Configuration;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
+using Hermod.Delivery.Configuration;
 using Hermod.Delivery.Queue;
 
 namespace Hermod.Tests.Delivery;

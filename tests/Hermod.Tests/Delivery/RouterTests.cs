@@ -1,7 +1,9 @@
 using System.Net;
 using Hermod.Core.Configuration;
+using Hermod.Delivery.Configuration;
 using Hermod.Delivery.Routing;
 using Hermod.Dns;
+using Hermod.Hosting.Configuration;
 using Hermod.TestKit;
 
 namespace Hermod.Tests.Delivery;
@@ -37,12 +39,12 @@ public sealed class RouterTests : IAsyncLifetime
         await _dns.DisposeAsync();
     }
 
-    private Router Router(Action<HermodOptions>? configure = null)
+    private Router Router(Action<HermodConfiguration>? configure = null)
     {
-        var options = new HermodOptions();
+        var options = new HermodConfiguration();
         options.Delivery.RemotePort = 2525;
         configure?.Invoke(options);
-        return new Router(options, _resolver);
+        return new Router(options.Hermod, options.Delivery, _resolver);
     }
 
     [Fact]
@@ -88,7 +90,7 @@ public sealed class RouterTests : IAsyncLifetime
         Assert.StartsWith("4.", broken.Failure!.Reply.Enhanced.ToString());
 
         using var silent = new StubResolver(new DnsOptions { Servers = [IPEndPoint.Parse("127.0.0.1:9")], Timeout = TimeSpan.FromMilliseconds(200), Attempts = 1 });
-        var timeout = await new Router(new HermodOptions(), silent).ResolveAsync("multi.test", default);
+        var timeout = await new Router(new HermodOptions(), new DeliveryOptions(), silent).ResolveAsync("multi.test", default);
         Assert.False(timeout.Permanent);
         Assert.Equal("4.4.3", timeout.Failure!.Reply.Enhanced.ToString());
     }
@@ -96,7 +98,7 @@ public sealed class RouterTests : IAsyncLifetime
     [Fact]
     public async Task Static_routes_win_over_mx_exact_domain_before_the_wildcard()
     {
-        var router = Router(o => o.Routes =
+        var router = Router(o => o.Delivery.Routes =
         [
             new RouteOptions { Domain = "multi.test", Host = "127.0.0.1", Port = 2600, Tls = OutboundTls.None },
             new RouteOptions { Domain = "*", Host = "smarthost.test", Port = 587, Tls = OutboundTls.Required, User = "relay", Password = "pw" },
@@ -130,7 +132,7 @@ public sealed class RouterTests : IAsyncLifetime
         var router = Router(o =>
         {
             o.Smtp.LocalDomains = ["multi.test"];
-            o.Routes = [new RouteOptions { Domain = "*", Host = "127.0.0.1", Port = 2600 }];
+            o.Delivery.Routes = [new RouteOptions { Domain = "*", Host = "127.0.0.1", Port = 2600 }];
         });
         var held = await router.ResolveAsync("multi.test", default);
         Assert.True(held.Held);
@@ -140,7 +142,7 @@ public sealed class RouterTests : IAsyncLifetime
         var routed = await Router(o =>
         {
             o.Smtp.LocalDomains = ["multi.test"];
-            o.Routes = [new RouteOptions { Domain = "multi.test", Host = "127.0.0.1", Port = 2600 }];
+            o.Delivery.Routes = [new RouteOptions { Domain = "multi.test", Host = "127.0.0.1", Port = 2600 }];
         }).ResolveAsync("multi.test", default);
         Assert.Equal(2600, Assert.Single(routed.Hops).EndPoint.Port);
     }

@@ -21,9 +21,9 @@ public sealed class MessagesApiTests : IAsyncLifetime
     {
         _host = await TestHost.StartAsync(o =>
         {
-            o.Api.MaxRecipients = 3;
-            o.Api.MaxAttachmentSize = 1000;
-            o.Api.MaxRequestSize = 64 * 1024;
+            o.Http.Api.MaxRecipients = 3;
+            o.Http.Api.MaxAttachmentSize = 1000;
+            o.Http.Api.MaxRequestSize = 64 * 1024;
         });
         var api = _host.Host.Services.GetRequiredService<IApiStore>();
         _acme = await api.CreateApiKeyAsync("acme", default);

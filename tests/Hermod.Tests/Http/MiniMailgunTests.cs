@@ -7,6 +7,8 @@ using System.Text.RegularExpressions;
 using Hermod.Core.Configuration;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
+using Hermod.Delivery.Configuration;
+using Hermod.Hosting.Configuration;
 using Hermod.Hosting.Http.MiniMailgun;
 using Hermod.TestKit;
 using Hermod.Tests.Interop;
@@ -23,7 +25,7 @@ public sealed class MiniMailgunHost : IAsyncLifetime
 
     public TestHost Host { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Host = await TestHost.StartAsync(o => o.MiniMailgun.Clients = [Client, OtherClient]);
+    public async Task InitializeAsync() => Host = await TestHost.StartAsync(o => o.Http.MiniMailgun.Clients = [Client, OtherClient]);
 
     public async Task DisposeAsync() => await Host.DisposeAsync();
 }
@@ -442,10 +444,10 @@ public sealed partial class MiniMailgunTests(MiniMailgunHost fixture) : IClassFi
                 delivery: { max_attempts: 4 }
                 """);
             var o = ConfigLoader.Load(path, new Dictionary<string, string>());
-            Assert.Equal(["alpha", "beta"], o.MiniMailgun.Clients);
-            Assert.Equal(TimeSpan.FromHours(36), o.Retention);
+            Assert.Equal(["alpha", "beta"], o.Http.MiniMailgun.Clients);
+            Assert.Equal(TimeSpan.FromHours(36), o.Delivery.Retention);
             Assert.Equal(4, o.Delivery.MaxAttempts);
-            Assert.Equal(0, new HermodOptions().Delivery.MaxAttempts);
+            Assert.Equal(0, new DeliveryOptions().MaxAttempts);
 
             File.WriteAllText(path, "delivery: { max_attempts: -1 }\nretention: 0s\n");
             var errors = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path, new Dictionary<string, string>())).Errors;

@@ -1,5 +1,5 @@
 using System.Text;
-using Hermod.Core.Configuration;
+using Hermod.Hosting.Http;
 using Hermod.Hosting.Http.V1;
 using Microsoft.Extensions.Time.Testing;
 
@@ -12,7 +12,7 @@ public class SpecDraftTests
         SpecDraft.BuildAsync(Encoding.UTF8.GetBytes($$"""
             {"from":{"address":"a@example.com"},"to":{{to}},"text":"t",
              "attachments":[{"filename":"f.bin","content_type":"application/octet-stream"{{attachment}}}]}
-            """), new HermodOptions { Hostname = "mx.example.test" }, new FakeTimeProvider(), CancellationToken.None);
+            """), new ApiOptions(), "mx.example.test", new FakeTimeProvider(), CancellationToken.None);
 
     [Theory]
     [InlineData("AAECAwQFBgcICQ==")]

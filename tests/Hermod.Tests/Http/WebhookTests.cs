@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Hermod.Core.Configuration;
+using Hermod.Hosting.Http;
 using Hermod.Hosting.Http.Webhooks;
 using Hermod.Tests.TestKit;
 using Microsoft.AspNetCore.Builder;
@@ -42,7 +43,7 @@ public sealed class WebhookTests
         await receiver.StartAsync();
         var url = receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/hook";
 
-        await using var host = await TestHost.StartAsync(o => o.Webhooks = [new WebhookOptions { Url = new Uri(url), Secret = Secret }]);
+        await using var host = await TestHost.StartAsync(o => o.Http.Webhooks = [new WebhookOptions { Url = new Uri(url), Secret = Secret }]);
         var ids = new List<string>();
         await using (var smtp = await ConnectAndGreetAsync(host))
             for (var i = 0; i < 2; i++)

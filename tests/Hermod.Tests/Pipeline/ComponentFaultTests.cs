@@ -13,7 +13,7 @@ namespace Hermod.Tests.Pipeline;
 /// <summary>A check of the hosting program's that throws at RCPT for <c>crash@example.test</c>: a bug, not a verdict.</summary>
 public sealed class CrashingCheck : ICheck
 {
-    public CrashingCheck(ComponentConfig config)
+    public CrashingCheck(ConfigSection config)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Known();
@@ -33,7 +33,7 @@ public sealed class CrashingCheck : ICheck
 /// <summary>A stream processor of the hosting program's that throws on a body with "crash" in it.</summary>
 public sealed class CrashingProcessor : IStreamProcessor
 {
-    public CrashingProcessor(ComponentConfig config)
+    public CrashingProcessor(ConfigSection config)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Known();

@@ -6,6 +6,7 @@ using System.Text.Json;
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
 using Hermod.Hosting;
+using Hermod.Hosting.Configuration;
 using Hermod.Hosting.Extensions;
 using Hermod.TestKit;
 using Hermod.Tests.Interop;
@@ -99,7 +100,7 @@ public sealed class PipelineHost : IAsyncDisposable
     {
         Yaml = Config(setup);
         await File.WriteAllTextAsync(ConfigPath, Yaml);
-        HermodOptions options;
+        HermodConfiguration options;
         try
         {
             options = ConfigLoader.Load(ConfigPath, new Hashtable()); // no HERMOD_* variables of this process

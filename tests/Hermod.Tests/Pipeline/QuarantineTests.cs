@@ -12,7 +12,7 @@ namespace Hermod.Tests.Pipeline;
 /// </summary>
 public sealed class SpamFlagCheck : ICheck
 {
-    public SpamFlagCheck(ComponentConfig config)
+    public SpamFlagCheck(ConfigSection config)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Known();

@@ -5,6 +5,7 @@ using Hermod.Core.Pipeline;
 using Hermod.Core.Pipeline.Processors;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
+using Hermod.Hosting.Configuration;
 using Hermod.TestKit;
 using Hermod.Tests.Pipeline;
 using Microsoft.Data.Sqlite;

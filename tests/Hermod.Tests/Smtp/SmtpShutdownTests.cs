@@ -28,7 +28,7 @@ public sealed class SmtpShutdownTests
         await host.Host.DisposeAsync();
 
         // A new host on the same data directory finds the acknowledged message.
-        await using var again = await TestHost.StartAsync(o => o.DataDir = host.DataDir);
+        await using var again = await TestHost.StartAsync(o => o.Hermod.DataDir = host.DataDir);
         Assert.NotNull(await again.Store.GetAsync(id, default));
     }
 }

@@ -14,11 +14,8 @@ namespace Hermod.Tests.Storage;
 /// <summary>Large chunks of bodies live in segment files beside the database: written once, read back byte-exact, deleted when nothing points at them.</summary>
 public sealed class BlobSegmentTests : IAsyncLifetime
 {
-    private readonly HermodOptions _options = new()
-    {
-        DataDir = Directory.CreateTempSubdirectory("hermod-segments-").FullName,
-        Storage = new StorageOptions { ChunkSize = 64 * 1024, SegmentSize = 1 << 20 },
-    };
+    private readonly HermodOptions _options = new() { DataDir = Directory.CreateTempSubdirectory("hermod-segments-").FullName };
+    private readonly SqliteStorageOptions _storage = new() { ChunkSize = 64 * 1024, SegmentSize = 1 << 20 };
 
     private static readonly byte[] Trace = Encoding.ASCII.GetBytes("X-Trace: 1\r\n");
 
@@ -26,7 +23,7 @@ public sealed class BlobSegmentTests : IAsyncLifetime
 
     private string[] Segments => [.. Directory.GetFiles(SegmentDirectory, "*.seg").Select(Path.GetFileName).Order()!];
 
-    private SqliteMessageStore Open(bool recover = true) => new(_options, new HermodMetrics(), TimeProvider.System, NullLogger.Instance, recover);
+    private SqliteMessageStore Open(bool recover = true) => new(_options, _storage, new HermodMetrics(), TimeProvider.System, NullLogger.Instance, recover);
 
     public Task InitializeAsync() => Task.CompletedTask;
 

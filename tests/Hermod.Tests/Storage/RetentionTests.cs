@@ -21,13 +21,10 @@ public abstract class ManualClockStoreTests : IAsyncLifetime
 {
     protected static readonly TimeSpan Week = TimeSpan.FromDays(7);
     protected FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2031, 3, 1, 12, 0, 0, TimeSpan.Zero));
-    private readonly HermodOptions _options = new()
-    {
-        DataDir = Directory.CreateTempSubdirectory("hermod-retention-").FullName,
-        Storage = new StorageOptions { ChunkSize = 4096 },
-    };
+    private readonly HermodOptions _options = new() { DataDir = Directory.CreateTempSubdirectory("hermod-retention-").FullName };
+    private readonly SqliteStorageOptions _storage = new() { ChunkSize = 4096 };
 
-    protected ManualClockStoreTests() => Store = new SqliteMessageStore(_options, new HermodMetrics(), Clock, NullLogger.Instance);
+    protected ManualClockStoreTests() => Store = new SqliteMessageStore(_options, _storage, new HermodMetrics(), Clock, NullLogger.Instance);
 
     protected SqliteMessageStore Store { get; }
 
@@ -324,8 +321,8 @@ public sealed class RetentionServiceTests
     {
         await using var host = await TestHost.StartAsync(o =>
         {
-            o.MiniMailgun.Clients = [Client];
-            o.Retention = TimeSpan.FromMilliseconds(1);
+            o.Http.MiniMailgun.Clients = [Client];
+            o.Delivery.Retention = TimeSpan.FromMilliseconds(1);
         });
         using var http = new HttpClient { BaseAddress = host.Http };
         async Task<string> PostAsync(string path, string json)
@@ -365,7 +362,7 @@ public sealed class RetentionServiceTests
             await host.Store.AcceptAsync(envelope, "", blob, default);
         }
         await queue.CancelAsync(envelope.Id, default);
-        Assert.Equal(TimeSpan.FromDays(7), host.Options.Retention);
+        Assert.Equal(TimeSpan.FromDays(7), host.Options.Delivery.Retention);
         Assert.Equal(RetentionResult.None, await host.Host.Services.GetRequiredService<RetentionService>().RunOnceAsync(default));
         Assert.NotNull(await host.Store.GetAsync(envelope.Id, default));
     }

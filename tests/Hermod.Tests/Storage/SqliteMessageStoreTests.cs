@@ -14,13 +14,10 @@ namespace Hermod.Tests.Storage;
 
 public sealed class SqliteMessageStoreTests : IAsyncLifetime
 {
-    private readonly HermodOptions _options = new()
-    {
-        DataDir = Directory.CreateTempSubdirectory("hermod-store-").FullName,
-        Storage = new StorageOptions { ChunkSize = 4096 },
-    };
+    private readonly HermodOptions _options = new() { DataDir = Directory.CreateTempSubdirectory("hermod-store-").FullName };
+    private readonly SqliteStorageOptions _storage = new() { ChunkSize = 4096 };
 
-    private SqliteMessageStore Open() => new(_options, new HermodMetrics(), TimeProvider.System, NullLogger.Instance);
+    private SqliteMessageStore Open() => new(_options, _storage, new HermodMetrics(), TimeProvider.System, NullLogger.Instance);
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -133,7 +130,7 @@ public sealed class SqliteMessageStoreTests : IAsyncLifetime
         var batches = new List<long>();
         using var listener = ListenToCommits(metrics, batches);
 
-        await using var store = new SqliteMessageStore(_options, metrics, TimeProvider.System, NullLogger.Instance);
+        await using var store = new SqliteMessageStore(_options, _storage, metrics, TimeProvider.System, NullLogger.Instance);
         var ids = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(() => AcceptAsync(store, BitConverter.GetBytes(i), "", $"r{i}@example.test"))));
         Assert.Equal(200, (await store.ListAsync(null, 1000, default)).Count);
         Assert.Equal(200, ids.Distinct().Count());
@@ -150,7 +147,7 @@ public sealed class SqliteMessageStoreTests : IAsyncLifetime
         var metrics = new HermodMetrics();
         var batches = new List<long>();
         using var listener = ListenToCommits(metrics, batches);
-        await using var store = new SqliteMessageStore(_options, metrics, TimeProvider.System, NullLogger.Instance);
+        await using var store = new SqliteMessageStore(_options, _storage, metrics, TimeProvider.System, NullLogger.Instance);
 
         // One after another, at the pace of a single session: nobody waits for these records.
         var records = new List<Task>();

@@ -3,6 +3,8 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Security;
 using Hermod.Core.Storage;
 using Hermod.Hosting;
+using Hermod.Hosting.Configuration;
+using Hermod.Hosting.Http;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hermod.Tests.TestKit;
@@ -15,7 +17,7 @@ public sealed class TestHost : IAsyncDisposable
     /// <summary>A hash made once with few iterations: the tests exercise AUTH, not PBKDF2's cost.</summary>
     public static readonly string PasswordHash = PasswordHasher.Hash(Password, iterations: 1000);
 
-    private TestHost(HermodHost host, HermodOptions options, string dataDir)
+    private TestHost(HermodHost host, HermodConfiguration options, string dataDir)
     {
         Host = host;
         Options = options;
@@ -23,7 +25,7 @@ public sealed class TestHost : IAsyncDisposable
     }
 
     public HermodHost Host { get; }
-    public HermodOptions Options { get; }
+    public HermodConfiguration Options { get; }
     public string DataDir { get; }
     public IMessageStore Store => Host.Services.GetRequiredService<IMessageStore>();
 
@@ -32,12 +34,11 @@ public sealed class TestHost : IAsyncDisposable
     public Uri Http => new($"http://{Host.HttpEndpoint}");
 
     /// <summary>Options with an ingress listener "mx" (STARTTLS, no auth) and a submission listener "submission" (STARTTLS, auth required).</summary>
-    public static HermodOptions DefaultOptions()
+    public static HermodConfiguration DefaultOptions()
     {
-        var options = new HermodOptions
+        var options = new HermodConfiguration
         {
-            Hostname = "mx.example.test",
-            DataDir = Path.Combine(Path.GetTempPath(), "hermod-test-" + Guid.NewGuid().ToString("N")),
+            Hermod = new HermodOptions { Hostname = "mx.example.test", DataDir = Path.Combine(Path.GetTempPath(), "hermod-test-" + Guid.NewGuid().ToString("N")) },
             Http = new HttpOptions { Address = new IPEndPoint(IPAddress.Loopback, 0) },
             Log = new LogOptions { Level = "warning" },
         };
@@ -53,13 +54,13 @@ public sealed class TestHost : IAsyncDisposable
         return options;
     }
 
-    public static async Task<TestHost> StartAsync(Action<HermodOptions>? configure = null)
+    public static async Task<TestHost> StartAsync(Action<HermodConfiguration>? configure = null)
     {
         var options = DefaultOptions();
         configure?.Invoke(options);
         var host = HermodHost.Create(options);
         await host.StartAsync();
-        return new TestHost(host, options, options.DataDir);
+        return new TestHost(host, options, options.Hermod.DataDir);
     }
 
     public async ValueTask DisposeAsync()

@@ -23,7 +23,8 @@ namespace Hermod.Hosting.Http.MiniMailgun;
 /// anything else about the request), Content-Type (415), fields (400). See docs/http-api.md.
 /// </summary>
 internal sealed partial class MiniMailgunApi(
-    HermodOptions options,
+    HermodOptions hermod,
+    HttpOptions http,
     IMessageStore store,
     ISubmissionStore submissions,
     PipelineSet pipelines,
@@ -40,7 +41,7 @@ internal sealed partial class MiniMailgunApi(
     private static readonly JsonDocumentOptions JsonOptions = new() { MaxDepth = 16, AllowDuplicateProperties = false };
 
     /// <summary>Client ids by their SHA-256: a lookup takes the same path whatever part of an id a guess gets right.</summary>
-    private readonly FrozenSet<string> _clients = options.MiniMailgun.Clients.Select(Fingerprint).ToFrozenSet(StringComparer.Ordinal);
+    private readonly FrozenSet<string> _clients = http.MiniMailgun.Clients.Select(Fingerprint).ToFrozenSet(StringComparer.Ordinal);
 
     public static void Map(IEndpointRouteBuilder app)
     {
@@ -64,8 +65,8 @@ internal sealed partial class MiniMailgunApi(
             return BadRequest("recipients must be a list of addresses");
         if (list.GetArrayLength() == 0)
             return BadRequest("recipients must not be empty");
-        if (list.GetArrayLength() > options.Smtp.Limits.MaxRecipients)
-            return BadRequest($"too many recipients (at most {options.Smtp.Limits.MaxRecipients})");
+        if (list.GetArrayLength() > hermod.Smtp.Limits.MaxRecipients)
+            return BadRequest($"too many recipients (at most {hermod.Smtp.Limits.MaxRecipients})");
         if (!TryGetString(root, "subject", out var subject, out failure) || !TryGetString(root, "body", out var body, out failure))
             return failure;
 
@@ -87,16 +88,16 @@ internal sealed partial class MiniMailgunApi(
 
         var submissionId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var now = time.GetUtcNow();
-        var message = MiniMailgunMessage.Build(sender, recipients, subject, body, $"{submissionId}@{options.Hostname}", now);
+        var message = MiniMailgunMessage.Build(sender, recipients, subject, body, $"{submissionId}@{hermod.Hostname}", now);
         var client = HttpTrace.ClientAddress(context);
-        var source = new MessageSource(Listener, client, options.Hostname, null, null);
+        var source = new MessageSource(Listener, client, hermod.Hostname, null, null);
         List<MessageEnvelope> envelopes;
         try
         {
-            var pipeline = pipelines.For(options.Http.Pipeline);
+            var pipeline = pipelines.For(http.Pipeline);
             await using var blob = store.CreateBlobWriter();
             string trace;
-            using (var sink = new BodySink(pipeline.Processors, new BodyContext(submissionId, options.Hostname, "", client,
+            using (var sink = new BodySink(pipeline.Processors, new BodyContext(submissionId, hermod.Hostname, "", client,
                 context.Request.IsHttps ? "HTTPS" : "HTTP", null, recipients, now), blob, logger))
             {
                 await sink.WriteAsync(message.Content, CancellationToken.None);
@@ -105,7 +106,7 @@ internal sealed partial class MiniMailgunApi(
                     return Error(refused.IsPermanent ? StatusCodes.Status422UnprocessableEntity : StatusCodes.Status503ServiceUnavailable, $"refused: {refused}");
                 trace = prefix;
             }
-            var policy = await HttpPolicy.RunAsync(pipeline, new SessionInfo(Listener, client, options.Hostname, request.ClientName, context.Request.IsHttps),
+            var policy = await HttpPolicy.RunAsync(pipeline, new SessionInfo(Listener, client, hermod.Hostname, request.ClientName, context.Request.IsHttps),
                 sender, recipients, blob, i => $"recipients[{i}]", "sender", context.RequestAborted);
             if (policy.Refused)
                 return Error(policy.Refusal!.IsPermanent ? StatusCodes.Status422UnprocessableEntity : StatusCodes.Status503ServiceUnavailable,

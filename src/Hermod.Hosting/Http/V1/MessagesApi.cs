@@ -62,7 +62,7 @@ internal static partial class MessagesApi
 
     private static string Tenant(HttpContext http) => (string)http.Items[TenantItem]!;
 
-    private static async Task<IResult> SendAsync(HttpContext http, HermodOptions options, IMessageStore store, IApiStore api, PipelineSet pipelines, TimeProvider time,
+    private static async Task<IResult> SendAsync(HttpContext http, HermodOptions hermod, HttpOptions options, IMessageStore store, IApiStore api, PipelineSet pipelines, TimeProvider time,
         ILogger<BodySink> logger, [Microsoft.AspNetCore.Mvc.FromServices] ICutThrough? cutThrough = null)
     {
         var request = http.Request;
@@ -90,7 +90,7 @@ internal static partial class MessagesApi
                 draft = raw;
                 break;
             case "application/json":
-                var built = await SpecDraft.BuildAsync(body, options, time, http.RequestAborted);
+                var built = await SpecDraft.BuildAsync(body, options.Api, hermod.Hostname, time, http.RequestAborted);
                 if (built.Errors is { } errors)
                     return Problems.Validation(errors);
                 draft = built.Draft!;
@@ -101,10 +101,10 @@ internal static partial class MessagesApi
 
         var id = QueueId.New(time);
         var client = HttpTrace.ClientAddress(http);
-        var pipeline = pipelines.For(options.Http.Pipeline);
+        var pipeline = pipelines.For(options.Pipeline);
         await using var blob = store.CreateBlobWriter();
         string trace;
-        using (var sink = new BodySink(pipeline.Processors, new BodyContext(id, options.Hostname, "", client, request.IsHttps ? "HTTPS" : "HTTP", null,
+        using (var sink = new BodySink(pipeline.Processors, new BodyContext(id, hermod.Hostname, "", client, request.IsHttps ? "HTTPS" : "HTTP", null,
             draft.Recipients, time.GetUtcNow()), blob, logger))
         {
             await sink.WriteAsync(draft.Content, http.RequestAborted);
@@ -113,17 +113,17 @@ internal static partial class MessagesApi
                 return HttpPolicy.Problem(http, new HttpPolicyOutcome(null, null, refused));
             trace = prefix;
         }
-        var policy = await HttpPolicy.RunAsync(pipeline, new SessionInfo("http", client, options.Hostname, tenant, request.IsHttps),
+        var policy = await HttpPolicy.RunAsync(pipeline, new SessionInfo("http", client, hermod.Hostname, tenant, request.IsHttps),
             draft.Sender, draft.Recipients, blob, i => $"recipients[{i}]", "from", http.RequestAborted);
         if (policy.Refused)
             return HttpPolicy.Problem(http, policy);
-        var source = new MessageSource("http", client, options.Hostname, null, null, tenant);
+        var source = new MessageSource("http", client, hermod.Hostname, null, null, tenant);
         var envelope = new MessageEnvelope(id, policy.Transaction!.Sender, policy.Transaction.Recipients, source,
             BodyType.EightBitMime, draft.SmtpUtf8, Metadata: draft.Metadata, QuarantineReason: policy.Decision!.QuarantineReason);
         trace += policy.Decision!.AddedFields;
         CutThroughAttempt? attempt = null;
         if (cutThrough?.Begin(new CutThroughStart(id, envelope.Sender, source, envelope.Body, envelope.SmtpUtf8, DsnReturn.Default, null, draft.Content.Length,
-                Submission: true, options.Http.CutThrough, KeepRefused: true)) is { } cut)
+                Submission: true, options.CutThrough, KeepRefused: true)) is { } cut)
         {
             // the same window as SMTP submission: the response tells what the next hops already said
             await using (cut)
@@ -224,7 +224,7 @@ internal static partial class MessagesApi
     private static IEnumerable<string> ListParameter(IQueryCollection query, string name) =>
         query[name].SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
-    private static Dictionary<string, string[]> RawErrors(IQueryCollection query, HermodOptions options)
+    private static Dictionary<string, string[]> RawErrors(IQueryCollection query, HttpOptions options)
     {
         var errors = new Dictionary<string, string[]>();
         var from = query["from"].ToString();
@@ -243,7 +243,7 @@ internal static partial class MessagesApi
         return errors;
     }
 
-    private static Draft? RawDraft(IQueryCollection query, ReadOnlySpan<byte> body, HermodOptions options)
+    private static Draft? RawDraft(IQueryCollection query, ReadOnlySpan<byte> body, HttpOptions options)
     {
         if (RawErrors(query, options).Count > 0)
             return null;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Hermod.Core.Configuration;
 using Hermod.Mime;
 
 namespace Hermod.Hosting.Http.V1;
@@ -9,7 +8,7 @@ internal static class SpecDraft
 {
     public sealed record Result(MessagesApi.Draft? Draft, Dictionary<string, string[]>? Errors);
 
-    public static async Task<Result> BuildAsync(ReadOnlyMemory<byte> body, HermodOptions options, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<Result> BuildAsync(ReadOnlyMemory<byte> body, ApiOptions api, string hostname, TimeProvider time, CancellationToken cancellationToken)
     {
         SendRequest? request;
         try
@@ -47,8 +46,8 @@ internal static class SpecDraft
         var recipientCount = spec.To.Count + spec.Cc.Count + spec.Bcc.Count;
         if (recipientCount == 0)
             errors["to"] = ["At least one recipient (to, cc or bcc) is required."];
-        else if (recipientCount > options.Api.MaxRecipients)
-            errors["to"] = [$"At most {options.Api.MaxRecipients} recipients (to, cc and bcc together)."];
+        else if (recipientCount > api.MaxRecipients)
+            errors["to"] = [$"At most {api.MaxRecipients} recipients (to, cc and bcc together)."];
 
         var attachments = request.Attachments ?? [];
         for (var i = 0; i < attachments.Count; i++)
@@ -59,8 +58,8 @@ internal static class SpecDraft
                 errors[$"attachments[{i}].content"] = ["Not valid base64."];
                 continue;
             }
-            if (bytes.Length > options.Api.MaxAttachmentSize)
-                errors[$"attachments[{i}].content"] = [$"At most {options.Api.MaxAttachmentSize} bytes."];
+            if (bytes.Length > api.MaxAttachmentSize)
+                errors[$"attachments[{i}].content"] = [$"At most {api.MaxAttachmentSize} bytes."];
             spec.Attachments.Add(new MimeAttachment(a.Filename ?? "", a.ContentType ?? "", bytes, a.ContentId));
         }
 
@@ -77,7 +76,7 @@ internal static class SpecDraft
         // sized once and handed on as it is: grown as it was written and copied out, a message with a 20 MB attachment
         // had left about twice its size behind
         using var content = new MemoryStream(MimeBuilder.SizeHint(spec));
-        await MimeBuilder.WriteAsync(spec, content, options.Hostname, time, cancellationToken);
+        await MimeBuilder.WriteAsync(spec, content, hostname, time, cancellationToken);
         var recipients = spec.To.Concat(spec.Cc).Concat(spec.Bcc).Select(a => a.Address).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         var metadata = request.Tags is { Count: > 0 } || request.Metadata is { Count: > 0 }
             ? JsonSerializer.Serialize(new StoredMetadata(request.Tags, request.Metadata), Json.Options)

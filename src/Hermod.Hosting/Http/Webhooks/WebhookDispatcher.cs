@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
 using Hermod.Hosting.Http.V1;
 using Microsoft.Extensions.Hosting;
@@ -17,7 +16,7 @@ namespace Hermod.Hosting.Http.Webhooks;
 /// A receiver that fails (non-2xx, timeout) gets the same event again after a backoff that doubles up to five minutes;
 /// the cursor of each webhook is stored, so a restart goes on where it stopped (at-least-once).
 /// </summary>
-public sealed partial class WebhookDispatcher(HermodOptions options, IApiStore store, IHttpClientFactory clients, TimeProvider time,
+public sealed partial class WebhookDispatcher(HttpOptions options, IApiStore store, IHttpClientFactory clients, TimeProvider time,
     ILogger<WebhookDispatcher> logger) : BackgroundService
 {
     private static readonly TimeSpan IdleCheck = TimeSpan.FromSeconds(5);

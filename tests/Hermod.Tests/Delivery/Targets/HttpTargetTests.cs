@@ -14,7 +14,7 @@ public sealed class HttpTargetTests
 {
     private static HttpTarget Target(string yaml)
     {
-        var config = ComponentConfig.Parse("http", yaml);
+        var config = ConfigSection.Parse("http", yaml);
         var target = new HttpTarget("webhook", config, TimeProvider.System, NullLogger<HttpTarget>.Instance);
         Assert.Empty(config.Errors);
         return target;
@@ -22,7 +22,7 @@ public sealed class HttpTargetTests
 
     private static List<string> Errors(string yaml)
     {
-        var config = ComponentConfig.Parse("http", yaml);
+        var config = ConfigSection.Parse("http", yaml);
         using var _ = new HttpTarget("webhook", config, TimeProvider.System, NullLogger<HttpTarget>.Instance);
         return [.. config.Errors];
     }

@@ -18,7 +18,7 @@ public sealed class MaildirTargetTests : IDisposable
 
     private static MaildirTarget Target(string yaml)
     {
-        var config = ComponentConfig.Parse("maildir", yaml);
+        var config = ConfigSection.Parse("maildir", yaml);
         var target = new MaildirTarget("local", config, TimeProvider.System, NullLogger<MaildirTarget>.Instance);
         Assert.Empty(config.Errors);
         return target;
@@ -26,7 +26,7 @@ public sealed class MaildirTargetTests : IDisposable
 
     private static List<string> Errors(string yaml)
     {
-        var config = ComponentConfig.Parse("maildir", yaml);
+        var config = ConfigSection.Parse("maildir", yaml);
         _ = new MaildirTarget("local", config, TimeProvider.System, NullLogger<MaildirTarget>.Instance);
         return [.. config.Errors];
     }

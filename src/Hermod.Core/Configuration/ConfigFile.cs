@@ -4,31 +4,27 @@ using YamlDotNet.RepresentationModel;
 
 namespace Hermod.Core.Configuration;
 
-/// <summary>Thrown when configuration cannot be used; each line names where, which key and why.</summary>
-public sealed class ConfigException(IReadOnlyList<string> errors)
-    : Exception("invalid configuration:\n  " + string.Join("\n  ", errors))
+/// <summary>
+/// Reads the configuration file (YAML) into the raw tree and applies the HERMOD_* environment overrides; each node
+/// remembers where it came from. Binding the tree to options is each area's (see <see cref="ConfigSection"/>).
+/// </summary>
+public static class ConfigFile
 {
-    public IReadOnlyList<string> Errors { get; } = errors;
-}
+    private const string EnvironmentPrefix = "HERMOD_";
 
-/// <summary>Reads hermod.yaml (optional), applies HERMOD_* environment overrides and binds the result.</summary>
-public static class ConfigLoader
-{
-    public const string EnvironmentPrefix = "HERMOD_";
-
-    /// <param name="path">The YAML file, or null for embedded defaults.</param>
+    /// <param name="path">The YAML file, or null for none (embedded defaults).</param>
     /// <param name="environment">Environment variables (null: the process environment).</param>
-    public static HermodOptions Load(string? path, IDictionary? environment = null)
+    public static ConfigMap Read(string? path, IDictionary? environment = null)
     {
-        var source = path ?? "(defaults)";
-        var root = path is null ? new ConfigMap { Origin = source } : ReadYaml(path);
+        var root = path is null ? new ConfigMap { Origin = Defaults } : ReadYaml(path);
         ApplyEnvironment(root, environment ?? Environment.GetEnvironmentVariables());
-        var binder = new ConfigBinder(source);
-        var options = binder.Bind(root);
-        if (binder.Errors.Count > 0)
-            throw new ConfigException(binder.Errors);
-        return options;
+        return root;
     }
+
+    /// <summary>What errors name when a node has no origin: the file, or "(defaults)".</summary>
+    public static string Source(string? path) => path ?? Defaults;
+
+    private const string Defaults = "(defaults)";
 
     private static ConfigMap ReadYaml(string path)
     {
@@ -42,11 +38,11 @@ public static class ConfigLoader
             throw new ConfigException([$"{path}: cannot read the file: {e.Message}"]);
         }
 
-        return ParseYaml(text, path);
+        return Parse(text, path);
     }
 
     /// <summary>Parses YAML text whose top level is a mapping; <paramref name="source"/> names it in errors.</summary>
-    internal static ConfigMap ParseYaml(string text, string source)
+    public static ConfigMap Parse(string text, string source)
     {
         var path = source;
         var stream = new YamlStream();
@@ -93,7 +89,7 @@ public static class ConfigLoader
     }
 
     /// <summary>HERMOD_SMTP__LISTENERS__0__ADDRESS=x sets smtp.listeners[0].address to x.</summary>
-    internal static void ApplyEnvironment(ConfigMap root, IDictionary environment)
+    private static void ApplyEnvironment(ConfigMap root, IDictionary environment)
     {
         var names = new List<string>();
         foreach (DictionaryEntry entry in environment)

@@ -3,25 +3,24 @@ using static Hermod.Policy.Tests.Modifiers.ModifierTestKit;
 
 namespace Hermod.Policy.Tests.Modifiers;
 
-/// <summary><see cref="ComponentConfig.Sections"/>: lists of mappings, whose problems the parent reports.</summary>
-public sealed class ComponentConfigSectionsTests
+/// <summary><see cref="ConfigSection.Sections"/>: lists of mappings, whose problems the parent reports.</summary>
+public sealed class SectionListTests
 {
     [Fact]
     public void EachItemIsASectionKeyedByItsIndex()
     {
-        var config = ComponentConfig.Parse("dkim_sign", "keys:\n  - domain: a.test\n    selector: s1\n  - domain: b.test\n    selector: s2\n");
+        var config = ConfigSection.Parse("dkim_sign", "keys:\n  - domain: a.test\n    selector: s1\n  - domain: b.test\n    selector: s2\n");
         var sections = config.Sections("keys");
         Assert.NotNull(sections);
         Assert.Equal(["dkim_sign.keys[0]", "dkim_sign.keys[1]"], sections.Select(s => s.Key));
         Assert.Equal(["a.test", "b.test"], sections.Select(s => s.String("domain")));
-        Assert.All(sections, s => Assert.Equal("dkim_sign", s.Kind));
         AssertValid(config);
     }
 
     [Fact]
     public void ProblemsOfAnItemAreTheParentsErrors()
     {
-        var config = ComponentConfig.Parse("dkim_sign", "keys:\n  - domain: a.test\n    colour: red\n  - selector: [x]\n");
+        var config = ConfigSection.Parse("dkim_sign", "keys:\n  - domain: a.test\n    colour: red\n  - selector: [x]\n");
         var sections = config.Sections("keys")!;
         sections[0].Known("domain", "selector");
         sections[1].Error("selector", "is wrong");
@@ -36,7 +35,7 @@ public sealed class ComponentConfigSectionsTests
     [Fact]
     public void AbsentIsNullAndWrongShapesAreErrors()
     {
-        var config = ComponentConfig.Parse("dkim_sign", "keys: one\nother:\n  - x\n  - a: b\n");
+        var config = ConfigSection.Parse("dkim_sign", "keys: one\nother:\n  - x\n  - a: b\n");
         Assert.Null(config.Sections("missing"));
         Assert.Null(config.Sections("keys"));
         AssertError(config, "keys", "must be a list of mappings");

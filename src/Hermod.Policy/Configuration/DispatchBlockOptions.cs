@@ -1,21 +1,6 @@
 using Hermod.Core.Smtp;
 
-namespace Hermod.Core.Configuration;
-
-/// <summary>A component configured by name: a check, a modifier or a stream processor, with its own options section.</summary>
-public sealed class ComponentSpec
-{
-    /// <summary>The registered name, e.g. "spf".</summary>
-    public required string Kind { get; init; }
-
-    public required ComponentConfig Section { get; init; }
-
-    /// <summary>Checks: how long the check may take (default 30s).</summary>
-    public TimeSpan? Timeout { get; init; }
-
-    /// <summary>Checks: what a timeout means: tempfail (default), reject or accept.</summary>
-    public string? OnTimeout { get; init; }
-}
+namespace Hermod.Policy.Configuration;
 
 /// <summary>
 /// A dispatch block. The pipeline itself is the root block; it may hold <see cref="Source"/> blocks (matched by
@@ -47,15 +32,4 @@ public sealed class DispatchBlockOptions
     public List<string>? DeliverTo { get; set; }
     /// <summary>The refusal a block ends in (reject: code, enhanced, text).</summary>
     public SmtpReply? Reject { get; set; }
-}
-
-/// <summary>A delivery target configured by name (targets: { archive: { type: http, url: ... } }).</summary>
-public sealed class TargetSpec
-{
-    public required string Name { get; init; }
-
-    /// <summary>The registered target type: remote, relay, maildir, http, discard, or one an extension added.</summary>
-    public required string Type { get; init; }
-
-    public required ComponentConfig Section { get; init; }
 }

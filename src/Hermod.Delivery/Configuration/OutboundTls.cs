@@ -1,0 +1,4 @@
+namespace Hermod.Delivery.Configuration;
+
+/// <summary>TLS toward the next hop.</summary>
+public enum OutboundTls { None, Opportunistic, Required }

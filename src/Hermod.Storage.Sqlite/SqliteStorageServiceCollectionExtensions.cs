@@ -1,0 +1,33 @@
+using Hermod.Core.Configuration;
+using Hermod.Core.Diagnostics;
+using Hermod.Core.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Hermod.Storage.Sqlite;
+
+/// <summary>Registers the embedded SQLite store.</summary>
+public static class SqliteStorageServiceCollectionExtensions
+{
+    /// <summary>
+    /// One <see cref="SqliteMessageStore"/> in data_dir (<see cref="HermodOptions"/> must be registered) as every
+    /// storage contract; TryAdd: what is registered before stays.
+    /// </summary>
+    /// <param name="recover">See <see cref="StorageOptions.AddStore"/>.</param>
+    public static IServiceCollection AddSqliteStorage(this IServiceCollection services, SqliteStorageOptions options, bool recover = true)
+    {
+        services.TryAddSingleton(options);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<HermodMetrics>();
+        services.TryAddSingleton(sp => new SqliteMessageStore(sp.GetRequiredService<HermodOptions>(), options, sp.GetRequiredService<HermodMetrics>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetService<ILoggerFactory>()?.CreateLogger("Hermod.Storage") ?? NullLogger.Instance, recover));
+        services.TryAddSingleton<IMessageStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
+        services.TryAddSingleton<IDeliveryQueue>(sp => sp.GetRequiredService<SqliteMessageStore>());
+        services.TryAddSingleton<ISubmissionStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
+        services.TryAddSingleton<IRetentionStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
+        services.TryAddSingleton<IApiStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
+        return services;
+    }
+}
