@@ -31,12 +31,12 @@ public sealed partial class SubjectKeywordCheck : ICheck
     private readonly ILogger<SubjectKeywordCheck> _logger;
 
     /// <summary>Reads and validates the options; problems go to <paramref name="config"/>'s errors ("key: reason").</summary>
-    public SubjectKeywordCheck(ConfigSection config, HermodOptions options, ILogger<SubjectKeywordCheck> logger)
+    public SubjectKeywordCheck(ConfigSection config, SmtpOptions smtp, ILogger<SubjectKeywordCheck> logger)
     {
         ArgumentNullException.ThrowIfNull(config);
-        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(smtp);
         _logger = logger;
-        _maxHeaderBytes = options.Smtp.Limits.MaxHeaderSize;
+        _maxHeaderBytes = smtp.Limits.MaxHeaderSize;
         config.Known("keywords", "action");
         var errors = config.Errors.Count;
         var keywords = config.Strings("keywords");

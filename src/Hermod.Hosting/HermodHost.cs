@@ -4,19 +4,12 @@ using Hermod.Core.Diagnostics;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Security;
 using Hermod.Core.Storage;
-using Hermod.Delivery.Bounces;
-using Hermod.Delivery.CutThrough;
-using Hermod.Delivery.Queue;
-using Hermod.Delivery.Retention;
-using Hermod.Delivery.Routing;
+using Hermod.Delivery;
 using Hermod.Delivery.Targets;
-using Hermod.Delivery.Transport;
 using Hermod.Dns;
 using Hermod.Hosting.Configuration;
-using Hermod.Hosting.Extensions;
 using Hermod.Hosting.Http;
-using Hermod.Hosting.Http.MiniMailgun;
-using Hermod.Policy.Pipeline;
+using Hermod.Policy;
 using Hermod.Smtp.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -41,15 +34,18 @@ public sealed partial class HermodHost : IAsyncDisposable
 
     public IPEndPoint HttpEndpoint => (IPEndPoint)_http!.EndPoint;
 
-    /// <param name="extensions">Checks, modifiers and targets beyond the built-in ones (null: only those).</param>
-    public static HermodHost Create(HermodConfiguration config, HermodExtensions? extensions = null, Action<ILoggingBuilder>? logging = null) =>
-        Create(config, extensions, logging, inspectOnly: false);
+    /// <param name="services">
+    /// Registers what the hosting program adds, after Hermod's own (so it may replace a service): checks, modifiers,
+    /// stream processors and target types (<c>AddCheck</c>, <c>AddModifier</c>, <c>AddStreamProcessor</c>,
+    /// <c>AddTarget</c>) and the services they take.
+    /// </param>
+    public static HermodHost Create(HermodConfiguration config, Action<IServiceCollection>? services = null, Action<ILoggingBuilder>? logging = null) =>
+        Create(config, services, logging, inspectOnly: false);
 
     /// <param name="inspectOnly">Built to look at, never started (check-config): the store does not take up an earlier run's unfinished work.</param>
-    private static HermodHost Create(HermodConfiguration config, HermodExtensions? extensions, Action<ILoggingBuilder>? logging, bool inspectOnly)
+    private static HermodHost Create(HermodConfiguration config, Action<IServiceCollection>? extend, Action<ILoggingBuilder>? logging, bool inspectOnly)
     {
         InlineIo.Enable(); // before the process's first socket
-        extensions ??= new HermodExtensions();
         // Hermod reads no appsettings.json: nothing to watch, and a watcher on the working directory (recursive) would take a
         // wake-up for every file written under it — the data directory, when it is run from there.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
@@ -71,26 +67,20 @@ public sealed partial class HermodHost : IAsyncDisposable
         var services = builder.Services;
         var options = config.Hermod;
         services.AddSingleton(options);
-        services.AddSingleton(config.Delivery);
-        services.AddSingleton(config.Http);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<HermodMetrics>();
-        services.AddSingleton<PrometheusExporter>();
         services.AddSingleton<IPasswordVerifier>(new ConfiguredUsers(config.Users));
+        services.AddSingleton<IDnsResolver>(_ => Resolver(config.Dns));
         config.Storage.AddStore(services, recover: !inspectOnly);
-        services.AddSingleton<RetentionService>();
-        services.AddHostedService(sp => sp.GetRequiredService<RetentionService>());
-        services.AddSingleton<MiniMailgunApi>();
-        services.AddOpenApi();
-        services.AddHttpClient();
-        services.AddHostedService<Http.Webhooks.WebhookDispatcher>();
-        services.AddProblemDetails();
-        AddPipelines(services, config, extensions); // its start/stop hooks before the queue runner starts, after it stops
-        AddDelivery(services, config, extensions);
-        extensions.ConfigureServices(services);
+        services.AddHermodHttp(config.Http);
+        services.AddHermodPolicy(config.Policy, config.Smtp.Limits.MaxHeaderSize);
+        services.AddHostedService<ComponentLifecycleService>(); // its start hooks before the queue runner starts, stop hooks after it stops
+        services.AddHermodDelivery(config.Delivery);
+        services.AddSingleton(config.Smtp);
         services.AddSingleton(sp => new SmtpServerContext(options, sp.GetRequiredService<IMessageStore>(), sp.GetRequiredService<IPasswordVerifier>(),
             CertificateProvider.Load(options, config.Tls), sp.GetRequiredService<HermodMetrics>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>(),
             sp.GetRequiredService<PipelineSet>(), sp.GetService<ICutThrough>()));
+        extend?.Invoke(services);
 
         var host = new HermodHost();
         builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = InlineIo.Enabled); // the sessions' code too, not only the socket's
@@ -99,7 +89,7 @@ public sealed partial class HermodHost : IAsyncDisposable
             kestrel.AddServerHeader = false;
             host._smtp.Clear();
             kestrel.Listen(config.Http.Address, listen => host._http = listen);
-            foreach (var listener in options.Smtp.Listeners)
+            foreach (var listener in config.Smtp.Listeners)
                 kestrel.Listen(listener.Address, listen =>
                 {
                     host._smtp.Add((listener, listen));
@@ -118,48 +108,20 @@ public sealed partial class HermodHost : IAsyncDisposable
         return host;
     }
 
-    /// <summary>Pipelines and the components in them, built (and validated) once; components with start/stop hooks run them.</summary>
-    private static void AddPipelines(IServiceCollection services, HermodConfiguration config, HermodExtensions extensions)
+    /// <summary>The resolver of dns: (no servers: those of /etc/resolv.conf).</summary>
+    private static StubResolver Resolver(DnsOptions dns)
     {
-        services.AddSingleton(sp => new PipelineBuilder(config.Policy, config.Smtp.Limits.MaxHeaderSize, extensions.Checks, extensions.Modifiers, extensions.StreamProcessors, sp, sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<MessagePipeline>>()));
-        services.AddSingleton(sp =>
-        {
-            var built = sp.GetRequiredService<PipelineBuilder>().Build(MaxPolicyWorkers);
-            return new PipelineSet(built.ToDictionary(p => p.Key, p => (IMessagePipeline)p.Value), MessagePipeline.Default(config.Smtp.Limits.MaxHeaderSize));
-        });
-        services.AddHostedService<ComponentLifecycleService>();
-    }
-
-    /// <summary>Checks running at once over all sessions; beyond it a stage is answered 451 4.3.2.</summary>
-    private const int MaxPolicyWorkers = 1024;
-
-    private static void AddDelivery(IServiceCollection services, HermodConfiguration config, HermodExtensions extensions)
-    {
-        services.AddSingleton<IDnsResolver>(_ =>
-        {
-            var dns = config.Dns;
-            var servers = dns.Servers.Count > 0 ? dns.Servers : [.. ResolvConf.Load()];
-            if (servers.Count == 0)
-                throw new ConfigException(["dns.servers: none configured and /etc/resolv.conf names none"]);
-            return new StubResolver(new DnsOptions { Servers = [.. servers], Timeout = dns.Timeout, Attempts = dns.Attempts });
-        });
-        services.AddSingleton<Router>();
-        services.AddSingleton<IMessageTransport, SmtpTransport>();
-        services.AddSingleton(sp => new DeliveryTargets(config.Delivery, extensions.Targets,
-            new SmtpTarget(sp.GetRequiredService<Router>(), sp.GetRequiredService<IMessageTransport>()), sp));
-        services.AddSingleton<BounceService>();
-        if (config.Delivery.Enabled)
-        {
-            services.AddHostedService<QueueRunner>();
-            services.AddSingleton<ICutThrough, CutThroughService>();
-        }
+        var servers = dns.Servers.Count > 0 ? dns.Servers : [.. ResolvConf.Load()];
+        if (servers.Count == 0)
+            throw new ConfigException(["dns.servers: none configured and /etc/resolv.conf names none"]);
+        return new StubResolver(new DnsOptions { Servers = [.. servers], Timeout = dns.Timeout, Attempts = dns.Attempts });
     }
 
     /// <summary>Builds every pipeline and target of <paramref name="config"/> as serve would, without starting anything; throws <see cref="ConfigException"/> listing every problem.</summary>
-    public static async Task ValidateAsync(HermodConfiguration config, HermodExtensions extensions)
+    /// <param name="services">As <see cref="Create(HermodConfiguration, Action{IServiceCollection}?, Action{ILoggingBuilder}?)"/>.</param>
+    public static async Task ValidateAsync(HermodConfiguration config, Action<IServiceCollection>? services = null)
     {
-        await using var host = Create(config, extensions, logging: null, inspectOnly: true);
+        await using var host = Create(config, services, logging: null, inspectOnly: true);
         var errors = new List<string>();
         foreach (var part in (Type[])[typeof(PipelineSet), typeof(DeliveryTargets)])
             try

@@ -6,23 +6,23 @@ namespace Hermod.Core.Extensions;
 public sealed record ComponentContext(string Name, ConfigSection Config, IServiceProvider Services);
 
 /// <summary>
-/// Components of one sort (checks, modifiers, stream processors or targets) by registered name. Built-in ones and
-/// those an extension adds are registered the same way; configuration names them, and each is built from its own
-/// section, which it validates.
+/// Components of one sort (checks, modifiers, stream processors or targets) by registered name, made of the
+/// <see cref="ComponentRegistration{T}"/> services: built-in ones and those an extension adds are registered the same
+/// way, and a later registration of a name replaces an earlier one. Configuration names them, and each is built from
+/// its own section, which it validates.
 /// </summary>
 public sealed class ComponentRegistry<T> where T : class
 {
     private readonly Dictionary<string, Func<ComponentContext, T>> _factories = new(StringComparer.Ordinal);
 
-    public IEnumerable<string> Names => _factories.Keys.Order(StringComparer.Ordinal);
-
-    /// <summary>Registers (or replaces) the factory for <paramref name="name"/>.</summary>
-    public void Add(string name, Func<ComponentContext, T> factory)
+    public ComponentRegistry(IEnumerable<ComponentRegistration<T>> registrations)
     {
-        if (!ConfigNames.IsName(name))
-            throw new ArgumentException($"'{name}' is not a valid component name (letters, digits, '_' and '-')", nameof(name));
-        _factories[name] = factory;
+        ArgumentNullException.ThrowIfNull(registrations);
+        foreach (var registration in registrations)
+            _factories[registration.Name] = registration.Factory;
     }
+
+    public IEnumerable<string> Names => _factories.Keys.Order(StringComparer.Ordinal);
 
     public bool Contains(string name) => _factories.ContainsKey(name);
 

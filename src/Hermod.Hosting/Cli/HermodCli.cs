@@ -5,7 +5,6 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Security;
 using Hermod.Core.Storage;
 using Hermod.Hosting.Configuration;
-using Hermod.Hosting.Extensions;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hermod.Hosting.Cli;
@@ -21,14 +20,16 @@ public static class HermodCli
         Recursive = true,
     };
 
-    /// <param name="extend">Adds checks, modifiers and targets of the hosting program (see <see cref="HermodExtensions"/>).</param>
-    public static async Task<int> RunAsync(string[] args, Action<HermodExtensions>? extend = null)
+    /// <param name="services">
+    /// Registers the checks, modifiers, stream processors and target types of the hosting program (<c>AddCheck</c>,
+    /// <c>AddModifier</c>, <c>AddStreamProcessor</c>, <c>AddTarget</c>) and the services they take; see
+    /// <see cref="HermodHost.Create"/>.
+    /// </param>
+    public static async Task<int> RunAsync(string[] args, Action<IServiceCollection>? services = null)
     {
-        var extensions = new HermodExtensions();
-        extend?.Invoke(extensions);
         var root = new RootCommand("Hermod mail transfer agent") { ConfigOption };
-        root.Subcommands.Add(Serve(extensions));
-        root.Subcommands.Add(CheckConfig(extensions));
+        root.Subcommands.Add(Serve(services));
+        root.Subcommands.Add(CheckConfig(services));
         root.Subcommands.Add(HashPassword());
         root.Subcommands.Add(Queue());
         root.Subcommands.Add(ApiKey());
@@ -50,7 +51,7 @@ public static class HermodCli
         }
     }
 
-    private static Command Serve(HermodExtensions extensions)
+    private static Command Serve(Action<IServiceCollection>? services)
     {
         var command = new Command("serve", "Run the SMTP listeners and the HTTP API until stopped (Ctrl+C / SIGTERM)");
         command.SetAction(async (parse, ct) =>
@@ -60,7 +61,7 @@ public static class HermodCli
             HermodHost host;
             try
             {
-                host = HermodHost.Create(config, extensions);
+                host = HermodHost.Create(config, services);
                 await host.StartAsync(ct);
             }
             catch (ConfigException e)
@@ -97,7 +98,7 @@ public static class HermodCli
         return e.Message;
     }
 
-    private static Command CheckConfig(HermodExtensions extensions)
+    private static Command CheckConfig(Action<IServiceCollection>? services)
     {
         var command = new Command("check-config", "Validate the configuration and exit (0: valid)");
         command.SetAction(async (parse, ct) =>
@@ -106,7 +107,7 @@ public static class HermodCli
                 return ConfigError;
             try
             {
-                await HermodHost.ValidateAsync(config, extensions);
+                await HermodHost.ValidateAsync(config, services);
             }
             catch (ConfigException e)
             {

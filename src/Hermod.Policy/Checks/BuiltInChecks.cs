@@ -5,24 +5,24 @@ using Hermod.Policy.Pipeline;
 
 namespace Hermod.Policy.Checks;
 
-/// <summary>Registers the built-in checks, each reading its options section (keys as in config/hermod.reference.yaml).</summary>
+/// <summary>The built-in checks and what they need from the services.</summary>
 public static class BuiltInChecks
 {
-    public static void Register(ComponentRegistry<ICheck> registry)
-    {
-        ArgumentNullException.ThrowIfNull(registry);
-        registry.Add("require_tls", c =>
+    /// <summary>The built-in checks under their names, each reading its options section (keys as in config/hermod.reference.yaml).</summary>
+    public static IReadOnlyList<ComponentRegistration<ICheck>> All { get; } =
+    [
+        new("require_tls", c =>
         {
             c.Config.Known("exempt");
             return new RequireTlsCheck(new RequireTlsOptions { Exempt = c.Config.Strings("exempt") ?? [] });
-        });
-        registry.Add("require_auth", c =>
+        }),
+        new("require_auth", c =>
         {
             c.Config.Known("text");
             var options = new RequireAuthOptions();
             return new RequireAuthCheck(c.Config.String("text") is { } text ? options with { Text = text } : options);
-        });
-        registry.Add("authorize_sender", c =>
+        }),
+        new("authorize_sender", c =>
         {
             var k = c.Config;
             k.Known("same_local_part", "local_domains", "check_from_header", "allow_null_sender", "max_header_size");
@@ -35,8 +35,8 @@ public static class BuiltInChecks
                 AllowNullSender = k.Bool("allow_null_sender") ?? o.AllowNullSender,
                 MaxHeaderBytes = (int)(k.Size("max_header_size", 1024, 64L << 20) ?? o.MaxHeaderBytes),
             });
-        });
-        registry.Add("recipient_exists", c =>
+        }),
+        new("recipient_exists", c =>
         {
             var k = c.Config;
             k.Known("addresses", "table", "domains", "detail_separator");
@@ -47,8 +47,8 @@ public static class BuiltInChecks
                 Domains = k.Strings("domains") ?? [],
                 DetailSeparator = k.String("detail_separator"),
             });
-        });
-        registry.Add("spf", c =>
+        }),
+        new("spf", c =>
         {
             var k = c.Config;
             k.Known("authserv_id", "reject_on_fail", "tempfail_on_temperror", "reject_on_permerror", "add_received_spf");
@@ -61,8 +61,8 @@ public static class BuiltInChecks
                 RejectOnPermError = k.Bool("reject_on_permerror") ?? o.RejectOnPermError,
                 AddReceivedSpf = k.Bool("add_received_spf") ?? o.AddReceivedSpf,
             });
-        });
-        registry.Add("dkim_verify", c =>
+        }),
+        new("dkim_verify", c =>
         {
             var k = c.Config;
             k.Known("authserv_id", "required", "tempfail_on_temperror", "max_header_size");
@@ -74,8 +74,8 @@ public static class BuiltInChecks
                 TempFailOnTempError = k.Bool("tempfail_on_temperror") ?? o.TempFailOnTempError,
                 MaxHeaderBytes = (int)(k.Size("max_header_size", 1024, 64L << 20) ?? o.MaxHeaderBytes),
             }, Time(c));
-        });
-        registry.Add("dnsbl", c =>
+        }),
+        new("dnsbl", c =>
         {
             var k = c.Config;
             k.Known("zones", "fail_open", "fetch_reason", "ipv6");
@@ -87,8 +87,8 @@ public static class BuiltInChecks
                 FetchReason = k.Bool("fetch_reason") ?? o.FetchReason,
                 Ipv6 = k.Bool("ipv6") ?? o.Ipv6,
             });
-        });
-        registry.Add("fcrdns", c =>
+        }),
+        new("fcrdns", c =>
         {
             var k = c.Config;
             k.Known("authserv_id", "reject_on_fail", "tempfail_on_dns_error", "max_names");
@@ -100,8 +100,8 @@ public static class BuiltInChecks
                 TempFailOnDnsError = k.Bool("tempfail_on_dns_error") ?? o.TempFailOnDnsError,
                 MaxNames = k.Int("max_names", 1, 100) ?? o.MaxNames,
             });
-        });
-        registry.Add("rate_limit", c =>
+        }),
+        new("rate_limit", c =>
         {
             var k = c.Config;
             k.Known("by", "stage", "rate", "per", "burst", "max_buckets", "ipv6_prefix_length");
@@ -122,8 +122,8 @@ public static class BuiltInChecks
                 MaxBuckets = k.Int("max_buckets", 1, 10_000_000) ?? o.MaxBuckets,
                 Ipv6PrefixLength = k.Int("ipv6_prefix_length", 1, 128) ?? o.Ipv6PrefixLength,
             }, Time(c));
-        });
-    }
+        }),
+    ];
 
     private static IDnsResolver Dns(ComponentContext c) => Service<IDnsResolver>(c);
 

@@ -232,7 +232,7 @@ public sealed class DispatcherTests
     {
         var options = new PolicyOptions();
         options.Pipelines["p"] = root;
-        var builder = new PipelineBuilder(options, 256 * 1024, new ComponentRegistry<ICheck>(), new ComponentRegistry<IModifier>(), new ComponentRegistry<IStreamProcessor>(), new NoServices(), TimeProvider.System,
+        var builder = new PipelineBuilder(options, 256 * 1024, new ComponentRegistry<ICheck>([]), new ComponentRegistry<IModifier>([]), new ComponentRegistry<IStreamProcessor>([]), new NoServices(), TimeProvider.System,
             NullLogger<MessagePipeline>.Instance);
         return builder.Build(1)["p"].Root;
     }

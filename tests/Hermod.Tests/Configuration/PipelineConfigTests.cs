@@ -7,6 +7,7 @@ using Hermod.Core.Pipeline.Processors;
 using Hermod.Core.Smtp;
 using Hermod.Dns;
 using Hermod.Hosting.Configuration;
+using Hermod.Policy;
 using Hermod.Policy.Checks;
 using Hermod.Policy.Pipeline;
 using Hermod.Tests.TestKit;
@@ -598,19 +599,14 @@ public sealed class PipelineConfigTests : IDisposable
 
     private static IReadOnlyDictionary<string, MessagePipeline> Build(HermodConfiguration options)
     {
-        var checks = new ComponentRegistry<ICheck>();
-        BuiltInChecks.Register(checks);
-        var modifiers = new ComponentRegistry<IModifier>();
-        BuiltInModifiers.Register(modifiers);
-        var processors = new ComponentRegistry<IStreamProcessor>();
-        BuiltInProcessors.Register(processors);
         using var resolver = new StubResolver(new DnsOptions { Servers = [IPEndPoint.Parse("127.0.0.1:9")], Timeout = TimeSpan.FromMilliseconds(200), Attempts = 1 }); // never queried
         var services = new ServiceCollection();
         services.AddSingleton(options.Hermod);
-        services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IDnsResolver>(resolver);
+        services.AddLogging();
+        services.AddHermodPolicy(options.Policy, options.Smtp.Limits.MaxHeaderSize);
         using var provider = services.BuildServiceProvider();
-        var builder = new PipelineBuilder(options.Policy, options.Smtp.Limits.MaxHeaderSize, checks, modifiers, processors, provider, TimeProvider.System, NullLogger<MessagePipeline>.Instance);
+        var builder = provider.GetRequiredService<PipelineBuilder>();
         try
         {
             return builder.Build(4);
@@ -642,8 +638,7 @@ public sealed class PipelineConfigTests : IDisposable
                 checks: [spam_filter]
                 deliver_to: [remote]
             """, ":3: pipelines.p.checks[0].spam_filter: no check named 'spam_filter' (known: ");
-        var checks = new ComponentRegistry<ICheck>();
-        BuiltInChecks.Register(checks);
+        var checks = new ComponentRegistry<ICheck>(BuiltInChecks.All);
         Assert.NotEmpty(checks.Names);
         Assert.All(checks.Names, name => Assert.Contains(name, error));
     }

@@ -3,7 +3,7 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
-using Hermod.Hosting.Extensions;
+using Hermod.Policy;
 using Hermod.Policy.Pipeline;
 using Hermod.TestKit;
 using Microsoft.Extensions.Logging;
@@ -71,7 +71,7 @@ public sealed class ComponentFaultTests
             await host.StartAsync(new PipelineSetup
             {
                 MxPipeline = "inbound",
-                Extensions = new HermodExtensions().AddCheck<CrashingCheck>("crashing_check").AddStreamProcessor<CrashingProcessor>("crashing_processor"),
+                Services = s => s.AddCheck<CrashingCheck>("crashing_check").AddStreamProcessor<CrashingProcessor>("crashing_processor"),
                 Logging = logging => logging.AddProvider(log),
                 Pipelines = """
                     inbound:

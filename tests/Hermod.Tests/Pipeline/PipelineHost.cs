@@ -7,7 +7,6 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
 using Hermod.Hosting;
 using Hermod.Hosting.Configuration;
-using Hermod.Hosting.Extensions;
 using Hermod.TestKit;
 using Hermod.Tests.Interop;
 using Hermod.Tests.TestKit;
@@ -47,8 +46,8 @@ public sealed record PipelineSetup
     /// <summary>The body of <c>routes:</c> (none when empty).</summary>
     public string Routes { get; init; } = "";
 
-    /// <summary>Checks, modifiers or targets beyond the built-in ones.</summary>
-    public HermodExtensions? Extensions { get; init; }
+    /// <summary>Checks, modifiers or targets beyond the built-in ones (<c>AddCheck</c>, ...).</summary>
+    public Action<IServiceCollection>? Services { get; init; }
 
     /// <summary>More logging (a <see cref="TestKit.LogCapture"/>, say) on top of the host's own.</summary>
     public Action<ILoggingBuilder>? Logging { get; init; }
@@ -110,7 +109,7 @@ public sealed class PipelineHost : IAsyncDisposable
             Assert.Fail($"{e.Message}\n--- hermod.yaml ---\n{Yaml}");
             throw;
         }
-        var host = HermodHost.Create(options, setup.Extensions, setup.Logging);
+        var host = HermodHost.Create(options, setup.Services, setup.Logging);
         try
         {
             await host.StartAsync();

@@ -1,6 +1,6 @@
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
-using Hermod.Hosting.Extensions;
+using Hermod.Policy;
 using Hermod.Policy.Pipeline;
 using Hermod.Tests.Interop;
 
@@ -83,7 +83,7 @@ public sealed class QuarantineTests
             {
                 MxPipeline = "inbound",
                 Delivery = true,
-                Extensions = new HermodExtensions().AddCheck<SpamFlagCheck>("spam_flag"),
+                Services = s => s.AddCheck<SpamFlagCheck>("spam_flag"),
                 Targets = $$"""
                     mailboxes: { type: maildir, path: "{{host.Work}}/mail/{user}" }
                     """,

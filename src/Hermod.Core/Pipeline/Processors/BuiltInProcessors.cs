@@ -11,50 +11,50 @@ using Microsoft.Extensions.Logging;
 
 namespace Hermod.Core.Pipeline.Processors;
 
-/// <summary>Registers the built-in stream processors; <see cref="Default"/> is the chain of a pipeline that names none.</summary>
+/// <summary>The built-in stream processors; <see cref="Default"/> is the chain of a pipeline that names none.</summary>
 public static class BuiltInProcessors
 {
     /// <summary>The chain when none is configured: the Received header and the content hash (identical bodies stored once).</summary>
     public static IReadOnlyList<IStreamProcessor> Default { get; } = [new TraceHeaderProcessor(), new HashProcessor()];
 
-    public static void Register(ComponentRegistry<IStreamProcessor> registry)
-    {
-        ArgumentNullException.ThrowIfNull(registry);
-        registry.Add("trace_header", c =>
+    /// <summary>The built-in stream processors under their names (options in config/hermod.reference.yaml).</summary>
+    public static IReadOnlyList<ComponentRegistration<IStreamProcessor>> All { get; } =
+    [
+        new("trace_header", c =>
         {
             c.Config.Known();
             return new TraceHeaderProcessor();
-        });
-        registry.Add("hash", c =>
+        }),
+        new("hash", c =>
         {
             c.Config.Known();
             return new HashProcessor();
-        });
-        registry.Add("compress", c =>
+        }),
+        new("compress", c =>
         {
             c.Config.Known("level");
             var level = c.Config.String("level") ?? "fastest";
             if (level is not ("fastest" or "optimal" or "smallest"))
                 c.Config.Error("level", $"'{level}' is not one of fastest, optimal, smallest");
             return new CompressProcessor(level switch { "optimal" => 5, "smallest" => 11, _ => 1 });
-        });
-        registry.Add("size_limit", c =>
+        }),
+        new("size_limit", c =>
         {
             c.Config.Known("max");
             var max = c.Config.Size("max", 1, 1L << 40);
             if (max is null && !c.Config.Has("max"))
                 c.Config.Error("max", "is required (e.g. 10MB)");
             return new SizeLimitProcessor(max ?? long.MaxValue);
-        });
-        registry.Add("debug", c =>
+        }),
+        new("debug", c =>
         {
             c.Config.Known("preview");
             var preview = c.Config.Size("preview", 0, 64 * 1024) ?? 200;
             var logger = ((ILoggerFactory?)c.Services.GetService(typeof(ILoggerFactory)))?.CreateLogger("Hermod.Debug")
                 ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
             return new DebugProcessor(logger, (int)preview);
-        });
-    }
+        }),
+    ];
 }
 
 /// <summary>trace_header: the RFC 5321 4.4 Received header (protocol names per RFC 3848 and RFC 6531), in front of the message.</summary>
