@@ -1,6 +1,6 @@
 using Hermod.Core.Extensions;
 using Hermod.Core.Pipeline;
-using Hermod.Core.Pipeline.Processors;
+using Hermod.Policy.Processors;
 using Hermod.Policy.Checks;
 using Hermod.Policy.Configuration;
 using Hermod.Policy.Pipeline;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Hermod.Core.Pipeline;
-using Hermod.Core.Pipeline.Processors;
+using Hermod.Policy.Processors;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Policy.Dispatch;

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 using Hermod.Core.Configuration;
 using Hermod.Core.Extensions;
 using Hermod.Core.Pipeline;
-using Hermod.Core.Pipeline.Processors;
+using Hermod.Policy.Processors;
 using Hermod.Core.Smtp;
 using Hermod.Dns;
 using Hermod.Hosting.Configuration;

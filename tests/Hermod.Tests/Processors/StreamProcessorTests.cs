@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Text;
 using Hermod.Core.Configuration;
 using Hermod.Core.Pipeline;
-using Hermod.Core.Pipeline.Processors;
+using Hermod.Policy.Processors;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Hosting.Configuration;
