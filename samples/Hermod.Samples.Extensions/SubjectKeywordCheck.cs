@@ -1,6 +1,7 @@
 using System.Text;
 using Hermod.Core.Configuration;
-using Hermod.Policy.Pipeline;
+using Hermod.Policy.Checks;
+using Hermod.Policy.Headers;
 using Microsoft.Extensions.Logging;
 
 namespace Hermod.Samples.Extensions;

@@ -1,5 +1,6 @@
 using Hermod.Core.Configuration;
-using Hermod.Policy.Pipeline;
+using Hermod.Policy.Headers;
+using Hermod.Policy.Modifiers;
 
 namespace Hermod.Samples.Extensions;
 

@@ -1,9 +1,10 @@
 using Hermod.Core.Extensions;
 using Hermod.Core.Pipeline;
-using Hermod.Policy.Processors;
 using Hermod.Policy.Checks;
 using Hermod.Policy.Configuration;
+using Hermod.Policy.Modifiers;
 using Hermod.Policy.Pipeline;
+using Hermod.Policy.Processors;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;

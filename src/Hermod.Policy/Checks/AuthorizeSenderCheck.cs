@@ -1,4 +1,4 @@
-using Hermod.Policy.Pipeline;
+using Hermod.Policy.Headers;
 
 namespace Hermod.Policy.Checks;
 

@@ -1,6 +1,6 @@
 using Hermod.Dns;
 using Hermod.Policy.Dkim;
-using Hermod.Policy.Pipeline;
+using Hermod.Policy.Headers;
 
 namespace Hermod.Policy.Checks;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using Hermod.Core.Configuration;
-using Hermod.Policy.Pipeline;
+using Hermod.Policy.Headers;
 
 namespace Hermod.Policy.Modifiers;
 

@@ -1,9 +1,8 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using Hermod.Core.Configuration;
-using Hermod.Policy.Checks;
 using Hermod.Policy.Dkim;
-using Hermod.Policy.Pipeline;
+using Hermod.Policy.Headers;
 
 namespace Hermod.Policy.Modifiers;
 

@@ -1,5 +1,5 @@
 using Hermod.Core.Configuration;
-using Hermod.Policy.Pipeline;
+using Hermod.Policy.Headers;
 
 namespace Hermod.Policy.Modifiers;
 

@@ -1,4 +1,5 @@
 using Hermod.Core.Smtp;
+using Hermod.Policy.Checks;
 using Microsoft.Extensions.Logging;
 
 namespace Hermod.Policy.Pipeline;

@@ -1,10 +1,13 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Hermod.Core.Pipeline;
-using Hermod.Policy.Processors;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
+using Hermod.Policy.Checks;
 using Hermod.Policy.Dispatch;
+using Hermod.Policy.Headers;
+using Hermod.Policy.Modifiers;
+using Hermod.Policy.Processors;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 

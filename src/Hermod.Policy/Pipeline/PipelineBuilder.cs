@@ -1,8 +1,10 @@
 using Hermod.Core.Configuration;
 using Hermod.Core.Extensions;
 using Hermod.Core.Pipeline;
+using Hermod.Policy.Checks;
 using Hermod.Policy.Configuration;
 using Hermod.Policy.Dispatch;
+using Hermod.Policy.Modifiers;
 using Microsoft.Extensions.Logging;
 
 namespace Hermod.Policy.Pipeline;

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text;
-using Hermod.Policy.Pipeline;
+using Hermod.Policy.Checks;
 
 namespace Hermod.Policy.Tests.Checks;
 

@@ -1,8 +1,10 @@
 using Hermod.Core.Extensions;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Smtp;
+using Hermod.Policy.Checks;
 using Hermod.Policy.Configuration;
 using Hermod.Policy.Dispatch;
+using Hermod.Policy.Modifiers;
 using Hermod.Policy.Pipeline;
 using Microsoft.Extensions.Logging.Abstractions;
 

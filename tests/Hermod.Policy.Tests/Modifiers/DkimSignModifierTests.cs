@@ -1,8 +1,8 @@
 using System.Text;
 using Hermod.Core.Configuration;
 using Hermod.Policy.Dkim;
+using Hermod.Policy.Headers;
 using Hermod.Policy.Modifiers;
-using Hermod.Policy.Pipeline;
 using Hermod.Policy.Tests.Dkim;
 using Microsoft.Extensions.Time.Testing;
 using static Hermod.Policy.Tests.Modifiers.ModifierTestKit;

@@ -1,7 +1,8 @@
 using System.Net;
 using System.Text;
 using Hermod.Core.Configuration;
-using Hermod.Policy.Pipeline;
+using Hermod.Policy.Headers;
+using Hermod.Policy.Modifiers;
 
 namespace Hermod.Policy.Tests.Modifiers;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using Hermod.Policy.Checks;
 using Hermod.Policy.Pipeline;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -1,11 +1,13 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
+using Hermod.Policy.Checks;
 using Hermod.Policy.Dispatch;
+using Hermod.Policy.Headers;
+using Hermod.Policy.Modifiers;
 using Hermod.Policy.Pipeline;
 using Hermod.TestKit;
 using Microsoft.Extensions.Logging;

@@ -4,7 +4,7 @@ using Hermod.Core.Pipeline;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Policy;
-using Hermod.Policy.Pipeline;
+using Hermod.Policy.Checks;
 using Hermod.TestKit;
 using Microsoft.Extensions.Logging;
 

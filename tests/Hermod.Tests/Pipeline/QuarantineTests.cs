@@ -1,7 +1,7 @@
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
 using Hermod.Policy;
-using Hermod.Policy.Pipeline;
+using Hermod.Policy.Checks;
 using Hermod.Tests.Interop;
 
 namespace Hermod.Tests.Pipeline;

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
 
-namespace Hermod.Policy.Checks;
+namespace Hermod.Policy.Headers;
 
 /// <summary>Reads the header block of a stored message with a byte limit, and the addresses of address fields.</summary>
 internal static class HeaderReader

@@ -1,9 +1,6 @@
 using Hermod.Core.Smtp;
 
-namespace Hermod.Policy.Pipeline;
-
-/// <summary>When in a transaction a check runs.</summary>
-public enum CheckStage { Connection, Mail, Rcpt, Body }
+namespace Hermod.Policy.Checks;
 
 /// <summary>What a check decided.</summary>
 public enum CheckAction
@@ -45,10 +42,4 @@ public sealed record CheckResult(CheckAction Action, SmtpReply? Reply = null, st
     public static CheckResult WithHeader(string name, string value) => new(CheckAction.Accept, Headers: [new(name, value)]);
 
     public bool Refuses => Action is CheckAction.Reject or CheckAction.TempFail;
-}
-
-/// <summary>The outcome of a stage: the refusal that ended it (if any), the headers the checks added, and whether to quarantine.</summary>
-public sealed record StageOutcome(SmtpReply? Refusal, IReadOnlyList<KeyValuePair<string, string>> Headers, string? QuarantineReason)
-{
-    public bool Refused => Refusal is not null;
 }

@@ -1,7 +1,6 @@
 using Hermod.Core.Extensions;
-using Hermod.Policy.Modifiers;
 
-namespace Hermod.Policy.Pipeline;
+namespace Hermod.Policy.Modifiers;
 
 /// <summary>The built-in modifiers.</summary>
 public static class BuiltInModifiers

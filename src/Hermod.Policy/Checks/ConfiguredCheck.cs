@@ -1,0 +1,7 @@
+namespace Hermod.Policy.Checks;
+
+/// <summary>A check with its per-task timeout and what a timeout means (by default a temporary failure).</summary>
+public sealed record ConfiguredCheck(ICheck Check, TimeSpan Timeout, CheckResult? OnTimeout = null)
+{
+    public CheckResult TimeoutResult => OnTimeout ?? CheckResult.TempFail($"check {Check.Name} timed out, try again later", 451, new(4, 4, 3));
+}
