@@ -12,6 +12,3 @@ public sealed record DnsAnswer(DnsStatus Status, IReadOnlyList<DnsRecord> Record
 
     internal static DnsAnswer Failure(DnsStatus status) => new(status, [], false);
 }
-
-/// <summary>A typed result of the <see cref="DnsResolverExtensions"/> helpers.</summary>
-public sealed record DnsResult<T>(DnsStatus Status, IReadOnlyList<T> Records, bool Authenticated);

@@ -2,9 +2,6 @@ using Hermod.Core.Configuration;
 
 namespace Hermod.Core.Extensions;
 
-/// <summary>What a component factory gets: the instance name (a target's name, else the kind), its options section and the services.</summary>
-public sealed record ComponentContext(string Name, ConfigSection Config, IServiceProvider Services);
-
 /// <summary>
 /// Components of one sort (checks, modifiers, stream processors or targets) by registered name, made of the
 /// <see cref="ComponentRegistration{T}"/> services: built-in ones and those an extension adds are registered the same

@@ -1,14 +1,5 @@
 namespace Hermod.Core.Storage;
 
-/// <summary>A response kept for an Idempotency-Key: the same key and body get it again.</summary>
-public sealed record IdempotentResponse(string Tenant, string Key, byte[] RequestHash, int Status, string Body);
-
-/// <summary>One delivery event for the API feed and webhooks; <see cref="Id"/> is the feed cursor.</summary>
-public sealed record DeliveryEvent(long Id, string MessageId, long? DeliveryId, string? Recipient, string Type, DateTimeOffset At, string? Detail, string? Tenant = null);
-
-/// <summary>One delivery attempt of one recipient, with the upstream reply.</summary>
-public sealed record AttemptView(long DeliveryId, DateTimeOffset Started, DateTimeOffset? Ended, string? RemoteHost, int? Code, string? Enhanced, string? Text);
-
 /// <summary>What the HTTP API stores beside the queue: API keys, idempotent responses, history.</summary>
 public interface IApiStore
 {

@@ -1,39 +1,4 @@
-using Hermod.Core.Smtp;
-
 namespace Hermod.Core.Storage;
-
-/// <summary>A recipient claimed for an attempt.</summary>
-public sealed record QueuedRecipient(long DeliveryId, string Address, DsnNotify Notify, string? OriginalRecipient, int Attempts, bool DelayWarned);
-
-/// <summary>One SMTP transaction's worth of work: the due recipients of one message at one route (destination domain).</summary>
-public sealed record DeliveryJob(StoredMessage Message, string Route, IReadOnlyList<QueuedRecipient> Recipients);
-
-/// <summary>
-/// What the next hop said, and the host that said it (null when none was reached, or for a local target). A reply
-/// with code 0 is no reply at all (connection failure, DNS, a local refusal before sending): its enhanced status
-/// code and text say why.
-/// </summary>
-public sealed record UpstreamReply(string? RemoteHost, SmtpReply Reply)
-{
-    /// <summary>No reply came: <paramref name="status"/> and <paramref name="text"/> say why (stored with code 0).</summary>
-    public static UpstreamReply NoReply(string? remoteHost, EnhancedStatusCode status, string text) => new(remoteHost, new SmtpReply(0, status, text));
-
-    /// <summary>False when no reply came (<see cref="NoReply"/>).</summary>
-    public bool Answered => Reply.Code != 0;
-
-    public override string ToString() => Answered ? Reply.ToString() : Reply.Text;
-}
-
-/// <summary>Held: nowhere to deliver yet; not retried on a schedule, never expires.</summary>
-public enum AttemptStatus { Delivered, Deferred, Failed, Held }
-
-/// <summary>Which delivery status notification a recipient now owes its sender.</summary>
-public enum DsnKind { None, Failure, Delay, Relayed }
-
-public sealed record RecipientOutcome(long DeliveryId, AttemptStatus Status, UpstreamReply Reply, DateTimeOffset? NextAttempt = null, DsnKind Dsn = DsnKind.None);
-
-/// <summary>The end of one attempt: every claimed recipient's outcome, recorded in one commit.</summary>
-public sealed record AttemptRecord(string MessageId, DateTimeOffset Started, DateTimeOffset Ended, IReadOnlyList<RecipientOutcome> Outcomes);
 
 /// <summary>
 /// The queue side of storage: due work is claimed under a lease (a crash makes it due again when the lease

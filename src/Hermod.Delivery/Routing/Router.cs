@@ -6,24 +6,6 @@ using Hermod.Dns;
 
 namespace Hermod.Delivery.Routing;
 
-/// <summary>One host to try: its name (for TLS and logs) and an address.</summary>
-public sealed record NextHop(string Name, IPEndPoint EndPoint);
-
-/// <summary>Where a route's mail goes, in the order to try, or why it cannot go anywhere.</summary>
-public sealed record RouteResolution(
-    IReadOnlyList<NextHop> Hops,
-    OutboundTls Tls,
-    NetworkCredential? Credentials = null,
-    UpstreamReply? Failure = null,
-    bool Permanent = false,
-    bool Held = false)
-{
-    public static RouteResolution Fail(UpstreamReply reply, bool permanent) => new([], OutboundTls.None, null, reply, permanent);
-
-    /// <summary>Nowhere to deliver yet (a local domain without a target): hold the mail, do not retry or bounce it.</summary>
-    public static RouteResolution Hold(string reason) => new([], OutboundTls.None, null, UpstreamReply.NoReply(null, new(4, 3, 0), reason), Held: true);
-}
-
 /// <summary>
 /// Chooses next hops for a destination domain: static routes first (exact domain; local domains without one are
 /// held; then "*"), else MX records by

@@ -3,16 +3,6 @@ using System.Security.Cryptography;
 
 namespace Hermod.Policy.Dkim;
 
-/// <summary>A DKIM signing algorithm.</summary>
-public enum DkimAlgorithm
-{
-    /// <summary>rsa-sha256 (RFC 6376).</summary>
-    RsaSha256,
-
-    /// <summary>ed25519-sha256 (RFC 8463).</summary>
-    Ed25519Sha256,
-}
-
 /// <summary>
 /// The private key of one signing domain and selector. RSA keys come from PKCS#1 ("BEGIN RSA PRIVATE KEY") or PKCS#8
 /// ("BEGIN PRIVATE KEY") PEM; Ed25519 keys from PKCS#8 PEM (what <c>openssl genpkey -algorithm ed25519</c> writes).
