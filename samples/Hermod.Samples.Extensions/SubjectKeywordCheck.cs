@@ -2,6 +2,7 @@ using System.Text;
 using Hermod.Core.Configuration;
 using Hermod.Policy.Checks;
 using Hermod.Policy.Headers;
+using Hermod.Smtp.Configuration;
 using Microsoft.Extensions.Logging;
 
 namespace Hermod.Samples.Extensions;

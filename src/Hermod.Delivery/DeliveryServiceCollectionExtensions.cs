@@ -17,8 +17,9 @@ namespace Hermod.Delivery;
 /// <summary>
 /// Registers delivery: the router, the SMTP transport, the targets (the built-in types and those a program adds with
 /// <see cref="AddTarget{T}"/>), bounces and retention, and — unless delivery is off — the queue runner and cut-through.
-/// Needs the store, an <see cref="Hermod.Dns.IDnsResolver"/> and <see cref="Hermod.Core.Configuration.HermodOptions"/>
-/// registered too.
+/// Needs the store, an <see cref="Hermod.Dns.IDnsResolver"/>, <see cref="Hermod.Core.Configuration.HermodOptions"/> and
+/// the SMTP server's <see cref="Hermod.Smtp.Configuration.SmtpOptions"/> (its local domains, and its listeners, which a
+/// next hop must not be) registered too.
 /// </summary>
 public static class DeliveryServiceCollectionExtensions
 {

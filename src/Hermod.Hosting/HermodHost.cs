@@ -3,13 +3,14 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Security;
-using Hermod.Core.Storage;
 using Hermod.Delivery;
 using Hermod.Delivery.Targets;
 using Hermod.Dns;
 using Hermod.Hosting.Configuration;
 using Hermod.Hosting.Http;
 using Hermod.Policy;
+using Hermod.Smtp;
+using Hermod.Smtp.Configuration;
 using Hermod.Smtp.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -76,10 +77,7 @@ public sealed partial class HermodHost : IAsyncDisposable
         services.AddHermodPolicy(config.Policy, config.Smtp.Limits.MaxHeaderSize);
         services.AddHostedService<ComponentLifecycleService>(); // its start hooks before the queue runner starts, stop hooks after it stops
         services.AddHermodDelivery(config.Delivery);
-        services.AddSingleton(config.Smtp);
-        services.AddSingleton(sp => new SmtpServerContext(options, sp.GetRequiredService<IMessageStore>(), sp.GetRequiredService<IPasswordVerifier>(),
-            CertificateProvider.Load(options, config.Tls), sp.GetRequiredService<HermodMetrics>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>(),
-            sp.GetRequiredService<PipelineSet>(), sp.GetService<ICutThrough>()));
+        services.AddHermodSmtp(config.Smtp, _ => CertificateProvider.Load(options, config.Tls));
         extend?.Invoke(services);
 
         var host = new HermodHost();

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text;
 using BenchmarkDotNet.Attributes;
-using Hermod.Core.Configuration;
 using Hermod.Smtp.Protocol;
 
 namespace Hermod.Benchmarks.Protocol;

@@ -6,7 +6,4 @@ public sealed class HermodOptions
     public string Hostname { get; set; } = System.Net.Dns.GetHostName();
 
     public string DataDir { get; set; } = "./data";
-
-    /// <summary>The SMTP server's options (its own area; kept here until the server takes them on its own).</summary>
-    public SmtpOptions Smtp { get; set; } = new();
 }

@@ -1,4 +1,3 @@
-using Hermod.Core.Configuration;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
@@ -6,6 +5,7 @@ using Hermod.Delivery.Configuration;
 using Hermod.Delivery.Queue;
 using Hermod.Delivery.Targets;
 using Hermod.Smtp.Client;
+using Hermod.Smtp.Configuration;
 using Microsoft.Extensions.Logging;
 
 namespace Hermod.Delivery.CutThrough;
@@ -27,12 +27,12 @@ namespace Hermod.Delivery.CutThrough;
 /// a copy refused for good is kept as failed (and bounced) and one refused for now is stored and forwarded. Copies
 /// that cannot go cut-through (a held local domain, a route with cut_through off, quarantine) are stored and forwarded.
 /// </summary>
-public sealed partial class CutThroughService(HermodOptions hermod, DeliveryOptions delivery, DeliveryTargets targets, TimeProvider time, ILogger<CutThroughService> logger) : ICutThrough
+public sealed partial class CutThroughService(DeliveryOptions delivery, SmtpOptions smtp, DeliveryTargets targets, TimeProvider time, ILogger<CutThroughService> logger) : ICutThrough
 {
     private readonly DeliveryOptions _delivery = delivery;
     private readonly TimeProvider _time = time;
     private readonly ILogger _logger = logger;
-    private readonly HashSet<string> _localDomains = new(hermod.Smtp.LocalDomains, StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<string> _localDomains = new(smtp.LocalDomains, StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, RouteOptions> _routes = delivery.Routes.ToDictionary(r => r.Domain, StringComparer.OrdinalIgnoreCase);
 
     public ICutThroughTransaction? Begin(CutThroughStart start)

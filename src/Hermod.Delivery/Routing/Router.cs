@@ -3,6 +3,7 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Configuration;
 using Hermod.Dns;
+using Hermod.Smtp.Configuration;
 
 namespace Hermod.Delivery.Routing;
 
@@ -12,10 +13,10 @@ namespace Hermod.Delivery.Routing;
 /// preference (random among equals), the implicit MX (the domain's own A/AAAA) when there is no MX, null MX
 /// (RFC 7505) and NXDOMAIN as permanent failures, DNS trouble as temporary.
 /// </summary>
-public sealed class Router(HermodOptions hermod, DeliveryOptions delivery, IDnsResolver dns)
+public sealed class Router(HermodOptions hermod, DeliveryOptions delivery, SmtpOptions smtp, IDnsResolver dns)
 {
     private readonly Dictionary<string, RouteOptions> _routes = delivery.Routes.ToDictionary(r => r.Domain, StringComparer.OrdinalIgnoreCase);
-    private readonly HashSet<string> _localDomains = new(hermod.Smtp.LocalDomains, StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<string> _localDomains = new(smtp.LocalDomains, StringComparer.OrdinalIgnoreCase);
 
     public async Task<RouteResolution> ResolveAsync(string domain, CancellationToken cancellationToken)
     {
@@ -31,7 +32,7 @@ public sealed class Router(HermodOptions hermod, DeliveryOptions delivery, IDnsR
     /// <summary>A hop that is one of our own SMTP listeners (an MX pointing at us, with no route for the domain).</summary>
     private bool IsSelf(NextHop hop)
     {
-        foreach (var listener in hermod.Smtp.Listeners)
+        foreach (var listener in smtp.Listeners)
         {
             var bound = listener.Address;
             if (bound.Port != hop.EndPoint.Port)

@@ -33,7 +33,7 @@ public static class HermodConfigBinder
             root.ErrorAtSection("hostname", $"'{c.Hermod.Hostname}' is not a valid host name");
         c.Hermod.DataDir = root.String("data_dir") ?? c.Hermod.DataDir;
         c.Storage = BindStorage(root) ?? c.Storage;
-        c.Hermod.Smtp = SmtpConfigBinder.Bind(root, c.Hermod.Hostname);
+        c.Smtp = SmtpConfigBinder.Bind(root, c.Hermod.Hostname);
         if (root.Section("tls") is { } tls)
             c.Tls = BindTls(tls);
         c.Users = BindUsers(root);

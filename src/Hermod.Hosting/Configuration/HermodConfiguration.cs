@@ -4,6 +4,7 @@ using Hermod.Delivery.Configuration;
 using Hermod.Dns;
 using Hermod.Hosting.Http;
 using Hermod.Policy.Configuration;
+using Hermod.Smtp.Configuration;
 
 namespace Hermod.Hosting.Configuration;
 
@@ -20,7 +21,7 @@ public sealed class HermodConfiguration
     public StorageOptions Storage { get; set; } = StorageProviders.Default();
 
     /// <summary>smtp:.</summary>
-    public SmtpOptions Smtp => Hermod.Smtp;
+    public SmtpOptions Smtp { get; set; } = new();
 
     public TlsOptions Tls { get; set; } = new();
 

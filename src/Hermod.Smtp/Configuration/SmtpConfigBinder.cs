@@ -1,4 +1,5 @@
 using Hermod.Core.Configuration;
+using Hermod.Smtp.Protocol;
 
 namespace Hermod.Smtp.Configuration;
 

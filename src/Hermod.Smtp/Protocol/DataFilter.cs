@@ -1,5 +1,4 @@
 using System.Buffers;
-using Hermod.Core.Configuration;
 
 namespace Hermod.Smtp.Protocol;
 

@@ -1,5 +1,5 @@
 using System.Net;
-using Hermod.Core.Configuration;
+using Hermod.Smtp.Configuration;
 using Hermod.Smtp.Protocol;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;

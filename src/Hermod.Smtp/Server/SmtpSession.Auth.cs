@@ -1,7 +1,7 @@
 // SmtpSession: AUTH PLAIN and LOGIN (RFC 4954), over TLS unless the listener allows plaintext.
 using System.Text;
-using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
+using Hermod.Smtp.Configuration;
 using Hermod.Smtp.Protocol;
 
 namespace Hermod.Smtp.Server;

@@ -2,7 +2,6 @@
 // storage, the pipeline's body stage and cut-through's next hops.
 using System.Buffers;
 using System.Globalization;
-using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Smtp;
@@ -30,10 +29,10 @@ public sealed partial class SmtpSession
     private void BeginContent(bool dotStuffed)
     {
         var tx = _tx!;
-        var filter = new DataFilter(dotStuffed, _ctx.Options.Smtp.BareLineEndings, _limits.MaxTextLine, _limits.MaxHeaderSize);
+        var filter = new DataFilter(dotStuffed, _ctx.Options.BareLineEndings, _limits.MaxTextLine, _limits.MaxHeaderSize);
         var blob = _ctx.Store.CreateBlobWriter();
         var protocol = (tx.Parameters.SmtpUtf8 ? "UTF8SMTP" : _esmtp ? "ESMTP" : "SMTP") + (_tls is null ? "" : "S") + (_authUser is null ? "" : "A");
-        var context = new BodyContext(tx.QueueId, _ctx.Options.Hostname, _helo, _remote, protocol,
+        var context = new BodyContext(tx.QueueId, _ctx.Hostname, _helo, _remote, protocol,
             _tls is null ? null : $"using {TlsProtocol} with cipher {_tls.NegotiatedCipherSuite}", [.. tx.Recipients.Select(r => r.Address)], _ctx.Time.GetUtcNow());
         tx.BeginContent(filter, blob, new BodySink(_pipeline.Processors, context, blob, _ctx.Logger), _ctx.Time.GetTimestamp());
     }
@@ -67,7 +66,7 @@ public sealed partial class SmtpSession
     {
         var elapsed = _ctx.Time.GetElapsedTime(_tx!.ContentStarted);
         var slow = _limits.MinDataRate > 0 && elapsed > _limits.MinDataRateGrace && _tx.ContentBytes / elapsed.TotalSeconds < _limits.MinDataRate;
-        if (!slow && elapsed <= _ctx.Options.Smtp.Timeouts.DataTotal)
+        if (!slow && elapsed <= _ctx.Options.Timeouts.DataTotal)
             return false;
         _ctx.Metrics.Reject(_listener.Name, RejectReason.DataRate);
         Reply(SmtpReplies.TooSlow);
@@ -159,7 +158,7 @@ public sealed partial class SmtpSession
         tx.CheckSize(_limits.MaxMessageSize);
         if (tx.TooBig)
             Reject(SmtpReplies.MessageTooBig, RejectReason.Size);
-        else if (filter.SawBareLineEnding && _ctx.Options.Smtp.BareLineEndings == BareLineEndingPolicy.Reject)
+        else if (filter.SawBareLineEnding && _ctx.Options.BareLineEndings == BareLineEndingPolicy.Reject)
             Reject(SmtpReplies.BareLineEnding, RejectReason.BareLineEnding);
         else if (filter.LineTooLong)
             Reject(SmtpReplies.TextLineTooLong, RejectReason.LineTooLong);

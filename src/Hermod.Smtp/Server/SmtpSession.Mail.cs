@@ -1,8 +1,8 @@
 // SmtpSession: the mail transaction's commands — MAIL and RCPT, and the reset that ends a transaction.
-using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Storage;
+using Hermod.Smtp.Configuration;
 using Hermod.Smtp.Protocol;
 
 namespace Hermod.Smtp.Server;
@@ -79,7 +79,7 @@ public sealed partial class SmtpSession
         if (path.Equals("postmaster", StringComparison.OrdinalIgnoreCase)) // RFC 5321 4.1.1.3
         {
             mailbox = "postmaster";
-            domain = _ctx.Options.Hostname;
+            domain = _ctx.Hostname;
         }
         else if (PathParser.TryParseMailbox(path, out mailbox, out var why))
             domain = mailbox[(mailbox.LastIndexOf('@') + 1)..];

@@ -2,8 +2,8 @@
 using System.IO.Pipelines;
 using System.Net.Security;
 using System.Security.Authentication;
-using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
+using Hermod.Smtp.Configuration;
 using Hermod.Smtp.Protocol;
 
 namespace Hermod.Smtp.Server;
@@ -36,7 +36,7 @@ public sealed partial class SmtpSession
             return false;
         var tls = new SslStream(new DuplexPipeStream(_transport), leaveInnerStreamOpen: false);
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        timer.CancelAfter(_ctx.Options.Smtp.Timeouts.TlsHandshake);
+        timer.CancelAfter(_ctx.Options.Timeouts.TlsHandshake);
         try
         {
             await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = certificate }, timer.Token);

@@ -7,10 +7,10 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Security;
 using System.Text;
-using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Smtp;
+using Hermod.Smtp.Configuration;
 using Hermod.Smtp.Protocol;
 using Hermod.Smtp.StateMachine;
 using Microsoft.AspNetCore.Connections;
@@ -71,7 +71,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
     {
         _ctx = ctx;
         _listener = listener;
-        _limits = ctx.Options.Smtp.Limits;
+        _limits = ctx.Options.Limits;
         _transport = transport;
         _remote = remote;
         _stopping = stopping;
@@ -97,7 +97,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
                 await _output.FlushAsync(aborted.Token);
                 return;
             }
-            Reply(SmtpReplies.Greeting(_ctx.Options.Hostname));
+            Reply(SmtpReplies.Greeting(_ctx.Hostname));
             await _output.FlushAsync(aborted.Token);
             while (!_close)
             {
@@ -155,7 +155,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
     /// <summary>One read, then every complete unit in the buffer. False: close the connection.</summary>
     private async Task<bool> ReadAndProcessAsync(CancellationToken aborted)
     {
-        var timeout = _mode is Mode.Data or Mode.BdatChunk ? _ctx.Options.Smtp.Timeouts.DataBlock : _ctx.Options.Smtp.Timeouts.Command;
+        var timeout = _mode is Mode.Data or Mode.BdatChunk ? _ctx.Options.Timeouts.DataBlock : _ctx.Options.Timeouts.Command;
         ReadResult result;
         using (var timer = CancellationTokenSource.CreateLinkedTokenSource(aborted))
         {
@@ -307,7 +307,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
                 done = true;
                 break;
             case SmtpVerb.Quit:
-                Reply(SmtpReplies.Closing(_ctx.Options.Hostname));
+                Reply(SmtpReplies.Closing(_ctx.Hostname));
                 _close = true;
                 done = true;
                 break;
@@ -344,7 +344,7 @@ public sealed partial class SmtpSession : IAsyncDisposable
         ResetTransaction();
         _helo = PathParser.Sanitize(name);
         _esmtp = command.Verb == SmtpVerb.Ehlo;
-        var greeting = $"{_ctx.Options.Hostname} Hello {_helo} [{_remote}]";
+        var greeting = $"{_ctx.Hostname} Hello {_helo} [{_remote}]";
         if (!_esmtp)
         {
             Reply(SmtpReplies.Hello(greeting));

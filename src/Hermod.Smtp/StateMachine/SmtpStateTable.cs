@@ -3,21 +3,6 @@ using Hermod.Smtp.Protocol;
 
 namespace Hermod.Smtp.StateMachine;
 
-/// <summary>Where a session stands between commands.</summary>
-public enum SmtpState
-{
-    /// <summary>Greeting sent, no HELO/EHLO yet.</summary>
-    Connected,
-    /// <summary>Greeted; no mail transaction.</summary>
-    Ready,
-    /// <summary>MAIL accepted, no recipient yet.</summary>
-    MailGiven,
-    /// <summary>At least one recipient accepted.</summary>
-    RcptGiven,
-    /// <summary>Inside a BDAT sequence (a chunk without LAST was received).</summary>
-    Bdat,
-}
-
 /// <summary>
 /// Which command may come in which state, and the state it leaves the session in once it has done its work; anything
 /// else is refused with a "bad sequence" reply from here. A message's end (<see cref="AfterMessage"/>) is the one

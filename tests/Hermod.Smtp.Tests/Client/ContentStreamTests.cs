@@ -65,7 +65,7 @@ public sealed class ContentStreamTests
         await stream.WriteAsync(Encoding.ASCII.GetBytes(content));
         await stream.CompleteAsync();
 
-        var filter = new DataFilter(dotStuffed: true, Core.Configuration.BareLineEndingPolicy.Reject, 1000, 64 * 1024);
+        var filter = new DataFilter(dotStuffed: true, BareLineEndingPolicy.Reject, 1000, 64 * 1024);
         var output = new System.Buffers.ArrayBufferWriter<byte>();
         var consumed = filter.Process(sent.ToArray(), output);
         Assert.True(filter.Completed);

@@ -4,10 +4,10 @@ using System.Diagnostics.Metrics;
 using System.IO.Pipelines;
 using System.Net;
 using System.Text;
-using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Security;
+using Hermod.Smtp.Configuration;
 using Hermod.Smtp.Server;
 using Hermod.TestKit;
 using Microsoft.Extensions.Logging;
@@ -64,7 +64,7 @@ internal sealed class InMemorySmtp : SmtpDialogue, IAsyncDisposable
         _meters.Start();
     }
 
-    public HermodOptions Options { get; } = new() { Hostname = Hostname, Smtp = { LocalDomains = ["example.test"] } };
+    public SmtpOptions Options { get; } = new() { LocalDomains = ["example.test"] };
 
     public ListenerOptions Listener { get; } = new() { Name = "mx" };
 
@@ -109,7 +109,7 @@ internal sealed class InMemorySmtp : SmtpDialogue, IAsyncDisposable
 
     private void Run()
     {
-        var context = new SmtpServerContext(Options, Store, new OnePassword(), certificate: null, _metrics, Time, _loggers,
+        var context = new SmtpServerContext(Options, Hostname, Store, new OnePassword(), certificate: null, _metrics, Time, _loggers,
             new PipelineSet(new Dictionary<string, IMessagePipeline>(), Pipeline), CutThrough);
         var session = new SmtpSession(context, Listener, new Transport(_toServer.Reader, _output), IPAddress.Loopback, _stopping.Token);
         _session = Task.Run(async () =>

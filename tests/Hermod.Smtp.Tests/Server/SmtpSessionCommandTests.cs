@@ -1,8 +1,8 @@
 using System.Text;
-using Hermod.Core.Configuration;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
+using Hermod.Smtp.Configuration;
 using Hermod.Smtp.StateMachine;
 
 namespace Hermod.Smtp.Tests.Server;
@@ -47,7 +47,7 @@ public sealed class SmtpSessionCommandTests
 
     private static Task<InMemorySmtp> StartAsync(Action<InMemorySmtp>? configure = null) => InMemorySmtp.StartAsync(smtp =>
     {
-        smtp.Options.Smtp.Limits.MaxErrors = 100; // the state probes are refusals
+        smtp.Options.Limits.MaxErrors = 100; // the state probes are refusals
         configure?.Invoke(smtp);
     });
 
@@ -252,7 +252,7 @@ public sealed class SmtpSessionCommandTests
     [Fact]
     public async Task Too_many_errors_end_the_session_with_421()
     {
-        await using var smtp = await InMemorySmtp.StartAsync(s => s.Options.Smtp.Limits.MaxErrors = 3);
+        await using var smtp = await InMemorySmtp.StartAsync(s => s.Options.Limits.MaxErrors = 3);
 
         await smtp.SendAndExpectAsync("BOGUS", "500 5.5.2 Syntax error, command unrecognized");
         await smtp.SendAndExpectAsync("MAIL FROM:<a@b.test>", "503 5.5.1");
@@ -371,8 +371,8 @@ public sealed class SmtpSessionCommandTests
     {
         await using var smtp = await InMemorySmtp.StartAsync(s =>
         {
-            s.Options.Smtp.Limits.MaxMessageSize = 2048;
-            s.Options.Smtp.Limits.MaxErrors = 1;
+            s.Options.Limits.MaxMessageSize = 2048;
+            s.Options.Limits.MaxErrors = 1;
         });
         await smtp.SendAndExpectAsync("EHLO client.test", "250.*\n250-SIZE 2048\n");
 
@@ -387,8 +387,8 @@ public sealed class SmtpSessionCommandTests
     {
         await using var smtp = await InMemorySmtp.StartAsync(s =>
         {
-            s.Options.Smtp.Limits.MaxRecipients = 2;
-            s.Options.Smtp.Limits.MaxErrors = 1;
+            s.Options.Limits.MaxRecipients = 2;
+            s.Options.Limits.MaxErrors = 1;
         });
         await smtp.StartTransactionAsync(to: "a@example.test");
         await smtp.SendAndExpectAsync("RCPT TO:<b@example.test>", "250");
@@ -422,7 +422,7 @@ public sealed class SmtpSessionCommandTests
         var busy = new SmtpReply(450, new(4, 2, 1), "Try this one later");
         await using var smtp = await InMemorySmtp.StartAsync(s =>
         {
-            s.Options.Smtp.Limits.MaxErrors = 1;
+            s.Options.Limits.MaxErrors = 1;
             s.Pipeline.Mail = sender => sender == "spam@bad.test" ? blocked : null;
             s.Pipeline.Rcpt = recipient => recipient.Address == "busy@example.test" ? busy : null;
         });

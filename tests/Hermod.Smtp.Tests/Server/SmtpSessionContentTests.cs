@@ -1,8 +1,8 @@
 using System.Text;
-using Hermod.Core.Configuration;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
+using Hermod.Smtp.Protocol;
 using Hermod.Smtp.StateMachine;
 using static Hermod.Smtp.Tests.Server.SmtpSessionCommandTests;
 
@@ -180,7 +180,7 @@ public sealed class SmtpSessionContentTests
     [Fact]
     public async Task With_the_normalize_policy_a_bare_line_ending_is_stored_as_crlf()
     {
-        await using var smtp = await InMemorySmtp.StartAsync(s => s.Options.Smtp.BareLineEndings = BareLineEndingPolicy.Normalize);
+        await using var smtp = await InMemorySmtp.StartAsync(s => s.Options.BareLineEndings = BareLineEndingPolicy.Normalize);
         await smtp.StartTransactionAsync();
         await smtp.SendAndExpectAsync("DATA", "354");
 
@@ -193,7 +193,7 @@ public sealed class SmtpSessionContentTests
     [Fact]
     public async Task A_text_line_or_header_block_past_its_limit_is_refused_at_the_end_of_data()
     {
-        await using var smtp = await InMemorySmtp.StartAsync(s => s.Options.Smtp.Limits.MaxHeaderSize = 100);
+        await using var smtp = await InMemorySmtp.StartAsync(s => s.Options.Limits.MaxHeaderSize = 100);
         await smtp.StartTransactionAsync();
         await smtp.SendAndExpectAsync("DATA", "354");
         await smtp.SendAsync("Subject: long\r\n\r\n" + new string('x', 999) + "\r\n.\r\n");
@@ -211,7 +211,7 @@ public sealed class SmtpSessionContentTests
     [Fact]
     public async Task The_size_limit_holds_for_data_read_to_its_end_and_for_bdat_at_the_chunk_past_it()
     {
-        await using var smtp = await InMemorySmtp.StartAsync(s => s.Options.Smtp.Limits.MaxMessageSize = 100);
+        await using var smtp = await InMemorySmtp.StartAsync(s => s.Options.Limits.MaxMessageSize = 100);
         await smtp.StartTransactionAsync();
         await smtp.SendAndExpectAsync("DATA", "354");
         await smtp.SendAsync(new string('a', 98) + "\r\n" + "b\r\n.\r\nNOOP\r\n"); // 103 octets
@@ -240,7 +240,7 @@ public sealed class SmtpSessionContentTests
     [Fact]
     public async Task A_last_bdat_chunk_past_the_size_limit_is_refused()
     {
-        await using var smtp = await InMemorySmtp.StartAsync(s => s.Options.Smtp.Limits.MaxMessageSize = 100);
+        await using var smtp = await InMemorySmtp.StartAsync(s => s.Options.Limits.MaxMessageSize = 100);
         await smtp.StartTransactionAsync();
 
         await smtp.SendAsync("BDAT 101 LAST\r\n" + new string('c', 101) + "NOOP\r\n");
@@ -337,7 +337,7 @@ public sealed class SmtpSessionContentTests
     [Fact]
     public async Task A_transfer_past_the_total_data_time_is_dropped_even_without_a_minimum_rate()
     {
-        await using var smtp = await InMemorySmtp.StartAsync(s => s.Options.Smtp.Limits.MinDataRate = 0);
+        await using var smtp = await InMemorySmtp.StartAsync(s => s.Options.Limits.MinDataRate = 0);
         await smtp.StartTransactionAsync();
         await smtp.SendAndExpectAsync("DATA", "354");
 

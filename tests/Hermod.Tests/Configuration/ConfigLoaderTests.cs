@@ -3,6 +3,7 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Security;
 using Hermod.Delivery.Configuration;
 using Hermod.Hosting.Configuration;
+using Hermod.Smtp.Configuration;
 using Hermod.Storage.Sqlite;
 
 namespace Hermod.Tests.Configuration;

@@ -4,6 +4,7 @@ using System.Text;
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Configuration;
+using Hermod.Smtp.Configuration;
 using Hermod.Tests.TestKit;
 
 namespace Hermod.Tests.CutThrough;

@@ -93,7 +93,7 @@ public sealed class InteractiveSmtpTargetTests : IAsyncLifetime
         _resolvers.Add(resolver);
         var transport = new SmtpTransport(options.Hermod, options.Delivery, NullLogger<SmtpTransport>.Instance);
         _transports.Add(transport);
-        return new SmtpTarget(new Router(options.Hermod, options.Delivery, resolver), transport);
+        return new SmtpTarget(new Router(options.Hermod, options.Delivery, options.Smtp, resolver), transport);
     }
 
     /// <summary>A message as cut-through hands it over: interactive, its size still unknown (0).</summary>

@@ -4,6 +4,7 @@ using Hermod.Delivery.Configuration;
 using Hermod.Delivery.Routing;
 using Hermod.Dns;
 using Hermod.Hosting.Configuration;
+using Hermod.Smtp.Configuration;
 using Hermod.TestKit;
 
 namespace Hermod.Tests.Delivery;
@@ -44,7 +45,7 @@ public sealed class RouterTests : IAsyncLifetime
         var options = new HermodConfiguration();
         options.Delivery.RemotePort = 2525;
         configure?.Invoke(options);
-        return new Router(options.Hermod, options.Delivery, _resolver);
+        return new Router(options.Hermod, options.Delivery, options.Smtp, _resolver);
     }
 
     [Fact]
@@ -90,7 +91,7 @@ public sealed class RouterTests : IAsyncLifetime
         Assert.StartsWith("4.", broken.Failure!.Reply.Enhanced.ToString());
 
         using var silent = new StubResolver(new DnsOptions { Servers = [IPEndPoint.Parse("127.0.0.1:9")], Timeout = TimeSpan.FromMilliseconds(200), Attempts = 1 });
-        var timeout = await new Router(new HermodOptions(), new DeliveryOptions(), silent).ResolveAsync("multi.test", default);
+        var timeout = await new Router(new HermodOptions(), new DeliveryOptions(), new SmtpOptions(), silent).ResolveAsync("multi.test", default);
         Assert.False(timeout.Permanent);
         Assert.Equal("4.4.3", timeout.Failure!.Reply.Enhanced.ToString());
     }

@@ -1,4 +1,4 @@
-using Hermod.Core.Configuration;
+using Hermod.Smtp.Protocol;
 using Hermod.Tests.TestKit;
 using static Hermod.Tests.Smtp.SmtpProtocolTests;
 

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text;
-using Hermod.Core.Configuration;
+using Hermod.Smtp.Configuration;
 using Hermod.Tests.TestKit;
 using static Hermod.Tests.Smtp.SmtpProtocolTests;
 

@@ -5,6 +5,7 @@ using Hermod.Core.Storage;
 using Hermod.Hosting;
 using Hermod.Hosting.Configuration;
 using Hermod.Hosting.Http;
+using Hermod.Smtp.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hermod.Tests.TestKit;

@@ -1,5 +1,4 @@
 using System.Collections.Frozen;
-using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -8,6 +7,7 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Storage;
+using Hermod.Smtp.Configuration;
 using Hermod.Smtp.Protocol;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -25,6 +25,7 @@ namespace Hermod.Hosting.Http.MiniMailgun;
 internal sealed partial class MiniMailgunApi(
     HermodOptions hermod,
     HttpOptions http,
+    SmtpOptions smtp,
     IMessageStore store,
     ISubmissionStore submissions,
     PipelineSet pipelines,
@@ -65,8 +66,8 @@ internal sealed partial class MiniMailgunApi(
             return BadRequest("recipients must be a list of addresses");
         if (list.GetArrayLength() == 0)
             return BadRequest("recipients must not be empty");
-        if (list.GetArrayLength() > hermod.Smtp.Limits.MaxRecipients)
-            return BadRequest($"too many recipients (at most {hermod.Smtp.Limits.MaxRecipients})");
+        if (list.GetArrayLength() > smtp.Limits.MaxRecipients)
+            return BadRequest($"too many recipients (at most {smtp.Limits.MaxRecipients})");
         if (!TryGetString(root, "subject", out var subject, out failure) || !TryGetString(root, "body", out var body, out failure))
             return failure;
 

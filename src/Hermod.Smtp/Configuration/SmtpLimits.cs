@@ -1,4 +1,4 @@
-namespace Hermod.Core.Configuration;
+namespace Hermod.Smtp.Configuration;
 
 /// <summary>The limits of the SMTP server (smtp.limits), applied before parsing.</summary>
 public sealed class SmtpLimits

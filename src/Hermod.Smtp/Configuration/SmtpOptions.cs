@@ -1,4 +1,6 @@
-namespace Hermod.Core.Configuration;
+using Hermod.Smtp.Protocol;
+
+namespace Hermod.Smtp.Configuration;
 
 /// <summary>The SMTP server (smtp:): local domains, listeners, limits, timeouts and what to do with bare line endings.</summary>
 public sealed class SmtpOptions

@@ -1,4 +1,4 @@
-namespace Hermod.Core.Configuration;
+namespace Hermod.Smtp.Configuration;
 
 /// <summary>How long the SMTP server waits for a client (smtp.timeouts).</summary>
 public sealed class SmtpTimeouts

@@ -1,6 +1,7 @@
 using System.Net;
+using Hermod.Core.Configuration;
 
-namespace Hermod.Core.Configuration;
+namespace Hermod.Smtp.Configuration;
 
 /// <summary>What a listener is for: ingress (mail to the local domains, from anyone) or submission (authenticated users, to anywhere).</summary>
 public enum ListenerRole { Ingress, Submission }
