@@ -4,7 +4,7 @@ using Hermod.Hosting.Configuration;
 namespace Hermod.Hosting;
 
 /// <summary>The users of the configuration file (name + hash from 'hermod hash-password').</summary>
-public sealed class ConfiguredUsers(IEnumerable<UserOptions> users) : IPasswordVerifier
+internal sealed class ConfiguredUsers(IEnumerable<UserOptions> users) : IPasswordVerifier
 {
     private readonly Dictionary<string, string> _hashes = users.ToDictionary(u => u.Name, u => u.PasswordHash, StringComparer.Ordinal);
 

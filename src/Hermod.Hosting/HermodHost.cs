@@ -70,7 +70,7 @@ public sealed partial class HermodHost : IAsyncDisposable
         services.AddSingleton(options);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<HermodMetrics>();
-        services.AddSingleton<IPasswordVerifier>(new ConfiguredUsers(config.Users));
+        services.AddSingleton<IPasswordVerifier>(_ => new ConfiguredUsers(config.Users));
         services.AddSingleton<IDnsResolver>(_ => Resolver(config.Dns));
         config.Storage.AddStore(services, recover: !inspectOnly);
         services.AddHermodHttp(config.Http);
