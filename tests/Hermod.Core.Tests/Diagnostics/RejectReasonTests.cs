@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using Hermod.Core.Diagnostics;
 
-namespace Hermod.Tests.Diagnostics;
+namespace Hermod.Core.Tests.Diagnostics;
 
 /// <summary>The <c>reason</c> tag of <c>hermod.smtp.rejections</c>: one value per <see cref="RejectReason"/>, exactly as docs/metrics.md lists it.</summary>
 public sealed class RejectReasonTests

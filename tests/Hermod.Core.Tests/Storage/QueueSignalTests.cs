@@ -1,6 +1,6 @@
 using Hermod.Core.Storage;
 
-namespace Hermod.Tests.Storage;
+namespace Hermod.Core.Tests.Storage;
 
 public sealed class QueueSignalTests
 {
