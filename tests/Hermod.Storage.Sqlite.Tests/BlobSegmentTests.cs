@@ -5,11 +5,10 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
-using Hermod.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Hermod.Tests.Storage;
+namespace Hermod.Storage.Sqlite.Tests;
 
 /// <summary>Large chunks of bodies live in segment files beside the database: written once, read back byte-exact, deleted when nothing points at them.</summary>
 public sealed class BlobSegmentTests : IAsyncLifetime

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using Hermod.Core.Storage;
 using Microsoft.Data.Sqlite;
 
-namespace Hermod.Tests.Storage;
+namespace Hermod.Storage.Sqlite.Tests;
 
 /// <summary>Submissions in the store: one commit for the request, the status rule, client separation.</summary>
 public sealed class SubmissionStoreTests : ManualClockStoreTests

@@ -6,11 +6,10 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
-using Hermod.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Hermod.Tests.Storage;
+namespace Hermod.Storage.Sqlite.Tests;
 
 public sealed class SqliteMessageStoreTests : IAsyncLifetime
 {

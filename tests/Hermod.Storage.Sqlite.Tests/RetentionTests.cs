@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 
-namespace Hermod.Tests.Storage;
+namespace Hermod.Storage.Sqlite.Tests;
 
 public sealed class RetentionTests : ManualClockStoreTests
 {

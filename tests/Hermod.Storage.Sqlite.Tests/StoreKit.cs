@@ -2,7 +2,7 @@ using System.Buffers;
 using Hermod.Core.Storage;
 using Microsoft.Data.Sqlite;
 
-namespace Hermod.Tests.Storage;
+namespace Hermod.Storage.Sqlite.Tests;
 
 /// <summary>What the storage tests do to a store: write a body as a session does, read a message back, query the database.</summary>
 internal static class StoreKit

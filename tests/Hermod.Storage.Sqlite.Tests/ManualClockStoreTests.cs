@@ -4,12 +4,11 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
-using Hermod.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Hermod.Tests.Storage;
+namespace Hermod.Storage.Sqlite.Tests;
 
 /// <summary>A SQLite store on a manual clock, with helpers to accept, finish and count.</summary>
 public abstract class ManualClockStoreTests : IAsyncLifetime
