@@ -2,7 +2,7 @@ using Hermod.Core.Pipeline;
 using Hermod.Policy.Processors;
 using Hermod.TestKit;
 
-namespace Hermod.Tests.Processors;
+namespace Hermod.Policy.Tests.Processors;
 
 /// <summary>The hash processor's content hash, message after message (its SHA-256 contexts are reused).</summary>
 public sealed class HashProcessorTests

@@ -7,7 +7,7 @@ using Hermod.TestKit;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Hermod.Tests.Processors;
+namespace Hermod.Policy.Tests.Processors;
 
 /// <summary>What a chain of processors puts in front of a body, when it is known from the start (cut-through streams the body then).</summary>
 public sealed class BodySinkPrefixTests
