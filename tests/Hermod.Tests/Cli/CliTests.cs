@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Hermod.Core.Security;
-using Hermod.Tests.TestKit;
-using static Hermod.Tests.Smtp.SmtpProtocolTests;
+using Hermod.Hosting.TestKit;
+using static Hermod.Hosting.TestKit.HostKit;
 
 namespace Hermod.Tests.Cli;
 

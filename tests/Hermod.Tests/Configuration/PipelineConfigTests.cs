@@ -6,11 +6,11 @@ using Hermod.Core.Pipeline;
 using Hermod.Core.Smtp;
 using Hermod.Dns;
 using Hermod.Hosting.Configuration;
+using Hermod.Hosting.TestKit;
 using Hermod.Policy;
 using Hermod.Policy.Checks;
 using Hermod.Policy.Pipeline;
 using Hermod.Policy.Processors;
-using Hermod.Tests.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -1,9 +1,9 @@
 using System.Globalization;
 using Hermod.Core.Storage;
+using Hermod.Hosting.TestKit;
 using Hermod.TestKit;
 using Hermod.Tests.Interop;
 using Hermod.Tests.Pipeline;
-using Hermod.Tests.TestKit;
 
 namespace Hermod.Tests.CutThrough;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
+using Hermod.Hosting.TestKit;
 using Hermod.TestKit;
-using Hermod.Tests.TestKit;
 
 namespace Hermod.Tests.CutThrough;
 

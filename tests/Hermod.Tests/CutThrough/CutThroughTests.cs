@@ -3,9 +3,9 @@ using System.Net.Http.Json;
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Configuration;
+using Hermod.Hosting.TestKit;
 using Hermod.TestKit;
 using Hermod.Tests.Interop;
-using Hermod.Tests.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hermod.Tests.CutThrough;

@@ -4,8 +4,9 @@ using System.Text;
 using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Configuration;
+using Hermod.Hosting.TestKit;
 using Hermod.Smtp.Configuration;
-using Hermod.Tests.TestKit;
+using Hermod.TestKit;
 
 namespace Hermod.Tests.CutThrough;
 

@@ -1,9 +1,9 @@
 using System.Text;
 using Hermod.Core.Storage;
+using Hermod.Hosting.TestKit;
 using Hermod.TestKit;
-using Hermod.Tests.TestKit;
+using static Hermod.Hosting.TestKit.HostKit;
 using static Hermod.Tests.Delivery.DeliveryWorld;
-using static Hermod.Tests.Smtp.SmtpProtocolTests;
 
 namespace Hermod.Tests.Delivery;
 

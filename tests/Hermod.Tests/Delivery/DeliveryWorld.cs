@@ -3,9 +3,9 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Configuration;
 using Hermod.Hosting.Configuration;
+using Hermod.Hosting.TestKit;
 using Hermod.TestKit;
-using Hermod.Tests.TestKit;
-using static Hermod.Tests.Smtp.SmtpProtocolTests;
+using static Hermod.Hosting.TestKit.HostKit;
 
 namespace Hermod.Tests.Delivery;
 

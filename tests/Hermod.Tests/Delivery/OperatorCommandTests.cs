@@ -1,6 +1,6 @@
 using Hermod.Core.Storage;
 using Hermod.Delivery.Configuration;
-using Hermod.Tests.TestKit;
+using Hermod.Hosting.TestKit;
 using static Hermod.Tests.Delivery.DeliveryWorld;
 
 namespace Hermod.Tests.Delivery;

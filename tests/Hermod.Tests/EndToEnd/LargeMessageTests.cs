@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Hermod.Hosting.TestKit;
 using Hermod.TestKit;
 using Hermod.Tests.Interop;
-using Hermod.Tests.TestKit;
 using Xunit.Abstractions;
 
 namespace Hermod.Tests.EndToEnd;

@@ -1,5 +1,5 @@
+using Hermod.Hosting.TestKit;
 using Hermod.TestKit;
-using Hermod.Tests.TestKit;
 
 namespace Hermod.Tests.EndToEnd;
 

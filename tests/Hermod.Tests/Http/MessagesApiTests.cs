@@ -3,8 +3,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Hermod.Core.Storage;
+using Hermod.Hosting.TestKit;
 using Hermod.TestKit;
-using Hermod.Tests.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hermod.Tests.Http;

@@ -10,9 +10,9 @@ using Hermod.Core.Storage;
 using Hermod.Delivery.Configuration;
 using Hermod.Hosting.Configuration;
 using Hermod.Hosting.Http.MiniMailgun;
+using Hermod.Hosting.TestKit;
 using Hermod.TestKit;
 using Hermod.Tests.Interop;
-using Hermod.Tests.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hermod.Tests.Http;

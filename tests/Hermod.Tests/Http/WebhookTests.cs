@@ -5,14 +5,14 @@ using System.Text.Json;
 using Hermod.Core.Configuration;
 using Hermod.Hosting.Http;
 using Hermod.Hosting.Http.Webhooks;
-using Hermod.Tests.TestKit;
+using Hermod.Hosting.TestKit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using static Hermod.Tests.Smtp.SmtpProtocolTests;
+using static Hermod.Hosting.TestKit.HostKit;
 
 namespace Hermod.Tests.Http;
 

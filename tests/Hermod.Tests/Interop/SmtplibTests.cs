@@ -1,8 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using Hermod.Core.Storage;
+using Hermod.Hosting.TestKit;
 using Hermod.TestKit;
-using Hermod.Tests.TestKit;
 
 namespace Hermod.Tests.Interop;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using Hermod.Core.Storage;
+using Hermod.Hosting.TestKit;
 using Hermod.TestKit;
-using Hermod.Tests.TestKit;
 
 namespace Hermod.Tests.Interop;
 

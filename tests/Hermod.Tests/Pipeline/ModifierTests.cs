@@ -1,7 +1,7 @@
 using System.Text;
 using Hermod.Core.Storage;
+using Hermod.Hosting.TestKit;
 using Hermod.Tests.Interop;
-using Hermod.Tests.TestKit;
 
 namespace Hermod.Tests.Pipeline;
 

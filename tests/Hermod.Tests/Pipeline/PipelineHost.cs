@@ -7,9 +7,9 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
 using Hermod.Hosting;
 using Hermod.Hosting.Configuration;
+using Hermod.Hosting.TestKit;
 using Hermod.TestKit;
 using Hermod.Tests.Interop;
-using Hermod.Tests.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json;
 using Hermod.TestKit;
-using Hermod.Tests.Delivery.Targets;
 
 namespace Hermod.Tests.Pipeline;
 
@@ -69,10 +68,10 @@ internal static class PipelinePeers
         return (signatures, [.. json.GetProperty("queries").EnumerateArray().Select(q => q.GetString()!)]);
     }
 
-    /// <summary>The messages of a Maildir as Python's mailbox.Maildir reads them (Delivery/Targets/scripts/read_maildir.py).</summary>
+    /// <summary>The messages of a Maildir as Python's mailbox.Maildir reads them (tests/Hermod.TestKit/scripts/read_maildir.py).</summary>
     public static async Task<IReadOnlyList<MaildirMessage>> ReadMaildirAsync(string maildir)
     {
-        var result = await Peers.RunAsync(Peers.Python, [TargetKit.ScriptPath("read_maildir.py"), maildir], Timeout);
+        var result = await Peers.RunAsync(Peers.Python, [Peers.Script("scripts/read_maildir.py"), maildir], Timeout);
         var box = Json(result, "read_maildir.py").GetProperty(maildir);
         Assert.Empty(box.GetProperty("tmp").EnumerateArray()); // nothing left half-written
         return [.. box.GetProperty("messages").EnumerateArray().Select(m =>

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Hermod.Core.Storage;
-using Hermod.Tests.Delivery.Targets;
+using Hermod.TestKit;
 using Hermod.Tests.Interop;
 
 namespace Hermod.Tests.Pipeline;

@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json;
 using Hermod.Core.Storage;
 using Hermod.TestKit;
-using Hermod.Tests.Delivery.Targets;
 using Hermod.Tests.Interop;
 
 namespace Hermod.Tests.Pipeline;

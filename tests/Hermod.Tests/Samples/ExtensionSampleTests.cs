@@ -3,8 +3,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Hermod.Hosting.TestKit;
 using Hermod.TestKit;
-using Hermod.Tests.TestKit;
 
 namespace Hermod.Tests.Samples;
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Reflection;
+using Hermod.Hosting.TestKit;
 using Hermod.TestKit;
-using Hermod.Tests.TestKit;
 
 namespace Hermod.Tests.Samples;
 

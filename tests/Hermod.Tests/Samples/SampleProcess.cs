@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Text.RegularExpressions;
+using Hermod.Hosting.TestKit;
 using Hermod.TestKit;
-using Hermod.Tests.TestKit;
 
 namespace Hermod.Tests.Samples;
 

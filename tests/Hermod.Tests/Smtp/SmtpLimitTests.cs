@@ -2,8 +2,9 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Hermod.Core.Configuration;
-using Hermod.Tests.TestKit;
-using static Hermod.Tests.Smtp.SmtpProtocolTests;
+using Hermod.Hosting.TestKit;
+using Hermod.TestKit;
+using static Hermod.Hosting.TestKit.HostKit;
 
 namespace Hermod.Tests.Smtp;
 

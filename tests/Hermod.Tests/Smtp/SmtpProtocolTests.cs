@@ -1,6 +1,8 @@
 using System.Text;
 using Hermod.Core.Storage;
-using Hermod.Tests.TestKit;
+using Hermod.Hosting.TestKit;
+using Hermod.TestKit;
+using static Hermod.Hosting.TestKit.HostKit;
 
 namespace Hermod.Tests.Smtp;
 
@@ -14,32 +16,6 @@ public sealed class SmtpProtocolTests : IAsyncLifetime
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
     private Task<SmtpTranscript> ConnectAsync(string listener = "mx") => ConnectAndGreetAsync(_host, listener);
-
-    internal static async Task<SmtpTranscript> ConnectAndGreetAsync(TestHost host, string listener = "mx")
-    {
-        var smtp = await SmtpTranscript.ConnectAsync(host.Smtp(listener));
-        await smtp.ExpectAsync("220 mx.example.test ESMTP");
-        return smtp;
-    }
-
-    internal static string QueueId(string reply) => reply[(reply.LastIndexOf(' ') + 1)..];
-
-    internal static async Task<string> StoredContentAsync(TestHost host, string id)
-    {
-        using var content = new MemoryStream();
-        Assert.True(await host.Store.CopyContentAsync(id, content, default));
-        return Encoding.UTF8.GetString(content.ToArray());
-    }
-
-    /// <summary>The stored message without Hermod's Received header (the first header; its continuation lines start with a tab).</summary>
-    internal static string Body(string stored)
-    {
-        var lines = stored.Split("\r\n");
-        var skip = 1;
-        while (lines[skip].StartsWith('\t'))
-            skip++;
-        return string.Join("\r\n", lines[skip..]);
-    }
 
     [Fact]
     public async Task Ehlo_advertises_the_extensions()

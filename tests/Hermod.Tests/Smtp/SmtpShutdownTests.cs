@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using Hermod.Tests.TestKit;
-using static Hermod.Tests.Smtp.SmtpProtocolTests;
+using Hermod.Hosting.TestKit;
+using static Hermod.Hosting.TestKit.HostKit;
 
 namespace Hermod.Tests.Smtp;
 

@@ -1,6 +1,6 @@
+using Hermod.Hosting.TestKit;
 using Hermod.Smtp.Protocol;
-using Hermod.Tests.TestKit;
-using static Hermod.Tests.Smtp.SmtpProtocolTests;
+using static Hermod.Hosting.TestKit.HostKit;
 
 namespace Hermod.Tests.Smtp;
 

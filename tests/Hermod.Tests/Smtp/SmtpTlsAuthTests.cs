@@ -1,8 +1,9 @@
 using System.Net;
 using System.Text;
+using Hermod.Hosting.TestKit;
 using Hermod.Smtp.Configuration;
-using Hermod.Tests.TestKit;
-using static Hermod.Tests.Smtp.SmtpProtocolTests;
+using Hermod.TestKit;
+using static Hermod.Hosting.TestKit.HostKit;
 
 namespace Hermod.Tests.Smtp;
 

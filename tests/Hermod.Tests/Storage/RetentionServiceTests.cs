@@ -3,7 +3,7 @@ using System.Net;
 using System.Text;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Retention;
-using Hermod.Tests.TestKit;
+using Hermod.Hosting.TestKit;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hermod.Tests.Storage;

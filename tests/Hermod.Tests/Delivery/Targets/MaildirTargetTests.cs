@@ -34,7 +34,7 @@ public sealed class MaildirTargetTests : IDisposable
     /// <summary>Each Maildir as mailbox.Maildir sees it: messages (content, whether in new/) and the names left in tmp/.</summary>
     private static async Task<Dictionary<string, (List<(byte[] Content, bool InNew)> Messages, List<string> Tmp)>> ReadAsync(params string[] maildirs)
     {
-        var result = await Peers.RunAsync(Peers.Python, [TargetKit.ScriptPath("read_maildir.py"), .. maildirs], TimeSpan.FromSeconds(30));
+        var result = await Peers.RunAsync(Peers.Python, [Peers.Script("scripts/read_maildir.py"), .. maildirs], TimeSpan.FromSeconds(30));
         Assert.True(result.ExitCode == 0, result.Describe());
         using var json = JsonDocument.Parse(result.Stdout);
         var boxes = new Dictionary<string, (List<(byte[], bool)>, List<string>)>();

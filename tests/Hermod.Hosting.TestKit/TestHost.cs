@@ -2,13 +2,12 @@ using System.Net;
 using Hermod.Core.Configuration;
 using Hermod.Core.Security;
 using Hermod.Core.Storage;
-using Hermod.Hosting;
 using Hermod.Hosting.Configuration;
 using Hermod.Hosting.Http;
 using Hermod.Smtp.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Hermod.Tests.TestKit;
+namespace Hermod.Hosting.TestKit;
 
 /// <summary>A real Hermod host in this process: SMTP listeners and HTTP on 127.0.0.1:0, SQLite in a temporary directory.</summary>
 public sealed class TestHost : IAsyncDisposable

@@ -2,9 +2,8 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
-using Hermod.TestKit;
 
-namespace Hermod.Tests.TestKit;
+namespace Hermod.TestKit;
 
 /// <summary>A raw SMTP client for transcript tests: send bytes or lines, expect replies matching a pattern.</summary>
 public sealed class SmtpTranscript : SmtpDialogue, IAsyncDisposable

@@ -9,7 +9,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Hermod.TestKit;
 
-namespace Hermod.Tests.TestKit;
+namespace Hermod.Hosting.TestKit;
 
 /// <summary>One SMTP listener in a <see cref="HermodProcessConfig"/>; always on 127.0.0.1 (the port is read back from the log).</summary>
 public sealed record ProcessListener(string Name, string Role, string Tls, string Auth);

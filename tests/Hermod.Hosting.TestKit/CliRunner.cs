@@ -1,6 +1,6 @@
 using Hermod.TestKit;
 
-namespace Hermod.Tests.TestKit;
+namespace Hermod.Hosting.TestKit;
 
 /// <summary>Runs the built hermod binary (<see cref="HermodProcess.HermodDll"/>) as a process.</summary>
 public static class CliRunner
