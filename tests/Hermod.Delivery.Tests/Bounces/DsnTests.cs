@@ -13,7 +13,7 @@ using Hermod.TestKit;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Hermod.Tests.Delivery;
+namespace Hermod.Delivery.Tests.Bounces;
 
 /// <summary>DSNs built from stored messages, queued by the bounce service and read back by Python's email package.</summary>
 public sealed class DsnTests : IAsyncLifetime
@@ -65,7 +65,7 @@ public sealed class DsnTests : IAsyncLifetime
         var file = Path.Combine(_options.DataDir, id + ".eml");
         await using (var output = File.Create(file))
             await _store.CopyContentAsync(id, output, default);
-        var result = await Peers.RunAsync(Peers.Python, [Peers.Script("Delivery/scripts/parse_dsn.py"), file], TimeSpan.FromSeconds(30));
+        var result = await Peers.RunAsync(Peers.Python, [Peers.Script("Bounces/scripts/parse_dsn.py"), file], TimeSpan.FromSeconds(30));
         Assert.True(result.ExitCode == 0, result.Stderr);
         return JsonDocument.Parse(result.Stdout).RootElement;
     }

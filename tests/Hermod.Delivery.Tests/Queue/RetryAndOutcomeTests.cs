@@ -5,7 +5,7 @@ using Hermod.Core.Storage;
 using Hermod.Delivery.Configuration;
 using Hermod.Delivery.Queue;
 
-namespace Hermod.Tests.Delivery;
+namespace Hermod.Delivery.Tests.Queue;
 
 public sealed class RetryAndOutcomeTests
 {

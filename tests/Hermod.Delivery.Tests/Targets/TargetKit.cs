@@ -4,7 +4,7 @@ using Hermod.Core.Storage;
 using Hermod.Delivery.Targets;
 using Hermod.Delivery.Transport;
 
-namespace Hermod.Tests.Delivery.Targets;
+namespace Hermod.Delivery.Tests.Targets;
 
 /// <summary>Messages and recipients built by hand for delivery target tests, and a full delivery run.</summary>
 internal static class TargetKit

@@ -5,7 +5,7 @@ using Hermod.Delivery.Targets;
 using Hermod.TestKit;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Hermod.Tests.Delivery.Targets;
+namespace Hermod.Delivery.Tests.Targets;
 
 /// <summary>The maildir target, with what it wrote read back by Python's mailbox.Maildir.</summary>
 public sealed class MaildirTargetTests : IDisposable

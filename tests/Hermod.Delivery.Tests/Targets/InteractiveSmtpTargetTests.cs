@@ -11,10 +11,9 @@ using Hermod.Delivery.Transport;
 using Hermod.Dns;
 using Hermod.Hosting.Configuration;
 using Hermod.TestKit;
-using Hermod.Tests.Delivery.Targets;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Hermod.Tests.Delivery;
+namespace Hermod.Delivery.Tests.Targets;
 
 /// <summary>
 /// The "remote" SMTP target in interactive mode (cut-through): MAIL at start, each RCPT as its recipient is added, the

@@ -1,9 +1,9 @@
 using Hermod.Core.Storage;
 using Hermod.Delivery.Configuration;
 using Hermod.Hosting.TestKit;
-using static Hermod.Tests.Delivery.DeliveryWorld;
+using static Hermod.Delivery.Tests.DeliveryWorld;
 
-namespace Hermod.Tests.Delivery;
+namespace Hermod.Delivery.Tests;
 
 /// <summary>A world whose retries are slow unless asked for, so the operator's commands can be seen to act.</summary>
 public sealed class SlowRetryWorld() : DeliveryWorldFixture(o =>

@@ -7,7 +7,7 @@ using Hermod.Hosting.TestKit;
 using Hermod.TestKit;
 using static Hermod.Hosting.TestKit.HostKit;
 
-namespace Hermod.Tests.Delivery;
+namespace Hermod.Delivery.Tests;
 
 /// <summary>
 /// A small fake internet on loopback: dnsmasq serving the test domains' MX records, aiosmtpd MX hosts scripted per

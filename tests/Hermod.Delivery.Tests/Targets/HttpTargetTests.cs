@@ -8,7 +8,7 @@ using Hermod.Delivery.Targets;
 using Hermod.TestKit;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Hermod.Tests.Delivery.Targets;
+namespace Hermod.Delivery.Tests.Targets;
 
 /// <summary>The http target posting to a real HTTP server (scripts/http_receiver.py) on loopback.</summary>
 public sealed class HttpTargetTests

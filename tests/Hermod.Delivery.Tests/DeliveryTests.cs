@@ -2,10 +2,10 @@ using System.Text;
 using Hermod.Core.Storage;
 using Hermod.Hosting.TestKit;
 using Hermod.TestKit;
+using static Hermod.Delivery.Tests.DeliveryWorld;
 using static Hermod.Hosting.TestKit.HostKit;
-using static Hermod.Tests.Delivery.DeliveryWorld;
 
-namespace Hermod.Tests.Delivery;
+namespace Hermod.Delivery.Tests;
 
 /// <summary>Store and forward end to end: Hermod → DNS (dnsmasq) → fake MX hosts (aiosmtpd), with retries and bounces.</summary>
 public sealed class DeliveryTests(DeliveryWorld world) : IClassFixture<DeliveryWorld>

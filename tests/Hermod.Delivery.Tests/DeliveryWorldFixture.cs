@@ -1,6 +1,6 @@
 using Hermod.Hosting.Configuration;
 
-namespace Hermod.Tests.Delivery;
+namespace Hermod.Delivery.Tests;
 
 public abstract class DeliveryWorldFixture(Action<HermodConfiguration> configure) : IAsyncLifetime
 {

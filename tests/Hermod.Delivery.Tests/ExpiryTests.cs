@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Configuration;
 
-namespace Hermod.Tests.Delivery;
+namespace Hermod.Delivery.Tests;
 
 /// <summary>A world where messages warn after a second and expire after four.</summary>
 public sealed class ShortLifeWorld() : DeliveryWorldFixture(o =>

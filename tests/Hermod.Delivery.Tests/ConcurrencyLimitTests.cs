@@ -1,7 +1,7 @@
 using Hermod.Core.Storage;
-using static Hermod.Tests.Delivery.DeliveryWorld;
+using static Hermod.Delivery.Tests.DeliveryWorld;
 
-namespace Hermod.Tests.Delivery;
+namespace Hermod.Delivery.Tests;
 
 /// <summary>A world with one delivery at a time per destination, and two messages per outbound connection.</summary>
 public sealed class NarrowWorld() : DeliveryWorldFixture(o =>

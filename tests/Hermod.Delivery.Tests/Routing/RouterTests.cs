@@ -7,7 +7,7 @@ using Hermod.Hosting.Configuration;
 using Hermod.Smtp.Configuration;
 using Hermod.TestKit;
 
-namespace Hermod.Tests.Delivery;
+namespace Hermod.Delivery.Tests.Routing;
 
 /// <summary>Next-hop choice against a real dnsmasq serving MX, A and null MX records.</summary>
 public sealed class RouterTests : IAsyncLifetime

@@ -7,9 +7,9 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Configuration;
 using Hermod.TestKit;
-using static Hermod.Tests.Delivery.DeliveryWorld;
+using static Hermod.Delivery.Tests.DeliveryWorld;
 
-namespace Hermod.Tests.Delivery;
+namespace Hermod.Delivery.Tests;
 
 /// <summary>
 /// The fake internet with a Mini-MailGun client, fast retries, three attempts at most, and a command timeout long

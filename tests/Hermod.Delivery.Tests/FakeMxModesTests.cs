@@ -2,7 +2,7 @@ using System.Net;
 using Hermod.Hosting.TestKit;
 using Hermod.TestKit;
 
-namespace Hermod.Tests.Delivery;
+namespace Hermod.Delivery.Tests;
 
 /// <summary>
 /// The fake MX's RCPT and end-of-DATA answers, driven straight from a raw SMTP client (no Hermod involved), so that
