@@ -1,5 +1,4 @@
 using System.Net;
-using Hermod.Hosting.TestKit;
 using Hermod.TestKit;
 
 namespace Hermod.Delivery.Tests;
