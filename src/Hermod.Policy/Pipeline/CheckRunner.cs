@@ -65,6 +65,7 @@ public sealed partial class CheckRunner(IReadOnlyList<ConfiguredCheck> checks, S
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !stop.IsCancellationRequested)
         {
+            LogCheckTimedOut(logger, configured.Check.Name, configured.Timeout, stage, configured.TimeoutResult.Action);
             return configured.TimeoutResult;
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -81,4 +82,7 @@ public sealed partial class CheckRunner(IReadOnlyList<ConfiguredCheck> checks, S
 
     [LoggerMessage(6001, LogLevel.Error, "Check {Check} failed at the {Stage} stage; the client was asked to try again later")]
     private static partial void LogCheckFailed(ILogger logger, Exception e, string check, CheckStage stage);
+
+    [LoggerMessage(6004, LogLevel.Warning, "Check {Check} did not finish within {Timeout} at the {Stage} stage; its on_timeout result applies: {Action}")]
+    private static partial void LogCheckTimedOut(ILogger logger, string check, TimeSpan timeout, CheckStage stage, CheckAction action);
 }

@@ -76,7 +76,7 @@ public sealed class PipelineBuilder(
                 blockChecks.Add(new ConfiguredCheck(check, spec.Timeout ?? DefaultCheckTimeout, spec.OnTimeout switch
                 {
                     "accept" => CheckResult.Accept,
-                    "reject" => CheckResult.Reject($"check {check.Name} timed out", 550, new(5, 7, 1)),
+                    "reject" => CheckResult.Reject("A policy check did not finish in time", 550, new(5, 7, 1)),
                     _ => null,
                 }));
 

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Net;
 using Hermod.Policy.Checks;
 using Hermod.Policy.Pipeline;
+using Hermod.TestKit;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Hermod.Policy.Tests.Pipeline;
@@ -97,6 +99,20 @@ public sealed class CheckRunnerTests
         Assert.Equal((451, "4.4.3"), (tempfail.Refusal!.Code, tempfail.Refusal.Enhanced.ToString()));
         var lenient = await Runner(10, Configured(hanging, 0.1, CheckResult.Accept)).RunAsync(CheckStage.Mail, Context, default);
         Assert.False(lenient.Refused);
+    }
+
+    [Fact]
+    public async Task A_timeout_reply_does_not_name_the_check_and_the_log_does()
+    {
+        using var capture = new LogCapture();
+        var runner = new CheckRunner([Configured(new DelayCheck("internal_scanner", TimeSpan.FromSeconds(30), CheckResult.Accept), 0.1)],
+            new SemaphoreSlim(10), TimeProvider.System, capture.CreateLogger("checks"));
+        var outcome = await runner.RunAsync(CheckStage.Rcpt, Context, default);
+        Assert.Equal((451, "4.4.3"), (outcome.Refusal!.Code, outcome.Refusal.Enhanced.ToString()));
+        Assert.DoesNotContain("internal_scanner", outcome.Refusal.Text, StringComparison.Ordinal);
+        var logged = Assert.Single(capture.Entries);
+        Assert.Equal((6004, LogLevel.Warning), (logged.EventId.Id, logged.Level));
+        Assert.Contains("internal_scanner", logged.Message, StringComparison.Ordinal);
     }
 
     [Fact]
