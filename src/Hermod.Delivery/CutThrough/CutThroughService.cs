@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 namespace Hermod.Delivery.CutThrough;
 
 /// <summary>
-/// Opportunistic cut-through (DESIGN.md): each recipient the pipeline accepts is put to its route's next hop while the
+/// Opportunistic cut-through (docs/cut-through.md): each recipient the pipeline accepts is put to its route's next hop while the
 /// client waits — one upstream transaction per route, carrying all its recipients (the exploder) — and the answers
 /// come back per the listener's role:
 /// <list type="table">

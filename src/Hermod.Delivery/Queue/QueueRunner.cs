@@ -84,9 +84,10 @@ public sealed partial class QueueRunner(
             {
                 // Our fault, not the destination's: the attempt is recorded as a temporary failure and retried.
                 LogFailed(logger, e, job.Message.Envelope.Id);
-                var local = UpstreamReply.NoReply(null, new(4, 3, 0), "local error in delivery; see the log");
-                result = new TransportResult(job.Recipients.ToDictionary(r => r.DeliveryId, _ => local), false);
+                result = new TransportResult(job.Recipients.ToDictionary(r => r.DeliveryId, _ => DeliveryTargets.LocalError), false);
             }
+            if (result.Fault is { } fault)
+                LogTargetFailed(logger, fault, job.Message.Envelope.Id, RouteKey.Parse(job.Route).Target);
             var now = time.GetUtcNow();
             var outcomes = result.Held
                 ? [.. job.Recipients.Select(r => new RecipientOutcome(r.DeliveryId, AttemptStatus.Held, result.Replies[r.DeliveryId]))]
@@ -133,4 +134,7 @@ public sealed partial class QueueRunner(
 
     [LoggerMessage(3002, LogLevel.Error, "Delivery attempt for {MessageId} failed unexpectedly; it is retried")]
     private static partial void LogFailed(ILogger logger, Exception e, string messageId);
+
+    [LoggerMessage(3003, LogLevel.Error, "{MessageId}: target {Target} failed; the attempt is recorded as a local error and retried")]
+    private static partial void LogTargetFailed(ILogger logger, Exception e, string messageId, string target);
 }

@@ -9,6 +9,12 @@ namespace Hermod.Delivery.Targets;
 /// <summary>The configured targets by name (the built-in "remote" included), built once at start.</summary>
 public sealed class DeliveryTargets : IAsyncDisposable
 {
+    /// <summary>
+    /// The reply recorded when delivery failed through our own fault (a target that threw): a temporary failure
+    /// whose words say nothing of the inside — the log has the target and the exception.
+    /// </summary>
+    public static readonly UpstreamReply LocalError = UpstreamReply.NoReply(null, new(4, 3, 0), "local error in delivery; see the log");
+
     private readonly Dictionary<string, IDeliveryTarget> _targets = new(StringComparer.Ordinal);
 
     /// <summary>Builds every target of <paramref name="options"/>; throws <see cref="ConfigException"/> listing every problem.</summary>
@@ -64,10 +70,9 @@ public sealed class DeliveryTargets : IAsyncDisposable
         catch (Exception e) when (e is not OperationCanceledException)
         {
             await delivery.AbortAsync(CancellationToken.None);
-            var failed = UpstreamReply.NoReply(null, new(4, 3, 0), $"target {target.Name} failed: {e.Message}");
             foreach (var recipient in recipients)
-                replies.TryAdd(recipient.DeliveryId, failed);
-            return new TransportResult(replies, false);
+                replies.TryAdd(recipient.DeliveryId, LocalError);
+            return new TransportResult(replies, false) { Fault = e };
         }
         foreach (var (id, reply) in result.Replies)
             replies[id] = reply;

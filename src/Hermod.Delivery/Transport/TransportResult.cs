@@ -7,4 +7,7 @@ public sealed record TransportResult(IReadOnlyDictionary<long, UpstreamReply> Re
 {
     /// <summary>Not attempted: the route holds the mail (see <see cref="Routing.RouteResolution.Hold"/>).</summary>
     public bool Held { get; init; }
+
+    /// <summary>What a target threw, for the log: the replies say only that delivery failed here.</summary>
+    public Exception? Fault { get; init; }
 }
