@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the peers the tests need (PEERS.md) when missing, builds, checks formatting and runs every test tier.
+# Installs the peers the tests need when missing (the list below), builds, checks formatting and runs every test tier.
 set -euo pipefail
 cd "$(dirname "$0")"
 

@@ -1,6 +1,6 @@
 namespace Hermod.Storage.Sqlite;
 
-/// <summary>The SQLite schema (DESIGN.md "Storage model"). Versioned with PRAGMA user_version.</summary>
+/// <summary>The SQLite schema (docs/storage.md, "Tables"). Versioned with PRAGMA user_version.</summary>
 internal static class Schema
 {
     public const int Version = 4;

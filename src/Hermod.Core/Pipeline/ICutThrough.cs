@@ -22,7 +22,7 @@ public sealed record CutThroughStart(
     bool KeepRefused = false);
 
 /// <summary>
-/// Opportunistic cut-through (DESIGN.md): the SMTP server (and HTTP submission) hand each accepted recipient to the
+/// Opportunistic cut-through (docs/cut-through.md): the SMTP server (and HTTP submission) hand each accepted recipient to the
 /// next hop while the client waits, and its answer back, within the listener's windows.
 /// </summary>
 public interface ICutThrough

@@ -221,8 +221,8 @@ public sealed partial class SmtpSession
                         await record;
                     else
                     {
-                        // Every next hop took the message: they are responsible now (DESIGN.md invariant 1), so the
-                        // record of the delivery is written without holding up the reply.
+                        // Every next hop took the message: they are responsible now (docs/architecture.md, "What a 250
+                        // promises"), so the record of the delivery is written without holding up the reply.
                         blobOwned = false;
                         _ = RecordDeliveredAsync(record, blob, id);
                     }

@@ -5,7 +5,7 @@ using Hermod.Smtp.Client;
 
 namespace Hermod.Smtp.Tests.Client;
 
-/// <summary>The client against real SMTP servers: Postfix smtp-sink and Python aiosmtpd (see PEERS.md).</summary>
+/// <summary>The client against real SMTP servers: Postfix smtp-sink and Python aiosmtpd.</summary>
 public sealed class ClientInteropTests : IDisposable
 {
     private readonly CancellationTokenSource _testTimeout = new(TimeSpan.FromSeconds(90));
