@@ -15,7 +15,7 @@ namespace Hermod.Samples.Extensions;
 /// A delivery journal: appends one JSON line per delivered recipient, <c>{"id", "sender", "recipient", "size",
 /// "sha256"}</c> (size and SHA-256 of the content as delivered: trace fields, header, body), and fsyncs it before the
 /// delivery counts. Option: <c>path</c> (required; a relative path is taken from the working directory, like
-/// <c>data_dir</c>). The file is opened (and created, mode 0600) by <see cref="StartAsync"/> and closed by
+/// <c>data_dir</c>). The file is opened (and created, mode 0600) by <see cref="StartAsync(CancellationToken)"/> and closed by
 /// <see cref="StopAsync"/>; check-config only validates the option.
 /// </summary>
 /// <remarks>
@@ -31,7 +31,7 @@ public sealed partial class JsonLinesTarget : IDeliveryTarget, IComponentLifecyc
     private FileStream? _file;
     private long _written;
 
-    /// <summary>Reads and validates the options; opens nothing (see <see cref="StartAsync"/>).</summary>
+    /// <summary>Reads and validates the options; opens nothing (see <see cref="StartAsync(CancellationToken)"/>).</summary>
     public JsonLinesTarget(string name, ConfigSection config, ILogger<JsonLinesTarget> logger)
     {
         ArgumentNullException.ThrowIfNull(config);

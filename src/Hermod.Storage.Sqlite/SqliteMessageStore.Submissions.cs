@@ -1,4 +1,3 @@
-using System.Buffers;
 using Hermod.Core.Storage;
 
 namespace Hermod.Storage.Sqlite;

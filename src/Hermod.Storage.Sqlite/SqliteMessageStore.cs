@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;

@@ -44,7 +44,7 @@ public readonly record struct EnhancedStatusCode : ISpanFormattable, IUtf8SpanFo
     /// <summary>Characters (and UTF-8 bytes) of the text form; 0 for <see cref="None"/>.</summary>
     public int Length => IsNone ? 0 : 3 + Digits(_subject) + Digits(_detail);
 
-    /// <summary>Reads the text form <see cref="ToString"/> gives ("" is <see cref="None"/>).</summary>
+    /// <summary>Reads the text form <see cref="ToString()"/> gives ("" is <see cref="None"/>).</summary>
     /// <exception cref="FormatException">The text is not an enhanced status code.</exception>
     public static EnhancedStatusCode Parse(string text)
     {

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Bounces;
 using Hermod.Delivery.Configuration;

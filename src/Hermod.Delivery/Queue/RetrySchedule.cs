@@ -1,4 +1,3 @@
-using Hermod.Core.Configuration;
 using Hermod.Delivery.Configuration;
 
 namespace Hermod.Delivery.Queue;

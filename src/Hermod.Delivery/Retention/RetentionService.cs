@@ -1,4 +1,3 @@
-using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Configuration;
 using Microsoft.Extensions.Hosting;

@@ -23,7 +23,7 @@ public static class HermodCli
     /// <param name="services">
     /// Registers the checks, modifiers, stream processors and target types of the hosting program (<c>AddCheck</c>,
     /// <c>AddModifier</c>, <c>AddStreamProcessor</c>, <c>AddTarget</c>) and the services they take; see
-    /// <see cref="HermodHost.Create"/>.
+    /// <see cref="HermodHost.Create(Configuration.HermodConfiguration, Action{IServiceCollection}?, Action{Microsoft.Extensions.Logging.ILoggingBuilder}?)"/>.
     /// </param>
     public static async Task<int> RunAsync(string[] args, Action<IServiceCollection>? services = null)
     {

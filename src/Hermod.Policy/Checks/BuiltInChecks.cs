@@ -1,7 +1,6 @@
 using Hermod.Core.Configuration;
 using Hermod.Core.Extensions;
 using Hermod.Dns;
-using Hermod.Policy.Pipeline;
 
 namespace Hermod.Policy.Checks;
 

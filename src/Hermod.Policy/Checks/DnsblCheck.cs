@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using Hermod.Dns;
-using Hermod.Policy.Pipeline;
 
 namespace Hermod.Policy.Checks;
 

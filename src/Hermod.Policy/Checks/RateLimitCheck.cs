@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using Hermod.Policy.Pipeline;
 
 namespace Hermod.Policy.Checks;
 

@@ -1,5 +1,3 @@
-using Hermod.Policy.Pipeline;
-
 namespace Hermod.Policy.Checks;
 
 /// <summary>Options of <see cref="RequireTlsCheck"/>.</summary>

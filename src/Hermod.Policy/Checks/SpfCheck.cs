@@ -1,5 +1,4 @@
 using Hermod.Dns;
-using Hermod.Policy.Pipeline;
 using Hermod.Policy.Spf;
 
 namespace Hermod.Policy.Checks;

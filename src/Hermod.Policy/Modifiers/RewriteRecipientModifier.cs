@@ -1,5 +1,4 @@
 using Hermod.Core.Configuration;
-using Hermod.Policy.Pipeline;
 
 namespace Hermod.Policy.Modifiers;
 

@@ -3,7 +3,6 @@ using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Text;
 using Hermod.Core.Smtp;
-using Hermod.Smtp.Protocol;
 
 namespace Hermod.Smtp.Client;
 

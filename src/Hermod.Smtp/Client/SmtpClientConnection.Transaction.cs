@@ -196,7 +196,7 @@ public sealed partial class SmtpClientConnection
         return string.Join(',', parts);
     }
 
-
+    /// <summary>
     /// PIPELINING (RFC 2920): commands go in batches of at most <see cref="SmtpClientOptions.MaxPipelinedCommands"/>,
     /// each batch in one write, then its replies are read in order. Returns the 421 that ended the session, if one
     /// did; the replies it left unread are that 421.

@@ -9,7 +9,6 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
-using Hermod.Smtp.Protocol;
 using static Hermod.Smtp.Client.SmtpClientReplies;
 
 namespace Hermod.Smtp.Client;
