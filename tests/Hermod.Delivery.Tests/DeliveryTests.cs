@@ -1,4 +1,3 @@
-using System.Text;
 using Hermod.Core.Storage;
 using Hermod.Hosting.TestKit;
 using Hermod.TestKit;

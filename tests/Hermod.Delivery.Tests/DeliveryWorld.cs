@@ -1,5 +1,3 @@
-using System.Net;
-using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Configuration;
 using Hermod.Hosting.Configuration;
@@ -137,7 +135,7 @@ public sealed class DeliveryWorld : IAsyncLifetime
         }
     }
 
-    /// <summary>The DSNs Hermod queued for <paramref name="originalId"/>'s sender, as delivered to the sender's MX.</summary>
+    /// <summary>The DSNs Hermod queued for <paramref name="sender"/>, as delivered to the sender's MX.</summary>
     public IReadOnlyList<ReceivedMessage> Bounces(string sender) =>
         [.. Mx.Received(Senders).Where(m => m.MailFrom.Length == 0 && m.Recipients.Contains(sender))];
 }

@@ -3,7 +3,6 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Configuration;
 using Hermod.TestKit;

@@ -1,5 +1,4 @@
 using System.Net;
-using Hermod.Core.Configuration;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
 using Hermod.Delivery.Configuration;

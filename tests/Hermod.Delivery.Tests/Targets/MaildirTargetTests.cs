@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Hermod.Core.Configuration;
-using Hermod.Core.Storage;
 using Hermod.Delivery.Targets;
 using Hermod.TestKit;
 using Microsoft.Extensions.Logging.Abstractions;

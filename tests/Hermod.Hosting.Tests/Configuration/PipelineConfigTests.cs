@@ -2,7 +2,6 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Hermod.Core.Configuration;
 using Hermod.Core.Extensions;
-using Hermod.Core.Pipeline;
 using Hermod.Core.Smtp;
 using Hermod.Dns;
 using Hermod.Hosting.Configuration;
@@ -10,9 +9,7 @@ using Hermod.Hosting.TestKit;
 using Hermod.Policy;
 using Hermod.Policy.Checks;
 using Hermod.Policy.Pipeline;
-using Hermod.Policy.Processors;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Hermod.Hosting.Tests.Configuration;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Hermod.Core.Storage;
-using Hermod.Hosting.Tests.Interop;
 using Hermod.Hosting.Tests.Pipeline;
 using Hermod.TestKit;
 

@@ -72,7 +72,7 @@ public sealed class CutThroughWorld : IAsyncLifetime
 }
 
 /// <summary>
-/// Every cell of the cut-through table (DESIGN.md), for both roles: what the client is told at RCPT and at the end of
+/// Every cell of the cut-through table (docs/cut-through.md), for both roles: what the client is told at RCPT and at the end of
 /// data, what stays queued, what bounces, and how many copies each next hop got.
 /// </summary>
 public sealed class CutThroughTests(CutThroughWorld world) : IClassFixture<CutThroughWorld>

@@ -21,7 +21,7 @@ public sealed class ListenerConfigTests : IDisposable
 
     /// <summary>
     /// Port 0 means "any free port", a different one for each socket, so two listeners on 127.0.0.1:0 do not
-    /// collide (DESIGN.md: servers bind 127.0.0.1:0 and read the port back).
+    /// collide: the tests bind 127.0.0.1:0 and read the port back.
     /// </summary>
     [Fact]
     public async Task Two_listeners_may_both_use_port_zero()

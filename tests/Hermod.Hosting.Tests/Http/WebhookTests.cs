@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Text;
 using System.Text.Json;
-using Hermod.Core.Configuration;
 using Hermod.Hosting.Http;
 using Hermod.Hosting.Http.Webhooks;
 using Hermod.Hosting.TestKit;

@@ -1,5 +1,4 @@
 using System.Text;
-using Hermod.Core.Storage;
 using Hermod.Hosting.TestKit;
 using Hermod.Hosting.Tests.Interop;
 

@@ -48,7 +48,7 @@ public sealed record PipelineSetup
     /// <summary>Checks, modifiers or targets beyond the built-in ones (<c>AddCheck</c>, ...).</summary>
     public Action<IServiceCollection>? Services { get; init; }
 
-    /// <summary>More logging (a <see cref="TestKit.LogCapture"/>, say) on top of the host's own.</summary>
+    /// <summary>More logging (a <see cref="Hermod.TestKit.LogCapture"/>, say) on top of the host's own.</summary>
     public Action<ILoggingBuilder>? Logging { get; init; }
 }
 

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Hermod.Core.Configuration;
 using Hermod.Hosting.TestKit;
 using Hermod.TestKit;
 using static Hermod.Hosting.TestKit.HostKit;

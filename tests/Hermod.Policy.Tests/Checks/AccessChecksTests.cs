@@ -1,5 +1,4 @@
 using Hermod.Policy.Checks;
-using Hermod.Policy.Pipeline;
 using static Hermod.Policy.Tests.Checks.Contexts;
 
 namespace Hermod.Policy.Tests.Checks;

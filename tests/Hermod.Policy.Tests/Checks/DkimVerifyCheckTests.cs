@@ -1,7 +1,6 @@
 using Hermod.Dns;
 using Hermod.Policy.Checks;
 using Hermod.Policy.Dkim;
-using Hermod.Policy.Pipeline;
 using Hermod.Policy.Tests.Dkim;
 using static Hermod.Policy.Tests.Checks.Contexts;
 

@@ -1,7 +1,6 @@
 using System.Net;
 using Hermod.Dns;
 using Hermod.Policy.Checks;
-using Hermod.Policy.Pipeline;
 using Hermod.TestKit;
 using static Hermod.Policy.Tests.Checks.Contexts;
 

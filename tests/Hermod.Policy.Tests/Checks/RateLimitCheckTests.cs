@@ -1,5 +1,4 @@
 using Hermod.Policy.Checks;
-using Hermod.Policy.Pipeline;
 using Microsoft.Extensions.Time.Testing;
 using static Hermod.Policy.Tests.Checks.Contexts;
 

@@ -1,5 +1,4 @@
 using Hermod.Policy.Checks;
-using Hermod.Policy.Pipeline;
 using Hermod.Policy.Tests.Spf;
 using static Hermod.Policy.Tests.Checks.Contexts;
 

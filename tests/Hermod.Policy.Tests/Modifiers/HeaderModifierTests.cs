@@ -1,7 +1,6 @@
 using System.Text;
 using Hermod.Core.Configuration;
 using Hermod.Policy.Modifiers;
-using Hermod.Policy.Pipeline;
 using static Hermod.Policy.Tests.Modifiers.ModifierTestKit;
 
 namespace Hermod.Policy.Tests.Modifiers;

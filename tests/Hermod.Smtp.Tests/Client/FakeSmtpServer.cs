@@ -179,7 +179,7 @@ internal sealed class FakeSmtpSession : IAsyncDisposable
 
     public Task EhloReplyAsync(params string[] extensions)
     {
-        var lines = new[] { "fake.test Hello" }.Concat(extensions).ToArray();
+        string[] lines = ["fake.test Hello", .. extensions];
         return ReplyAsync(lines.Select((l, i) => (i == lines.Length - 1 ? "250 " : "250-") + l).ToArray());
     }
 

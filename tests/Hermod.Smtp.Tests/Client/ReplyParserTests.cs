@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Text;
 using Hermod.Core.Smtp;
 using Hermod.Smtp.Client;
-using Hermod.Smtp.Protocol;
 using Hermod.Smtp.Tests.TestKit;
 
 namespace Hermod.Smtp.Tests.Client;

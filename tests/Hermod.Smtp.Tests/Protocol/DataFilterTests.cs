@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text;
-using Hermod.Core.Configuration;
 using Hermod.Smtp.Protocol;
 using Hermod.Smtp.Tests.TestKit;
 

@@ -110,7 +110,7 @@ public sealed class SmtpStateTableTests
                 if (verb == SmtpVerb.Unknown || SmtpStateTable.IsAllowed(state, verb))
                     continue;
                 var refusal = SmtpStateTable.Refusal(state, verb);
-                Assert.Contains(refusal.Code, new[] { 503, 554 });
+                Assert.True(refusal.Code is 503 or 554, $"{refusal.Code}");
                 Assert.Equal("5.5.1", refusal.Enhanced.ToString());
                 Assert.False(refusal.IsPositive);
             }
