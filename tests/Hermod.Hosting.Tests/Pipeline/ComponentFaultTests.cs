@@ -3,6 +3,9 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Pipeline;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
+using Hermod.Delivery;
+using Hermod.Delivery.Targets;
+using Hermod.Delivery.Transport;
 using Hermod.Policy;
 using Hermod.Policy.Checks;
 using Hermod.TestKit;
@@ -54,6 +57,36 @@ public sealed class CrashingProcessor : IStreamProcessor
         }
 
         public SmtpReply? Complete(IBufferWriter<byte> next) => null;
+    }
+}
+
+/// <summary>A target of the hosting program's whose delivery throws at the body, with a path in its message.</summary>
+public sealed class CrashingTarget : IDeliveryTarget
+{
+    public const string Secret = "/var/mail/internal/new/1.tmp";
+
+    public CrashingTarget(string name, ConfigSection config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        Name = name;
+        config.Known("type");
+    }
+
+    public string Name { get; }
+
+    public Task<ITargetDelivery> StartAsync(TargetMessage message, CancellationToken cancellationToken) => Task.FromResult<ITargetDelivery>(new Delivery());
+
+    private sealed class Delivery : ITargetDelivery
+    {
+        public Task<UpstreamReply?> AddRecipientAsync(QueuedRecipient recipient, CancellationToken cancellationToken) => Task.FromResult<UpstreamReply?>(null);
+
+        public Task<TransportResult> BodyAsync(CancellationToken cancellationToken) => throw new IOException($"Could not write {Secret}");
+
+        public Task CommitAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task AbortAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }
 
@@ -127,5 +160,36 @@ public sealed class ComponentFaultTests
         Assert.Empty(await host.Store.ListAsync(null, 10, default)); // nothing was kept
 
         await PipelineHost.SendAsync(smtp, "sender@remote.test", ["user@example.test"], "Subject: fine\r\n\r\nbody\r\n.\r\n"); // the next message goes through
+    }
+
+    [Fact]
+    public async Task A_target_that_throws_is_recorded_as_a_local_error_without_its_message_and_logged_with_it()
+    {
+        using var log = new LogCapture();
+        await using var host = new PipelineHost();
+        await host.StartAsync(new PipelineSetup
+        {
+            MxPipeline = "inbound",
+            Delivery = true,
+            Services = s => s.AddTarget<CrashingTarget>("crashing_target"),
+            Logging = logging => logging.AddProvider(log),
+            Targets = "archive: { type: crashing_target }",
+            Pipelines = """
+                inbound:
+                  deliver_to: [archive]
+                """,
+        });
+        string id;
+        await using (var smtp = await host.ConnectAsync())
+            id = await PipelineHost.SendAsync(smtp, "sender@remote.test", ["user@example.test"], "Subject: archived\r\n\r\nbody\r\n.\r\n");
+
+        var deferred = Assert.Single((await host.WaitAsync(id, m => m.Deliveries.All(d => d.Attempts == 1))).Deliveries);
+        Assert.Equal(DeliveryState.Deferred, deferred.State);
+        Assert.Equal("4.3.0", deferred.LastReply!.Reply.Enhanced.ToString());
+        Assert.Equal("local error in delivery; see the log", deferred.LastReply.Reply.Text);
+        var entry = Assert.Single(log.Entries, e => e.EventId.Id == 3003);
+        Assert.Equal(LogLevel.Error, entry.Level);
+        Assert.Contains($"{id}: target archive failed", entry.Message, StringComparison.Ordinal);
+        Assert.Contains(CrashingTarget.Secret, Assert.IsType<IOException>(entry.Exception).Message, StringComparison.Ordinal);
     }
 }
