@@ -27,6 +27,7 @@ public sealed partial class HermodHost : IAsyncDisposable
     private WebApplication _app = null!;
     private readonly List<(ListenerOptions Options, ListenOptions Kestrel)> _smtp = [];
     private ListenOptions? _http;
+    private IReadOnlyList<string> _warnings = [];
 
     public IServiceProvider Services => _app.Services;
 
@@ -80,7 +81,7 @@ public sealed partial class HermodHost : IAsyncDisposable
         services.AddHermodSmtp(config.Smtp, _ => CertificateProvider.Load(options, config.Tls));
         extend?.Invoke(services);
 
-        var host = new HermodHost();
+        var host = new HermodHost { _warnings = config.Warnings };
         builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = InlineIo.Enabled); // the sessions' code too, not only the socket's
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -143,6 +144,8 @@ public sealed partial class HermodHost : IAsyncDisposable
         var logger = _app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Hermod");
         var options = _app.Services.GetRequiredService<HermodOptions>();
         LogStarted(logger, options.Hostname, Path.GetFullPath(options.DataDir));
+        foreach (var warning in _warnings)
+            LogConfigWarning(logger, warning);
         foreach (var (listener, kestrel) in _smtp)
             LogSmtpListening(logger, listener.Name, listener.Role.ToString().ToLowerInvariant(), listener.Tls.ToString().ToLowerInvariant(), kestrel.EndPoint);
         LogHttpListening(logger, _http!.EndPoint);
@@ -165,4 +168,7 @@ public sealed partial class HermodHost : IAsyncDisposable
 
     [LoggerMessage(3, LogLevel.Information, "HTTP on http://{EndPoint}")]
     private static partial void LogHttpListening(ILogger logger, EndPoint endPoint);
+
+    [LoggerMessage(4, LogLevel.Warning, "Configuration: {Warning}")]
+    private static partial void LogConfigWarning(ILogger logger, string warning);
 }

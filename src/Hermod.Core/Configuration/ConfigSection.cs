@@ -9,8 +9,9 @@ namespace Hermod.Core.Configuration;
 /// problem as "file:line: key: reason" (the key path from the root), so one run reports all of them; a value that is
 /// absent or invalid reads as null and the caller keeps its default. Keys nobody reads are reported by
 /// <see cref="Known"/>: a typo must not pass silently. The sections reached from one another (<see cref="Section(string)"/>,
-/// <see cref="Sections"/>, <see cref="SectionOf"/>) share one list of <see cref="Errors"/>; <see cref="Separate"/>
-/// starts a new one.
+/// <see cref="Sections"/>, <see cref="SectionOf"/>) share one list of <see cref="Errors"/> and one of
+/// <see cref="Warnings"/> (what still works but should change, such as a deprecated key); <see cref="Separate"/>
+/// starts new ones.
 /// </summary>
 public sealed class ConfigSection
 {
@@ -18,18 +19,20 @@ public sealed class ConfigSection
 
     private readonly ConfigMap _map;
     private readonly List<string> _errors;
+    private readonly List<string> _warnings;
     private readonly string _source;
 
-    private ConfigSection(ConfigMap map, string key, List<string> errors, string source)
+    private ConfigSection(ConfigMap map, string key, List<string> errors, List<string> warnings, string source)
     {
         _map = map;
         Key = key;
         _errors = errors;
+        _warnings = warnings;
         _source = source;
     }
 
     /// <summary>A section over <paramref name="map"/> with its own errors; <paramref name="source"/> names nodes that have no origin (the file, or "(defaults)").</summary>
-    public static ConfigSection Create(ConfigMap map, string key, string source) => new(map, key, [], source);
+    public static ConfigSection Create(ConfigMap map, string key, string source) => new(map, key, [], [], source);
 
     /// <summary>An empty section (configured without options).</summary>
     public static ConfigSection Empty(string key) => Create(new ConfigMap(), key, Defaults);
@@ -44,6 +47,9 @@ public sealed class ConfigSection
     public string Origin => _map.Origin;
 
     public IReadOnlyList<string> Errors => _errors;
+
+    /// <summary>What works but should change, as "file:line: key: reason"; reported without stopping the start.</summary>
+    public IReadOnlyList<string> Warnings => _warnings;
 
     /// <summary>The keys and values as written, for sections keyed by name (routes, targets, pipelines).</summary>
     public IReadOnlyDictionary<string, ConfigNode> Entries => _map.Entries;
@@ -79,6 +85,10 @@ public sealed class ConfigSection
     /// <summary>Records a problem at the line of <paramref name="node"/>, named by <paramref name="key"/> under this section.</summary>
     public void Error(ConfigNode node, string key, string reason) => Record(node, Join(Key, key), reason);
 
+    /// <summary>Records a warning about <paramref name="key"/> at the line of its value.</summary>
+    public void Warning(string key, string reason) =>
+        _warnings.Add($"{((Node(key) ?? _map).Origin is { Length: > 0 } origin ? origin : _source)}: {Join(Key, key)}: {reason}");
+
     private void Record(ConfigNode node, string path, string reason) =>
         _errors.Add($"{(node.Origin.Length > 0 ? node.Origin : _source)}: {path}: {reason}");
 
@@ -92,13 +102,13 @@ public sealed class ConfigSection
     public ConfigSection? SectionOf(ConfigNode node, string key)
     {
         if (node is ConfigMap map)
-            return new ConfigSection(map, Join(Key, key), _errors, _source);
+            return new ConfigSection(map, Join(Key, key), _errors, _warnings, _source);
         Error(node, key, "must be a mapping of keys");
         return null;
     }
 
     /// <summary><paramref name="map"/> at <paramref name="key"/> under this section, with errors of its own (a component's, reported when it is built).</summary>
-    public ConfigSection Separate(ConfigMap map, string key) => new(map, Join(Key, key), [], _source);
+    public ConfigSection Separate(ConfigMap map, string key) => new(map, Join(Key, key), [], [], _source);
 
     /// <summary>
     /// A list of mappings, e.g. <c>keys: [{ domain, selector, key }]</c>: each item as its own section keyed

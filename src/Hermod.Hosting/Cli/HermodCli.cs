@@ -114,6 +114,8 @@ public static class HermodCli
                 Console.Error.WriteLine($"hermod: {e.Message}");
                 return ConfigError;
             }
+            foreach (var warning in config.Warnings)
+                Console.Error.WriteLine($"hermod: warning: {warning}");
             Console.WriteLine($"configuration ok: {config.Smtp.Listeners.Count} SMTP listener(s), {config.Policy.Pipelines.Count} pipeline(s), " +
                 $"{config.Delivery.Targets.Count} target(s), HTTP on {config.Http.Address}, data in {Path.GetFullPath(config.Hermod.DataDir)}");
             return 0;

@@ -26,12 +26,14 @@ public static class HermodConfigBinder
     {
         ArgumentNullException.ThrowIfNull(root);
         var c = new HermodConfiguration();
-        root.Known("hostname", "data_dir", "storage", "smtp", "tls", "users", "http", "log", "dns", "routes", "delivery",
+        root.Known("hostname", "data_dir", "cluster", "storage", "smtp", "tls", "users", "http", "log", "dns", "routes", "delivery",
             "mini_mailgun", "api", "retention", "webhooks", "pipelines", "targets");
         c.Hermod.Hostname = root.String("hostname") ?? c.Hermod.Hostname;
         if (!ConfigNames.IsHostname(c.Hermod.Hostname))
             root.ErrorAtSection("hostname", $"'{c.Hermod.Hostname}' is not a valid host name");
         c.Hermod.DataDir = root.String("data_dir") ?? c.Hermod.DataDir;
+        if (root.Section("cluster") is { } cluster)
+            c.Hermod.NodeName = BindNodeName(cluster) ?? c.Hermod.NodeName;
         c.Storage = BindStorage(root) ?? c.Storage;
         c.Smtp = SmtpConfigBinder.Bind(root, c.Hermod.Hostname);
         if (root.Section("tls") is { } tls)
@@ -47,19 +49,35 @@ public static class HermodConfigBinder
         CheckPipelineNames(root, c);
         if (root.Errors.Count > 0)
             throw new ConfigException(root.Errors);
+        c.Warnings = [.. root.Warnings];
         return c;
     }
 
-    /// <summary>storage: goes to the provider it names (default: the first one); null when it names none known.</summary>
+    /// <summary>cluster: { node_name } — letters, digits, '.', '-' and '_', at most 64: it is written into every lease and log line.</summary>
+    private static string? BindNodeName(ConfigSection cluster)
+    {
+        cluster.Known("node_name");
+        var name = cluster.String("node_name");
+        if (name is not null && (name.Length is 0 or > 64 || !name.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '.' or '-' or '_')))
+        {
+            cluster.ErrorAtSection("node_name", $"'{name}' is not a node name (1 to 64 letters, digits, '.', '-', '_')");
+            return null;
+        }
+        return name;
+    }
+
+    /// <summary>storage: goes to the provider it names (default: the first one), which reads storage.&lt;name&gt;:; null when it names none known.</summary>
     private static StorageOptions? BindStorage(ConfigSection root)
     {
         if (root.Section("storage") is not { } storage)
             return null;
         var name = storage.String("provider") ?? StorageProviders.All[0].Name;
-        if (StorageProviders.All.FirstOrDefault(p => p.Name == name) is { } provider)
-            return provider.Bind(storage);
-        storage.ErrorAtSection("provider", $"'{name}' is not supported (supported: {string.Join(", ", StorageProviders.All.Select(p => p.Name))})");
-        return null;
+        var provider = StorageProviders.All.FirstOrDefault(p => p.Name == name);
+        var options = provider?.Bind(storage);
+        if (provider is null)
+            storage.ErrorAtSection("provider", $"'{name}' is not supported (supported: {string.Join(", ", StorageProviders.All.Select(p => p.Name))})");
+        storage.Known(["provider", .. StorageProviders.All.Select(p => p.Name)]); // another provider's settings may stay while it is not chosen
+        return options;
     }
 
     private static TlsOptions BindTls(ConfigSection tls)

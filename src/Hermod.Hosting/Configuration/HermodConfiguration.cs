@@ -14,7 +14,7 @@ namespace Hermod.Hosting.Configuration;
 /// </summary>
 public sealed class HermodConfiguration
 {
-    /// <summary>hostname:, data_dir: — what every area reads.</summary>
+    /// <summary>hostname:, data_dir:, cluster: — what every area reads.</summary>
     public HermodOptions Hermod { get; set; } = new();
 
     /// <summary>storage:, as the chosen provider read it.</summary>
@@ -40,4 +40,7 @@ public sealed class HermodConfiguration
 
     /// <summary>pipelines:.</summary>
     public PolicyOptions Policy { get; set; } = new();
+
+    /// <summary>What works but should change (a deprecated key), as "file:line: key: reason": check-config prints them, serve logs them.</summary>
+    public IReadOnlyList<string> Warnings { get; set; } = [];
 }
