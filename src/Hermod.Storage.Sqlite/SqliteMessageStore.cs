@@ -17,19 +17,23 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
     private readonly GroupCommitWriter _writer;
     private readonly WalCheckpointer _checkpointer;
     private readonly BlobSegments _segments;
+    private readonly DataDirectoryLock? _lock;
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}";
 
     /// <param name="recover">
     /// true for the process that runs the queue (the server): work an earlier run left unfinished is taken up again —
     /// deliveries in flight become due, held ones get another look, bodies staged but never accepted are dropped.
     /// false for a process that only inspects or edits the queue (the command line), possibly while a server runs:
-    /// that work is the running server's, not left over.
+    /// that work is the running server's, not left over. Only a store that recovers holds the data directory
+    /// (<see cref="DataDirectoryLock"/>).
     /// </param>
+    /// <exception cref="IOException">With <paramref name="recover"/>: another server holds the data directory.</exception>
     public SqliteMessageStore(HermodOptions hermod, SqliteStorageOptions options, HermodMetrics metrics, TimeProvider time, ILogger logger, bool recover = true)
     {
         ArgumentNullException.ThrowIfNull(hermod);
         ArgumentNullException.ThrowIfNull(options);
         Directory.CreateDirectory(hermod.DataDir);
+        _lock = recover ? DataDirectoryLock.Acquire(hermod.DataDir) : null;
         DatabasePath = Path.GetFullPath(Path.Combine(hermod.DataDir, "hermod.db"));
         _connectionString = new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = true }.ToString();
         _chunkSize = options.ChunkSize;
@@ -261,6 +265,7 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
         _checkpointer.Dispose();
         _segments.Dispose();
         SqliteConnection.ClearAllPools();
+        _lock?.Dispose();
     }
 
     /// <summary>
