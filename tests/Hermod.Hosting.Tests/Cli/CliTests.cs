@@ -33,6 +33,33 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Check_config_prints_warnings_and_still_passes()
+    {
+        var old = Path.Combine(_dir, "old.yaml");
+        await File.WriteAllTextAsync(old, "storage:\n  max_batch: 64\n");
+        var result = await CliRunner.RunAsync(["check-config", "--config", old]);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains($"hermod: warning: {old}:2: storage.max_batch: is deprecated: write it as storage.sqlite.max_batch", result.Stderr);
+        Assert.Contains("configuration ok", result.Stdout);
+    }
+
+    [Fact]
+    public async Task A_second_serve_on_the_same_data_directory_is_refused_naming_the_first_and_the_queue_commands_still_work()
+    {
+        await using var first = await HermodProcess.StartAsync();
+        var second = Path.Combine(_dir, "second.yaml");
+        await File.WriteAllTextAsync(second, $"data_dir: {first.DataDir}\n" +
+            "smtp: { listeners: [ { name: mx, address: \"127.0.0.1:0\", tls: none } ] }\nhttp: { address: \"127.0.0.1:0\" }\n");
+        var refused = await CliRunner.RunAsync(["serve", "--config", second]);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains($"the data directory {first.DataDir} is in use by process {first.Pid}", refused.Stderr);
+        var list = await CliRunner.RunAsync(["queue", "list", "--config", second]);
+        Assert.Equal(0, list.ExitCode);
+        Assert.Contains("0 message(s)", list.Stdout);
+        Assert.False(first.HasExited);
+    }
+
+    [Fact]
     public async Task Serve_refuses_to_start_on_invalid_config()
     {
         var bad = Path.Combine(_dir, "bad.yaml");

@@ -130,6 +130,10 @@ public sealed class ConfigLoaderTests : IDisposable
     [InlineData("smtp:\n  limits: { max_command_line: 100 }\n", "smtp.limits.max_command_line: '100' is not a size from 512 to 65536 bytes")]
     [InlineData("users: [ { name: bob, password_hash: plain } ]\n", ":1: users[0].password_hash: is not a hash made by 'hermod hash-password'")]
     [InlineData("storage: { provider: mysql }\n", ":1: storage.provider: 'mysql' is not supported")]
+    [InlineData("storage: { sqlite: { max_batsh: 5 } }\n", ":1: storage.sqlite.max_batsh: unknown key")]
+    [InlineData("storage: { mysql: { max_pool: 5 } }\n", ":1: storage.mysql: unknown key (known here: provider, sqlite")]
+    [InlineData("cluster: { node_name: 'a b' }\n", ":1: cluster.node_name: 'a b' is not a node name")]
+    [InlineData("cluster: { name: mx1 }\n", ":1: cluster.name: unknown key")]
     [InlineData("tls: { certificate: cert.pem }\n", ":1: tls: set both certificate and key")]
     [InlineData("hostname: 'bad host'\n", ":1: hostname: 'bad host' is not a valid host name")]
     [InlineData("smtp: [1, 2]\n", ":1: smtp: must be a mapping of keys")]
@@ -139,6 +143,22 @@ public sealed class ConfigLoaderTests : IDisposable
         var error = Assert.Single(Errors(yaml));
         Assert.StartsWith(Path.Combine(_dir, "hermod.yaml"), error);
         Assert.Contains(expected, error);
+    }
+
+    [Fact]
+    public void Storage_settings_go_under_the_providers_name_and_the_old_keys_still_read_with_a_warning()
+    {
+        var nested = Load(Write("storage: { sqlite: { max_batch: 7, chunk_size: 64KB } }\ncluster: { node_name: mx-2 }\n"));
+        var sqlite = Assert.IsType<SqliteStorageOptions>(nested.Storage);
+        Assert.Equal((7, 64 * 1024), (sqlite.MaxBatch, sqlite.ChunkSize));
+        Assert.Empty(nested.Warnings);
+        Assert.Equal("mx-2", nested.Hermod.NodeName);
+        Assert.Equal(System.Net.Dns.GetHostName(), Load(null).Hermod.NodeName);
+
+        var path = Write("storage:\n  provider: sqlite\n  max_batch: 9\n");
+        var old = Load(path);
+        Assert.Equal(9, Assert.IsType<SqliteStorageOptions>(old.Storage).MaxBatch);
+        Assert.Equal($"{path}:3: storage.max_batch: is deprecated: write it as storage.sqlite.max_batch", Assert.Single(old.Warnings));
     }
 
     [Fact]
