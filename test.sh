@@ -15,6 +15,7 @@ command -v curl >/dev/null || missing+=(curl)
 /usr/bin/python3 -c "import dkim, nacl" 2>/dev/null || missing+=(python3-dkim python3-nacl)
 /usr/bin/python3 -c "import spf, yaml" 2>/dev/null || missing+=(python3-spf python3-yaml)
 command -v node >/dev/null || missing+=(nodejs npm)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing peers: ${missing[*]}"
   as_root apt-get update -q
