@@ -1,4 +1,4 @@
-using System.Buffers;
+using Hermod.Core.IO;
 using Hermod.Core.Storage;
 
 namespace Hermod.Storage.Sqlite;
@@ -10,8 +10,7 @@ namespace Hermod.Storage.Sqlite;
 /// </summary>
 internal sealed class SqliteBlobWriter(SqliteMessageStore store, int chunkSize) : IBlobWriter
 {
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(Math.Min(chunkSize, 4096));
-    private int _count;
+    private readonly PooledBuffer _buffer = new(Math.Min(chunkSize, 4096));
     private bool _disposed;
 
     public long Length { get; private set; }
@@ -26,42 +25,30 @@ internal sealed class SqliteBlobWriter(SqliteMessageStore store, int chunkSize) 
     /// <summary>Some chunk of this body went to a segment file (its record must not be durable before the segment is).</summary>
     public bool InSegments { get; set; }
 
-    public bool ShouldFlush => _count >= chunkSize;
+    public bool ShouldFlush => _buffer.Count >= chunkSize;
 
     public void Advance(int count)
     {
-        _count += count;
+        _buffer.Advance(count);
         Length += count;
     }
 
     public Memory<byte> GetMemory(int sizeHint = 0)
     {
-        Ensure(sizeHint);
-        return _buffer.AsMemory(_count);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _buffer.GetMemory(sizeHint);
     }
 
     public Span<byte> GetSpan(int sizeHint = 0)
     {
-        Ensure(sizeHint);
-        return _buffer.AsSpan(_count);
-    }
-
-    private void Ensure(int sizeHint)
-    {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        sizeHint = Math.Max(sizeHint, 1);
-        if (_buffer.Length - _count >= sizeHint)
-            return;
-        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _count + sizeHint));
-        _buffer.AsSpan(0, _count).CopyTo(bigger);
-        Release();
-        _buffer = bigger;
+        return _buffer.GetSpan(sizeHint);
     }
 
     /// <summary>Sends the buffered bytes to storage as the next chunk (no fsync needed: see <see cref="GroupCommitWriter"/>).</summary>
     public async ValueTask FlushAsync(CancellationToken cancellationToken)
     {
-        if (_count == 0)
+        if (_buffer.Count == 0)
             return;
         await store.WriteChunkAsync(this);
     }
@@ -70,13 +57,7 @@ internal sealed class SqliteBlobWriter(SqliteMessageStore store, int chunkSize) 
     /// Hands the buffered bytes over (the taker returns the array to the pool) and starts a new buffer — none after the
     /// <paramref name="last"/> chunk: a record waiting for its commit holds one pooled array, not two.
     /// </summary>
-    public (byte[] Data, int Count) TakeBuffer(bool last)
-    {
-        var taken = (_buffer, _count);
-        _buffer = last ? [] : ArrayPool<byte>.Shared.Rent(Math.Min(chunkSize, Math.Max(4096, _count)));
-        _count = 0;
-        return taken;
-    }
+    public (byte[] Data, int Count) TakeBuffer(bool last) => _buffer.Take(last ? 0 : Math.Min(chunkSize, Math.Max(4096, _buffer.Count)));
 
     public byte[]? ContentHash { get; set; }
 
@@ -90,15 +71,9 @@ internal sealed class SqliteBlobWriter(SqliteMessageStore store, int chunkSize) 
         ObjectDisposedException.ThrowIf(_disposed, this);
         var stagingId = StagingId;
         var chunks = ChunksWritten;
-        var tail = _buffer.AsSpan(0, _count).ToArray();
+        var tail = _buffer.Written.ToArray();
         Stream stream = new ChunkStream(async (seq, ct) => seq < chunks ? await store.ReadChunkAsync(stagingId, seq, ct) : seq == chunks ? tail : null);
         return ValueTask.FromResult(ChunkStream.Decode(stream, ContentEncoding));
-    }
-
-    private void Release()
-    {
-        if (_buffer.Length > 0) // not the empty one after the last chunk
-            ArrayPool<byte>.Shared.Return(_buffer);
     }
 
     public async ValueTask DisposeAsync()
@@ -106,7 +81,7 @@ internal sealed class SqliteBlobWriter(SqliteMessageStore store, int chunkSize) 
         if (_disposed)
             return;
         _disposed = true;
-        Release();
+        _buffer.Release();
         if (StagingId != 0 && !Accepted)
             await store.DropStagingAsync(StagingId);
     }

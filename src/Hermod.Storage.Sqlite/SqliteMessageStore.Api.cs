@@ -1,41 +1,28 @@
-using System.Security.Cryptography;
-using System.Text;
 using Hermod.Core.Storage;
-using Microsoft.Data.Sqlite;
+using Hermod.Core.Storage.Tables;
 
 namespace Hermod.Storage.Sqlite;
 
 /// <summary>API keys (stored as SHA-256 of their secret part), idempotent responses, attempt and event history.</summary>
 public sealed partial class SqliteMessageStore : IApiStore
 {
-    private const string KeyPrefix = "hmd_";
-
     public async Task<string> CreateApiKeyAsync(string tenant, CancellationToken cancellationToken)
     {
-        // hmd_<public id>_<secret>: the id finds the row, the secret is checked against its hash
-        var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
-        var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_');
-        await _writer.EnqueueAsync(new ExecOp("INSERT INTO api_keys (tenant, prefix, hash, created) VALUES ($p0, $p1, $p2, $p3)",
-            tenant, id, SHA256.HashData(Encoding.UTF8.GetBytes(secret)), Now));
-        return $"{KeyPrefix}{id}_{secret}";
+        var (key, id, secretHash) = ApiKeys.Create();
+        await _writer.EnqueueAsync(new ExecOp("INSERT INTO api_keys (tenant, prefix, hash, created) VALUES ($p0, $p1, $p2, $p3)", tenant, id, secretHash, Now));
+        return key;
     }
 
     public async Task<string?> AuthenticateAsync(string key, CancellationToken cancellationToken)
     {
-        if (!key.StartsWith(KeyPrefix, StringComparison.Ordinal) || key.Length > 200)
-            return null;
-        var parts = key[KeyPrefix.Length..].Split('_', 2);
-        if (parts.Length != 2)
+        if (!ApiKeys.TryParse(key, out var id, out var secret))
             return null;
         await using var connection = Open();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT tenant, hash FROM api_keys WHERE prefix = $prefix";
-        command.Parameters.AddWithValue("$prefix", parts[0]);
+        command.Parameters.AddWithValue("$prefix", id);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
-            return null;
-        var expected = (byte[])reader.GetValue(1);
-        return CryptographicOperations.FixedTimeEquals(expected, SHA256.HashData(Encoding.UTF8.GetBytes(parts[1]))) ? reader.GetString(0) : null;
+        return await reader.ReadAsync(cancellationToken) && ApiKeys.Matches((byte[])reader.GetValue(1), secret) ? reader.GetString(0) : null;
     }
 
     public async Task<IdempotentResponse?> FindIdempotentAsync(string tenant, string key, CancellationToken cancellationToken)
@@ -64,13 +51,8 @@ public sealed partial class SqliteMessageStore : IApiStore
             FROM attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.message_id = $id ORDER BY a.id
             """;
         command.Parameters.AddWithValue("$id", messageId);
-        var result = new List<AttemptView>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-            result.Add(new AttemptView(reader.GetInt64(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
-                reader.IsDBNull(2) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)),
-                NullableString(reader, 3), reader.IsDBNull(4) ? null : reader.GetInt32(4), NullableString(reader, 5), NullableString(reader, 6)));
-        return result;
+        return await MessageRows.ReadAttemptsAsync(reader, cancellationToken);
     }
 
     public async Task<IReadOnlyList<DeliveryEvent>> EventsAsync(string? messageId, string? tenant, long after, int limit, CancellationToken cancellationToken)
@@ -88,12 +70,8 @@ public sealed partial class SqliteMessageStore : IApiStore
         command.Parameters.AddWithValue("$message", (object?)messageId ?? DBNull.Value);
         command.Parameters.AddWithValue("$tenant", (object?)tenant ?? DBNull.Value);
         command.Parameters.AddWithValue("$limit", limit);
-        var result = new List<DeliveryEvent>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-            result.Add(new DeliveryEvent(reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetInt64(2), NullableString(reader, 3),
-                reader.GetString(4), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)), NullableString(reader, 6), NullableString(reader, 7)));
-        return result;
+        return await MessageRows.ReadEventsAsync(reader, cancellationToken);
     }
 
     public QueueSignal EventsWritten { get; } = new();
@@ -110,8 +88,6 @@ public sealed partial class SqliteMessageStore : IApiStore
     public Task SaveWebhookCursorAsync(string url, long lastEvent, CancellationToken cancellationToken) =>
         _writer.EnqueueAsync(new ExecOp("INSERT INTO webhook_cursors (url, last_event) VALUES ($p0, $p1) ON CONFLICT (url) DO UPDATE SET last_event = $p1",
             url, lastEvent));
-
-    private static string? NullableString(SqliteDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
 
     /// <summary>One statement through the writer.</summary>
     private sealed class ExecOp(string sql, params object?[] values) : WriteOp

@@ -1,4 +1,5 @@
 using Hermod.Core.Storage;
+using Hermod.Core.Storage.Tables;
 
 namespace Hermod.Storage.Sqlite;
 
@@ -85,7 +86,7 @@ public sealed partial class SqliteMessageStore
                 SELECT * FROM messages WHERE id IN (SELECT DISTINCT message_id FROM deliveries WHERE dsn_pending IS NOT NULL)
                 AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.message_id = messages.id AND x.state = 'inflight')
                 ORDER BY id LIMIT $limit)
-            SELECT {MessageColumns}, {DeliveryColumns}
+            SELECT {MessageRows.MessageColumns}, {MessageRows.DeliveryColumns}
             FROM sel m JOIN deliveries d ON d.message_id = m.id ORDER BY m.id, d.id
             """;
         command.Parameters.AddWithValue("$limit", max);
@@ -157,7 +158,7 @@ public sealed partial class SqliteMessageStore
                         attempt.MessageId, o.DeliveryId, ended, o.Reply.Reply.Text);
                     continue;
                 }
-                var (state, due, dsn, delayWarned) = OutcomeColumns(o, attempt.Ended);
+                var (state, due, dsn, delayWarned) = MessageRows.OutcomeColumns(o, attempt.Ended);
                 var reply = o.Reply;
                 db.Exec("""
                     UPDATE deliveries SET state = $p1, attempts = attempts + 1, due_at = $p2, lease_owner = NULL,
@@ -171,18 +172,6 @@ public sealed partial class SqliteMessageStore
             MarkFinished(db, attempt.MessageId, ended);
         }
     }
-
-    /// <summary>What an attempt's outcome makes of its delivery: state, next attempt (deferred only), the DSN it owes, whether a delay warning went.</summary>
-    private static (string State, long? Due, string? Dsn, int DelayWarned) OutcomeColumns(RecipientOutcome o, DateTimeOffset ended) => (
-        o.Status switch
-        {
-            AttemptStatus.Delivered => "delivered",
-            AttemptStatus.Failed => "failed",
-            _ => "deferred",
-        },
-        o.Status == AttemptStatus.Deferred ? (o.NextAttempt ?? ended).ToUnixTimeMilliseconds() : null,
-        o.Dsn == DsnKind.None ? null : o.Dsn.ToString().ToLowerInvariant(),
-        o.Dsn == DsnKind.Delay ? 1 : 0);
 
     /// <summary>The attempt's row and its event, for the API, the events feed and <c>queue show</c>.</summary>
     private static void AttemptHistory(WriteContext db, string messageId, long deliveryId, string state, UpstreamReply reply, long started, long ended)

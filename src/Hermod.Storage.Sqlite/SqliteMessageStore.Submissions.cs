@@ -1,4 +1,5 @@
 using Hermod.Core.Storage;
+using Hermod.Core.Storage.Tables;
 
 namespace Hermod.Storage.Sqlite;
 
@@ -8,11 +9,7 @@ public sealed partial class SqliteMessageStore : ISubmissionStore
     public async Task AcceptSubmissionAsync(string submissionId, string clientId, IReadOnlyList<MessageEnvelope> envelopes, string headerPrefix,
         IBlobWriter body, CancellationToken cancellationToken, ReplacedHeader? header = null)
     {
-        if (envelopes.Count == 0)
-            throw new ArgumentException("a submission has at least one envelope", nameof(envelopes));
-        foreach (var envelope in envelopes)
-            if (envelope.SubmissionId != submissionId)
-                throw new ArgumentException($"envelope {envelope.Id} does not belong to submission {submissionId}", nameof(envelopes));
+        MessageRows.CheckSubmission(submissionId, envelopes);
         var blob = (SqliteBlobWriter)body;
         var chunk = await ChunkData.TakeAsync(blob, _segments, last: true);
         await _writer.EnqueueAsync(new SubmissionOp(submissionId, clientId, envelopes, headerPrefix, header, blob, chunk, Now));

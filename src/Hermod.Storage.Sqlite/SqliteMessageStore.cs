@@ -1,8 +1,7 @@
-using System.Net;
 using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
-using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
+using Hermod.Core.Storage.Tables;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
@@ -117,12 +116,12 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
         var filter = state is null ? "" : "WHERE id IN (SELECT message_id FROM deliveries WHERE state = $state)";
         command.CommandText = $"""
             WITH sel AS (SELECT * FROM messages {filter} ORDER BY id LIMIT $limit)
-            SELECT {MessageColumns}, {DeliveryColumns}
+            SELECT {MessageRows.MessageColumns}, {MessageRows.DeliveryColumns}
             FROM sel m JOIN deliveries d ON d.message_id = m.id ORDER BY m.id, d.id
             """;
         command.Parameters.AddWithValue("$limit", limit);
         if (state is not null)
-            command.Parameters.AddWithValue("$state", StateName(state.Value));
+            command.Parameters.AddWithValue("$state", MessageRows.StateName(state.Value));
         return await ReadMessagesAsync(command, cancellationToken);
     }
 
@@ -131,7 +130,7 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
         await using var connection = Open();
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
-            SELECT {MessageColumns}, {DeliveryColumns}
+            SELECT {MessageRows.MessageColumns}, {MessageRows.DeliveryColumns}
             FROM messages m JOIN deliveries d ON d.message_id = m.id WHERE m.id = $id ORDER BY d.id
             """;
         command.Parameters.AddWithValue("$id", id);
@@ -139,58 +138,10 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
         return list.Count == 0 ? null : list[0];
     }
 
-    private const string MessageColumns =
-        "m.id, m.sender, m.size, m.body_type, m.smtputf8, m.ret, m.envid, m.listener, m.client_ip, m.helo, m.auth_user, m.tls, m.created, m.tenant, m.submission_id, m.metadata";
-
-    private const string DeliveryColumns =
-        "d.id, d.recipient, d.route, d.state, d.attempts, d.notify, d.orcpt, d.due_at, d.last_remote, d.last_code, d.last_enhanced, d.last_text, d.dsn_pending";
-
-    private static DeliverySummary ReadDelivery(SqliteDataReader r, int i)
-    {
-        var state = ParseState(r.GetString(i + 3));
-        var reply = r.IsDBNull(i + 9) ? null
-            : new UpstreamReply(r.IsDBNull(i + 8) ? null : r.GetString(i + 8),
-                new SmtpReply(r.GetInt32(i + 9), EnhancedStatusCode.Parse(r.GetString(i + 10)), r.GetString(i + 11)));
-        return new DeliverySummary(
-            r.GetInt64(i), r.GetString(i + 1), r.GetString(i + 2), state, r.GetInt32(i + 4), (DsnNotify)r.GetInt32(i + 5),
-            r.IsDBNull(i + 6) ? null : r.GetString(i + 6),
-            state is DeliveryState.Queued or DeliveryState.Deferred && !r.IsDBNull(i + 7) ? DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(i + 7)) : null,
-            reply,
-            r.IsDBNull(i + 12) ? DsnKind.None : Enum.Parse<DsnKind>(r.GetString(i + 12), ignoreCase: true));
-    }
-
     private static async Task<IReadOnlyList<StoredMessage>> ReadMessagesAsync(SqliteCommand command, CancellationToken cancellationToken)
     {
-        var result = new List<StoredMessage>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        string? currentId = null;
-        List<EnvelopeRecipient> recipients = [];
-        List<DeliverySummary> deliveries = [];
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            var id = reader.GetString(0);
-            if (id != currentId)
-            {
-                currentId = id;
-                recipients = [];
-                deliveries = [];
-                var source = new MessageSource(reader.GetString(7), IPAddress.Parse(reader.GetString(8)), reader.GetString(9),
-                    reader.IsDBNull(10) ? null : reader.GetString(10), reader.IsDBNull(11) ? null : reader.GetString(11),
-                    reader.IsDBNull(13) ? null : reader.GetString(13));
-                var envelope = new MessageEnvelope(id, reader.GetString(1), recipients, source,
-                    reader.GetString(3) == "8bitmime" ? BodyType.EightBitMime : BodyType.SevenBit,
-                    reader.GetInt64(4) != 0,
-                    reader.IsDBNull(5) ? DsnReturn.Default : reader.GetString(5) == "full" ? DsnReturn.Full : DsnReturn.Headers,
-                    reader.IsDBNull(6) ? null : reader.GetString(6),
-                    reader.IsDBNull(14) ? null : reader.GetString(14),
-                    reader.IsDBNull(15) ? null : reader.GetString(15));
-                result.Add(new StoredMessage(envelope, reader.GetInt64(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(12)), deliveries));
-            }
-            var delivery = ReadDelivery(reader, 16);
-            recipients.Add(new EnvelopeRecipient(delivery.Recipient, delivery.Notify, delivery.OriginalRecipient, delivery.Route));
-            deliveries.Add(delivery);
-        }
-        return result;
+        return await MessageRows.ReadAsync(reader, cancellationToken);
     }
 
     public async Task<bool> CopyContentAsync(string id, Stream destination, CancellationToken cancellationToken)
@@ -254,10 +205,6 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
         }
         return await _segments.ReadAsync(extent, cancellationToken);
     }
-
-    internal static string StateName(DeliveryState state) => state.ToString().ToLowerInvariant();
-
-    private static DeliveryState ParseState(string name) => Enum.Parse<DeliveryState>(name, ignoreCase: true);
 
     public async ValueTask DisposeAsync()
     {
@@ -357,25 +304,13 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
                     chunk.Insert(db, blobId.Value, blob.ChunksWritten);
             }
 
-            var prefix = System.Text.Encoding.UTF8.GetBytes(headerPrefix);
-            if (header is not null)
-                prefix = [.. prefix, .. header.Block];
-            var offset = header?.ReceivedLength ?? 0;
             var source = envelope.Source;
             // What the next hops answered while the client waited: those deliveries are written as the attempt left them.
             var outcomes = new RecipientOutcome?[envelope.Recipients.Count];
             foreach (var o in cutThrough?.Outcomes ?? [])
                 outcomes[o.DeliveryId] = o;
             var finished = outcomes.Length > 0 && Array.TrueForAll(outcomes, o => o?.Status is AttemptStatus.Delivered or AttemptStatus.Failed);
-            db.Exec("""
-                INSERT INTO messages (id, sender, blob_id, header_prefix, body_offset, size, body_type, smtputf8, ret, envid, listener, client_ip, helo, auth_user, tls, created, tenant, submission_id, metadata, finished)
-                VALUES ($p0, $p1, $p2, $p3, $p18, $p4, $p5, $p6, $p7, $p8, $p9, $p10, $p11, $p12, $p13, $p14, $p15, $p16, $p17, $p19)
-                """,
-                envelope.Id, envelope.Sender, blobId, prefix, prefix.Length + (blob.DecodedLength ?? blob.Length) - offset,
-                envelope.Body == BodyType.EightBitMime ? "8bitmime" : "7bit", envelope.SmtpUtf8 ? 1 : 0,
-                envelope.Ret switch { DsnReturn.Full => "full", DsnReturn.Headers => "hdrs", _ => null },
-                envelope.EnvelopeId, source.Listener, source.ClientAddress.ToString(), source.Helo, source.AuthUser, source.TlsProtocol, now,
-                source.Tenant, envelope.SubmissionId, envelope.Metadata, offset, finished ? now : null);
+            db.Exec(InsertMessage, MessageRows.Values(envelope, headerPrefix, header, blobId.Value, blob.DecodedLength ?? blob.Length, now, finished));
             var deliveryIds = new long[envelope.Recipients.Count];
             for (var i = 0; i < deliveryIds.Length; i++)
             {
@@ -387,7 +322,7 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
                         envelope.Id, rcpt.Address, route, (int)rcpt.Notify, rcpt.OriginalRecipient, now);
                     continue;
                 }
-                var (state, due, dsn, delayWarned) = OutcomeColumns(o, cutThrough!.Ended);
+                var (state, due, dsn, delayWarned) = MessageRows.OutcomeColumns(o, cutThrough!.Ended);
                 var reply = o.Reply;
                 deliveryIds[i] = db.Insert("""
                     INSERT INTO deliveries (message_id, recipient, route, notify, orcpt, state, attempts, due_at, last_remote, last_code, last_enhanced, last_text, dsn_pending, delay_warned)
@@ -409,7 +344,7 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
             if (envelope.QuarantineReason is { } reason) // why it waits for an operator: the API's events and queue show tell
                 db.Exec("INSERT INTO events (message_id, type, at, detail) VALUES ($p0, 'quarantined', $p1, $p2)", envelope.Id, now, reason);
             foreach (var o in cutThrough?.Outcomes ?? []) // the first attempt, made while the client waited
-                AttemptHistory(db, envelope.Id, deliveryIds[o.DeliveryId], OutcomeColumns(o, cutThrough!.Ended).State, o.Reply,
+                AttemptHistory(db, envelope.Id, deliveryIds[o.DeliveryId], MessageRows.OutcomeColumns(o, cutThrough!.Ended).State, o.Reply,
                     cutThrough.Started.ToUnixTimeMilliseconds(), cutThrough.Ended.ToUnixTimeMilliseconds());
             if (idempotent is not null) // a retried request with the same key gets this response, never a second message
                 db.Exec("INSERT INTO idempotency (tenant, key, request_hash, status, response, created) VALUES ($p0, $p1, $p2, $p3, $p4, $p5)",
@@ -418,4 +353,7 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
 
         public override void Release() => chunk.Release();
     }
+
+    private const string InsertMessage = $"INSERT INTO messages ({MessageRows.InsertColumns}) VALUES " +
+        "($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8, $p9, $p10, $p11, $p12, $p13, $p14, $p15, $p16, $p17, $p18, $p19)";
 }

@@ -21,13 +21,7 @@ public static class SqliteStorageServiceCollectionExtensions
         services.TryAddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<HermodMetrics>();
-        services.TryAddSingleton(sp => new SqliteMessageStore(sp.GetRequiredService<HermodOptions>(), options, sp.GetRequiredService<HermodMetrics>(),
+        return services.AddStore(sp => new SqliteMessageStore(sp.GetRequiredService<HermodOptions>(), options, sp.GetRequiredService<HermodMetrics>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetService<ILoggerFactory>()?.CreateLogger("Hermod.Storage") ?? NullLogger.Instance, recover));
-        services.TryAddSingleton<IMessageStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
-        services.TryAddSingleton<IDeliveryQueue>(sp => sp.GetRequiredService<SqliteMessageStore>());
-        services.TryAddSingleton<ISubmissionStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
-        services.TryAddSingleton<IRetentionStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
-        services.TryAddSingleton<IApiStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
-        return services;
     }
 }

@@ -5,6 +5,7 @@ using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
+using Hermod.TestKit.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -47,7 +48,7 @@ public sealed class BlobSegmentTests : IAsyncLifetime
 
     private static Task<byte[]> ReadAsync(SqliteMessageStore store, string id) => StoreKit.ReadAsync(store, id);
 
-    private long Scalar(string sql) => StoreKit.Scalar(Path.Combine(_options.DataDir, "hermod.db"), sql);
+    private long Scalar(string sql) => SqliteHarness.Scalar(Path.Combine(_options.DataDir, "hermod.db"), sql);
 
     [Theory]
     [InlineData(16 * 1024 - 1, 0)] // below the threshold: in the database

@@ -1,152 +1,50 @@
 using System.Buffers;
-using System.Net;
 using System.Security.Cryptography;
 using System.Text;
-using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
-using Microsoft.Data.Sqlite;
+using Hermod.TestKit.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Hermod.Storage.Sqlite.Tests;
 
+/// <summary>What only the SQLite store does: its writer's thread and hold-back, its schema upgrades, its write-ahead log.</summary>
 public sealed class SqliteMessageStoreTests : IAsyncLifetime
 {
-    private readonly HermodOptions _options = new() { DataDir = Directory.CreateTempSubdirectory("hermod-store-").FullName };
-    private readonly SqliteStorageOptions _storage = new() { ChunkSize = 4096 };
+    private readonly SqliteHarness _harness = new();
+    private readonly SqliteStorageOptions _storage = new() { ChunkSize = StoreHarness<SqliteMessageStore>.ChunkSize };
 
-    private SqliteMessageStore Open() => new(_options, _storage, new HermodMetrics(), TimeProvider.System, NullLogger.Instance);
+    private SqliteMessageStore Open() => _harness.Open(TimeProvider.System, new HermodMetrics());
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public Task DisposeAsync()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_options.DataDir, recursive: true);
-        return Task.CompletedTask;
-    }
+    public async Task DisposeAsync() => await _harness.DisposeAsync();
 
     private static MessageEnvelope Envelope(params string[] recipients) => new(
         QueueId.New(TimeProvider.System), "sender@remote.test", [.. recipients.Select(r => new EnvelopeRecipient(r))],
-        new MessageSource("mx", IPAddress.Loopback, "client.test", null, null));
+        new MessageSource("mx", System.Net.IPAddress.Loopback, "client.test", null, null));
 
-    private static async Task<string> AcceptAsync(SqliteMessageStore store, byte[] body, string prefix = "X-Trace: 1\r\n", params string[] recipients)
+    private static async Task<string> AcceptAsync(SqliteMessageStore store, byte[] body)
     {
-        var envelope = Envelope(recipients.Length == 0 ? ["u@example.test"] : recipients);
+        var envelope = Envelope("u@example.test");
         await using var blob = await StoreKit.WriteBodyAsync(store, body);
         blob.ContentHash = SHA256.HashData(body); // what the hash processor gives a session's body: the content address
-        await store.AcceptAsync(envelope, prefix, blob, default);
+        await store.AcceptAsync(envelope, "X-Trace: 1\r\n", blob, default);
         return envelope.Id;
     }
 
     private static Task<byte[]> ReadAsync(SqliteMessageStore store, string id) => StoreKit.ReadAsync(store, id);
 
-    private long Scalar(string sql) => StoreKit.Scalar(Path.Combine(_options.DataDir, "hermod.db"), sql);
-
-    [Theory]
-    [InlineData(0)]
-    [InlineData(100)]
-    [InlineData(4096)]
-    [InlineData(50_000)] // many chunks
-    public async Task Bodies_of_any_size_read_back_byte_exact_after_the_trace_prefix(int size)
-    {
-        var body = RandomNumberGenerator.GetBytes(size);
-        await using var store = Open();
-        var id = await AcceptAsync(store, body);
-        var stored = await ReadAsync(store, id);
-        Assert.Equal([.. Encoding.ASCII.GetBytes("X-Trace: 1\r\n"), .. body], stored);
-        var message = (await store.GetAsync(id, default))!;
-        Assert.Equal(size + 12, message.Size);
-    }
-
-    [Fact]
-    public async Task Equal_bodies_are_stored_once_and_counted()
-    {
-        var body = RandomNumberGenerator.GetBytes(20_000);
-        await using var store = Open();
-        var a = await AcceptAsync(store, body, "X-Trace: a\r\n");
-        var b = await AcceptAsync(store, body, "X-Trace: b\r\n");
-        await AcceptAsync(store, RandomNumberGenerator.GetBytes(100));
-        Assert.Equal(2, Scalar("SELECT count(*) FROM blobs"));
-        Assert.Equal(2, Scalar("SELECT max(refcount) FROM blobs"));
-        Assert.Equal(4 + 1, Scalar("SELECT count(*) FROM blob_chunks")); // 20 000 bytes flushed every 5 000 (past 4 KB), plus the small body
-        var storedB = await ReadAsync(store, b);
-        var storedA = await ReadAsync(store, a);
-        Assert.Equal([.. Encoding.ASCII.GetBytes("X-Trace: b\r\n"), .. body], storedB);
-        Assert.Equal([.. Encoding.ASCII.GetBytes("X-Trace: a\r\n"), .. body], storedA);
-    }
-
-    [Fact]
-    public async Task A_body_every_next_hop_took_is_stored_without_its_content_address()
-    {
-        var body = RandomNumberGenerator.GetBytes(100);
-        await using var store = Open();
-        var delivered = new List<string>();
-        for (var i = 0; i < 2; i++)
-        {
-            var envelope = Envelope("u@example.test");
-            await using var blob = await StoreKit.WriteBodyAsync(store, body);
-            blob.ContentHash = SHA256.HashData(body);
-            var now = DateTimeOffset.UtcNow;
-            var attempt = new CutThroughAttempt(now, now, [new RecipientOutcome(0, AttemptStatus.Delivered, new UpstreamReply("mx.example.test", new SmtpReply(250, new(2, 0, 0), "ok")))]);
-            await store.AcceptAsync(envelope, "X-Trace: 1\r\n", blob, default, cutThrough: attempt);
-            delivered.Add(envelope.Id);
-        }
-        await AcceptAsync(store, body);
-        await AcceptAsync(store, body); // queued: these two share their blob, keyed by its hash
-
-        Assert.Equal(3, Scalar("SELECT count(*) FROM blobs"));
-        Assert.Equal(2, Scalar("SELECT count(*) FROM blobs WHERE hash IS NULL AND refcount = 1"));
-        Assert.Equal(2, Scalar("SELECT refcount FROM blobs WHERE hash IS NOT NULL"));
-        byte[] stored = [.. Encoding.ASCII.GetBytes("X-Trace: 1\r\n"), .. body];
-        foreach (var id in delivered)
-            Assert.Equal(stored, await ReadAsync(store, id));
-    }
-
-    /// <summary>Adds each commit's batch size to <paramref name="batches"/> (lock it to read).</summary>
-    private static System.Diagnostics.Metrics.MeterListener ListenToCommits(HermodMetrics metrics, List<long> batches)
-    {
-        var listener = new System.Diagnostics.Metrics.MeterListener();
-        listener.InstrumentPublished = (i, l) =>
-        {
-            if (ReferenceEquals(i, metrics.CommitBatchSize))
-                l.EnableMeasurementEvents(i);
-        };
-        listener.SetMeasurementEventCallback<long>((_, v, _, _) =>
-        {
-            lock (batches)
-                batches.Add(v);
-        });
-        listener.Start();
-        return listener;
-    }
-
-    [Fact]
-    public async Task Concurrent_accepts_share_commits()
-    {
-        var metrics = new HermodMetrics();
-        var batches = new List<long>();
-        using var listener = ListenToCommits(metrics, batches);
-
-        await using var store = new SqliteMessageStore(_options, _storage, metrics, TimeProvider.System, NullLogger.Instance);
-        var ids = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(() => AcceptAsync(store, BitConverter.GetBytes(i), "", $"r{i}@example.test"))));
-        Assert.Equal(200, (await store.ListAsync(null, 1000, default)).Count);
-        Assert.Equal(200, ids.Distinct().Count());
-        lock (batches)
-        {
-            Assert.Equal(200, batches.Sum());
-            Assert.True(batches.Count < 200, $"200 accepts took {batches.Count} commits: no group commit");
-        }
-    }
+    private long Scalar(string sql) => SqliteHarness.Scalar(_harness.DatabasePath, sql);
 
     [Fact]
     public async Task Records_of_messages_every_next_hop_took_share_commits_and_are_delivered()
     {
         var metrics = new HermodMetrics();
         var batches = new List<long>();
-        using var listener = ListenToCommits(metrics, batches);
-        await using var store = new SqliteMessageStore(_options, _storage, metrics, TimeProvider.System, NullLogger.Instance);
+        using var listener = StoreKit.ListenToCommits(metrics, batches);
+        await using var store = new SqliteMessageStore(_harness.Options, _storage, metrics, TimeProvider.System, NullLogger.Instance);
 
         // One after another, at the pace of a single session: nobody waits for these records.
         var records = new List<Task>();
@@ -198,222 +96,6 @@ public sealed class SqliteMessageStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_cut_through_attempt_is_written_with_the_message_as_the_queue_would_record_it()
-    {
-        await using var store = Open();
-        var now = DateTimeOffset.UtcNow;
-        var next = now.AddMinutes(5);
-        UpstreamReply Reply(int code, string enhanced) => new("mx.example.test", new SmtpReply(code, EnhancedStatusCode.Parse(enhanced), $"said {code}"));
-        var mixed = Envelope("ok@example.test", "gone@example.test", "later@example.test", "waiting@example.test");
-        await using (var blob = store.CreateBlobWriter())
-            await store.AcceptAsync(mixed, "", blob, default, cutThrough: new CutThroughAttempt(now, now,
-            [
-                new RecipientOutcome(0, AttemptStatus.Delivered, Reply(250, "2.0.0")),
-                new RecipientOutcome(1, AttemptStatus.Failed, Reply(550, "5.1.1"), Dsn: DsnKind.Failure),
-                new RecipientOutcome(2, AttemptStatus.Deferred, Reply(451, "4.3.0"), NextAttempt: next),
-            ]));
-        var deliveries = (await store.GetAsync(mixed.Id, default))!.Deliveries;
-        Assert.Equal([DeliveryState.Delivered, DeliveryState.Failed, DeliveryState.Deferred, DeliveryState.Queued], deliveries.Select(d => d.State));
-        Assert.Equal([1, 1, 1, 0], deliveries.Select(d => d.Attempts));
-        Assert.Equal([250, 550, 451], deliveries.Take(3).Select(d => d.LastReply!.Reply.Code));
-        Assert.Equal(DsnKind.Failure, deliveries[1].DsnPending);
-        Assert.Equal(next.ToUnixTimeMilliseconds(), deliveries[2].NextAttempt!.Value.ToUnixTimeMilliseconds());
-        Assert.Equal(3, Scalar($"SELECT count(*) FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE message_id = '{mixed.Id}')"));
-        Assert.Equal(4, Scalar($"SELECT count(*) FROM events WHERE message_id = '{mixed.Id}'")); // accepted, then each answer
-        Assert.Equal(0, Scalar($"SELECT count(*) FROM messages WHERE id = '{mixed.Id}' AND finished IS NOT NULL"));
-
-        // Every recipient answered for good: the message is finished (retention counts from now) and the queue has nothing.
-        var done = Envelope("a@example.test", "b@example.test");
-        await using (var blob = store.CreateBlobWriter())
-            await store.AcceptAsync(done, "", blob, default, cutThrough: new CutThroughAttempt(now, now,
-                [new RecipientOutcome(0, AttemptStatus.Delivered, Reply(250, "2.0.0")), new RecipientOutcome(1, AttemptStatus.Failed, Reply(550, "5.1.1"))]));
-        Assert.Equal(1, Scalar($"SELECT count(*) FROM messages WHERE id = '{done.Id}' AND finished IS NOT NULL"));
-        Assert.Equal(0, Scalar($"SELECT count(*) FROM deliveries WHERE message_id = '{done.Id}' AND due_at IS NOT NULL"));
-    }
-
-    [Fact]
-    public async Task A_write_that_fails_in_a_shared_commit_spoils_none_of_the_others()
-    {
-        await using var store = Open();
-        async Task<string> AcceptAsync(int i, string? key)
-        {
-            var envelope = Envelope($"r{i}@example.test");
-            await using var blob = await StoreKit.WriteBodyAsync(store, Encoding.ASCII.GetBytes($"Subject: {i}\r\n\r\nbody\r\n"));
-            await store.AcceptAsync(envelope, "", blob, key is null ? null : new IdempotentResponse("acme", key, [1], 202, "{}"), default);
-            return envelope.Id;
-        }
-
-        // Two of them carry the same idempotency key: the second insert of it fails, whichever commit carries it.
-        var accepts = Enumerable.Range(0, 60).Select(i => Task.Run(() => AcceptAsync(i, i is 17 or 42 ? "same-key" : null))).ToList();
-        await Task.WhenAll(accepts).ContinueWith(_ => { }, TaskScheduler.Default);
-
-        var failed = accepts.Where(t => t.IsFaulted).ToList();
-        var refused = Assert.Single(failed);
-        Assert.IsType<SqliteException>(refused.Exception!.GetBaseException());
-        Assert.Equal(59, (await store.ListAsync(null, 1000, default)).Count);
-        Assert.Equal(59, Scalar("SELECT count(*) FROM deliveries"));
-        Assert.Equal(1, Scalar("SELECT count(*) FROM idempotency"));
-    }
-
-    [Fact]
-    public async Task Deliveries_start_queued_with_their_dsn_parameters()
-    {
-        await using var store = Open();
-        var envelope = Envelope("a@example.test") with
-        {
-            Recipients = [new EnvelopeRecipient("a@example.test", DsnNotify.Failure | DsnNotify.Delay, "rfc822;orig@example.test"), new EnvelopeRecipient("b@example.test")],
-            Ret = DsnReturn.Full,
-            EnvelopeId = "env-1",
-            SmtpUtf8 = true,
-        };
-        await using (var blob = store.CreateBlobWriter())
-            await store.AcceptAsync(envelope, "", blob, default);
-        var message = (await store.GetAsync(envelope.Id, default))!;
-        Assert.Equal(DsnReturn.Full, message.Envelope.Ret);
-        Assert.Equal("env-1", message.Envelope.EnvelopeId);
-        Assert.True(message.Envelope.SmtpUtf8);
-        Assert.Equal(DsnNotify.Failure | DsnNotify.Delay, message.Deliveries[0].Notify);
-        Assert.Equal("rfc822;orig@example.test", message.Deliveries[0].OriginalRecipient);
-        Assert.All(message.Deliveries, d => Assert.Equal(DeliveryState.Queued, d.State));
-        Assert.Single(await store.ListAsync(DeliveryState.Queued, 10, default));
-        Assert.Empty(await store.ListAsync(DeliveryState.Delivered, 10, default));
-        Assert.Null(await store.GetAsync("NOSUCHID", default));
-    }
-
-    [Fact]
-    public async Task Work_claimed_by_a_process_that_died_is_due_again_after_restart()
-    {
-        string id;
-        await using (var store = Open())
-        {
-            id = await AcceptAsync(store, [1, 2, 3], "", "a@one.test", "b@one.test", "c@two.test");
-            var jobs = await store.ClaimAsync(10, TimeSpan.FromHours(1), default);
-            Assert.Equal(2, jobs.Count); // one per destination
-            Assert.Empty(await store.ClaimAsync(10, TimeSpan.FromHours(1), default)); // in flight under the lease
-            Assert.All((await store.GetAsync(id, default))!.Deliveries, d => Assert.Equal(DeliveryState.Inflight, d.State));
-        } // no attempt recorded: as if the process died mid-attempt
-
-        await using (var store = Open())
-        {
-            Assert.All((await store.GetAsync(id, default))!.Deliveries, d => Assert.Equal(DeliveryState.Queued, d.State));
-            var again = await store.ClaimAsync(10, TimeSpan.FromHours(1), default);
-            Assert.Equal(["one.test", "two.test"], again.Select(j => j.Route).Order());
-            Assert.Equal(["a@one.test", "b@one.test"], again.Single(j => j.Route == "one.test").Recipients.Select(r => r.Address));
-        }
-    }
-
-    [Fact]
-    public async Task Held_mail_waits_without_retries_until_a_retry_or_a_restart()
-    {
-        string id;
-        await using (var store = Open())
-        {
-            id = await AcceptAsync(store, [1], "", "a@local.test");
-            var job = Assert.Single(await store.ClaimAsync(10, TimeSpan.FromHours(1), default));
-            await store.RecordAsync(new AttemptRecord(id, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow,
-                [new RecipientOutcome(job.Recipients[0].DeliveryId, AttemptStatus.Held, UpstreamReply.NoReply(null, new(4, 3, 0), "held: no delivery target"))]), default);
-            var held = (await store.GetAsync(id, default))!.Deliveries[0];
-            Assert.Equal((DeliveryState.Held, 0, "held: no delivery target"), (held.State, held.Attempts, held.LastReply!.Reply.Text));
-            Assert.Null(await store.NextDueAsync(default)); // nothing scheduled: no retries, no expiry
-            Assert.Single(await store.ListAsync(DeliveryState.Held, 10, default));
-
-            Assert.Equal(1, await store.RetryNowAsync(id, default)); // the operator releases it
-            Assert.Single(await store.ClaimAsync(10, TimeSpan.FromHours(1), default));
-            await store.RecordAsync(new AttemptRecord(id, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow,
-                [new RecipientOutcome(job.Recipients[0].DeliveryId, AttemptStatus.Held, UpstreamReply.NoReply(null, new(4, 3, 0), "held: no delivery target"))]), default);
-        }
-        await using (var store = Open()) // a restart (maybe with a new route) releases held mail
-        {
-            Assert.Equal(DeliveryState.Queued, (await store.GetAsync(id, default))!.Deliveries[0].State);
-            Assert.Single(await store.ClaimAsync(10, TimeSpan.FromHours(1), default));
-        }
-    }
-
-    [Fact]
-    public async Task An_expired_lease_makes_work_due_again_without_a_restart()
-    {
-        await using var store = Open();
-        await AcceptAsync(store, [1], "", "a@one.test");
-        Assert.Single(await store.ClaimAsync(10, TimeSpan.FromMilliseconds(1), default));
-        await Task.Delay(20);
-        Assert.Single(await store.ClaimAsync(10, TimeSpan.FromHours(1), default));
-    }
-
-    [Fact]
-    public async Task Recorded_attempts_set_state_history_and_next_attempt()
-    {
-        await using var store = Open();
-        var id = await AcceptAsync(store, [1], "", "a@one.test", "b@one.test");
-        var job = Assert.Single(await store.ClaimAsync(10, TimeSpan.FromHours(1), default));
-        var next = DateTimeOffset.UtcNow.AddMinutes(5);
-        await store.RecordAsync(new AttemptRecord(id, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow,
-        [
-            new RecipientOutcome(job.Recipients[0].DeliveryId, AttemptStatus.Delivered, new UpstreamReply("mx.one.test", new SmtpReply(250, new(2, 0, 0), "ok"))),
-            new RecipientOutcome(job.Recipients[1].DeliveryId, AttemptStatus.Deferred, new UpstreamReply("mx.one.test", new SmtpReply(451, new(4, 3, 0), "later")), next),
-        ]), default);
-        var message = (await store.GetAsync(id, default))!;
-        Assert.Equal([DeliveryState.Delivered, DeliveryState.Deferred], message.Deliveries.Select(d => d.State));
-        Assert.Equal([1, 1], message.Deliveries.Select(d => d.Attempts));
-        Assert.Equal("451 4.3.0 later", message.Deliveries[1].LastReply!.ToString());
-        Assert.Equal(next.ToUnixTimeMilliseconds(), message.Deliveries[1].NextAttempt!.Value.ToUnixTimeMilliseconds());
-        Assert.Equal(2, Scalar("SELECT count(*) FROM attempts"));
-        Assert.Empty(await store.ClaimAsync(10, TimeSpan.FromHours(1), default)); // deferred: not due yet
-        Assert.Equal(1, await store.RetryNowAsync(id, default));
-        Assert.Single(await store.ClaimAsync(10, TimeSpan.FromHours(1), default));
-    }
-
-    [Fact]
-    public async Task A_body_that_is_never_accepted_leaves_nothing_behind()
-    {
-        await using (var store = Open())
-        {
-            await using var blob = store.CreateBlobWriter();
-            BuffersExtensions.Write(blob, RandomNumberGenerator.GetBytes(10_000).AsSpan());
-            await blob.FlushAsync(default);
-            Assert.Equal(1, Scalar("SELECT count(*) FROM blobs WHERE refcount = 0")); // staged
-        } // disposing the writer drops the staged chunks
-        Assert.Equal(0, Scalar("SELECT count(*) FROM blob_chunks"));
-        Assert.Equal(0, Scalar("SELECT count(*) FROM blobs"));
-    }
-
-    [Fact]
-    public async Task Chunks_staged_by_a_process_that_died_are_removed_at_the_next_start()
-    {
-        await using (var store = Open())
-        {
-            var blob = store.CreateBlobWriter(); // never disposed: as if the process died mid-message
-            BuffersExtensions.Write(blob, RandomNumberGenerator.GetBytes(10_000).AsSpan());
-            await blob.FlushAsync(default);
-            await AcceptAsync(store, [1, 2, 3]);
-        }
-        Assert.Equal(2, Scalar("SELECT count(*) FROM blobs"));
-        await using (var store = Open())
-        {
-            Assert.Equal(1, Scalar("SELECT count(*) FROM blobs WHERE refcount = 1"));
-            Assert.Equal(1, Scalar("SELECT count(*) FROM blob_chunks"));
-            Assert.Single(await store.ListAsync(null, 10, default));
-        }
-    }
-
-    [Fact]
-    public async Task A_body_without_a_content_hash_is_stored_without_a_key_and_kept_across_a_restart()
-    {
-        var body = RandomNumberGenerator.GetBytes(1_500);
-        var envelope = Envelope("u@example.test");
-        await using (var store = Open())
-        {
-            await using var blob = await StoreKit.WriteBodyAsync(store, body); // no hash processor ran: it is never shared
-            await store.AcceptAsync(envelope, "X-Trace: 1\r\n", blob, default);
-        }
-        Assert.Equal(1, Scalar("SELECT count(*) FROM blobs WHERE hash IS NULL AND refcount = 1"));
-        await using (var store = Open()) // the start's clean-up removes staged bodies only
-        {
-            var stored = await ReadAsync(store, envelope.Id);
-            Assert.Equal([.. Encoding.ASCII.GetBytes("X-Trace: 1\r\n"), .. body], stored);
-        }
-    }
-
-    [Fact]
     public async Task A_version_3_database_is_upgraded_in_place_with_its_bodies()
     {
         var small = RandomNumberGenerator.GetBytes(1_000);
@@ -425,7 +107,7 @@ public sealed class SqliteMessageStoreTests : IAsyncLifetime
             b = await AcceptAsync(store, large);
         }
         // blob_chunks as version 3 kept it: WITHOUT ROWID
-        StoreKit.Scalar(Path.Combine(_options.DataDir, "hermod.db"), """
+        SqliteHarness.Scalar(_harness.DatabasePath, """
             CREATE TABLE old (blob_id INTEGER NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL, segment INTEGER, seg_offset INTEGER, length INTEGER,
                 PRIMARY KEY (blob_id, seq)) WITHOUT ROWID;
             INSERT INTO old SELECT blob_id, seq, data, segment, seg_offset, length FROM blob_chunks;
@@ -454,7 +136,7 @@ public sealed class SqliteMessageStoreTests : IAsyncLifetime
     [Fact]
     public async Task The_log_is_copied_into_the_database_shortly_after_commits_without_the_writer_reaching_its_threshold()
     {
-        var database = Path.Combine(_options.DataDir, "hermod.db");
+        var database = _harness.DatabasePath;
         await using var store = Open();
         var before = new FileInfo(database).Length;
         for (var i = 0; i < 100; i++)

@@ -1,41 +1,43 @@
 using System.Net;
 using System.Text;
-using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
 using Hermod.Core.Smtp;
 using Hermod.Core.Storage;
-using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Hermod.Storage.Sqlite.Tests;
+namespace Hermod.TestKit.Storage;
 
-/// <summary>A SQLite store on a manual clock, with helpers to accept, finish and count.</summary>
-public abstract class ManualClockStoreTests : IAsyncLifetime
+/// <summary>A store of the provider under test on a manual clock, with helpers to accept, finish and count.</summary>
+public abstract class ManualClockStoreContract<TStore>(StoreHarness<TStore> harness) : IAsyncLifetime
+    where TStore : IMessageStore, IDeliveryQueue, ISubmissionStore, IRetentionStore, IApiStore, IAsyncDisposable
 {
     protected static readonly TimeSpan Week = TimeSpan.FromDays(7);
+    private TStore? _store;
+
     protected FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2031, 3, 1, 12, 0, 0, TimeSpan.Zero));
-    private readonly HermodOptions _options = new() { DataDir = Directory.CreateTempSubdirectory("hermod-retention-").FullName };
-    private readonly SqliteStorageOptions _storage = new() { ChunkSize = 4096 };
 
-    protected ManualClockStoreTests() => Store = new SqliteMessageStore(_options, _storage, new HermodMetrics(), Clock, NullLogger.Instance);
+    protected StoreHarness<TStore> Harness => harness;
 
-    protected SqliteMessageStore Store { get; }
+    protected TStore Store => _store ?? throw new InvalidOperationException("the store opens in InitializeAsync");
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    public async Task InitializeAsync()
+    {
+        await harness.InitializeAsync();
+        _store = harness.Open(Clock, new HermodMetrics());
+    }
 
     public async Task DisposeAsync()
     {
-        await Store.DisposeAsync();
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_options.DataDir, recursive: true);
+        if (_store is not null)
+            await _store.DisposeAsync();
+        await harness.DisposeAsync();
     }
 
     protected MessageEnvelope Envelope(string[] recipients, string? submissionId = null) => new(
         QueueId.New(Clock), "sender@client.test", [.. recipients.Select(r => new EnvelopeRecipient(r))],
         new MessageSource("http", IPAddress.Loopback, "mx.example.test", null, null), SubmissionId: submissionId);
 
-    protected static async Task<IBlobWriter> BodyAsync(SqliteMessageStore store, byte[] body)
+    protected static async Task<IBlobWriter> BodyAsync(TStore store, byte[] body)
     {
         var blob = await StoreKit.WriteBodyAsync(store, body);
         blob.ContentHash = System.Security.Cryptography.SHA256.HashData(body); // what the hash processor gives a session's body
@@ -60,14 +62,14 @@ public abstract class ManualClockStoreTests : IAsyncLifetime
             [.. message.Deliveries.Select(d => new RecipientOutcome(d.Id, status, reply, null, dsn))]), default);
     }
 
-    protected long Count(string sql, params object[] values) => StoreKit.Scalar(Store.DatabasePath, sql, values);
+    protected Task<long> Count(string sql, params object[] values) => harness.CountAsync(sql, values);
 
     /// <summary>Rows left anywhere that hang on <paramref name="messageId"/>.</summary>
-    protected long RowsOf(string messageId) =>
-        Count("SELECT count(*) FROM messages WHERE id = $p0", messageId)
-        + Count("SELECT count(*) FROM deliveries WHERE message_id = $p0", messageId)
-        + Count("SELECT count(*) FROM events WHERE message_id = $p0", messageId)
-        + Count("SELECT count(*) FROM attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.message_id = $p0", messageId);
+    protected async Task<long> RowsOf(string messageId) =>
+        await Count("SELECT count(*) FROM messages WHERE id = $p0", messageId)
+        + await Count("SELECT count(*) FROM deliveries WHERE message_id = $p0", messageId)
+        + await Count("SELECT count(*) FROM events WHERE message_id = $p0", messageId)
+        + await Count("SELECT count(*) FROM attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.message_id = $p0", messageId);
 
     protected static byte[] Prefixed(string prefix, byte[] body) => [.. Encoding.ASCII.GetBytes(prefix), .. body];
 

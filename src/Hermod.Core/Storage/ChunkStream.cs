@@ -1,9 +1,9 @@
 using System.IO.Compression;
 
-namespace Hermod.Storage.Sqlite;
+namespace Hermod.Core.Storage;
 
 /// <summary>Reads a blob chunk by chunk (one chunk in memory at a time): chunk n comes from a loader until it returns null.</summary>
-internal sealed class ChunkStream(Func<int, CancellationToken, Task<byte[]?>> chunkAt) : Stream
+public sealed class ChunkStream(Func<int, CancellationToken, Task<byte[]?>> chunkAt) : Stream
 {
     private byte[] _current = [];
     private int _next;

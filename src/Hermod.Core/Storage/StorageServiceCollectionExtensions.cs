@@ -1,0 +1,24 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Hermod.Core.Storage;
+
+/// <summary>What every storage provider registers the same way.</summary>
+public static class StorageServiceCollectionExtensions
+{
+    /// <summary>
+    /// One <typeparamref name="TStore"/> made by <paramref name="create"/>, as every storage contract (see
+    /// <see cref="StorageOptions.AddStore"/>); TryAdd: what is registered before stays.
+    /// </summary>
+    public static IServiceCollection AddStore<TStore>(this IServiceCollection services, Func<IServiceProvider, TStore> create)
+        where TStore : class, IMessageStore, IDeliveryQueue, ISubmissionStore, IRetentionStore, IApiStore
+    {
+        services.TryAddSingleton(create);
+        services.TryAddSingleton<IMessageStore>(sp => sp.GetRequiredService<TStore>());
+        services.TryAddSingleton<IDeliveryQueue>(sp => sp.GetRequiredService<TStore>());
+        services.TryAddSingleton<ISubmissionStore>(sp => sp.GetRequiredService<TStore>());
+        services.TryAddSingleton<IRetentionStore>(sp => sp.GetRequiredService<TStore>());
+        services.TryAddSingleton<IApiStore>(sp => sp.GetRequiredService<TStore>());
+        return services;
+    }
+}
