@@ -4,6 +4,7 @@ using Hermod.Core.Security;
 using Hermod.Delivery.Configuration;
 using Hermod.Hosting.Configuration;
 using Hermod.Smtp.Configuration;
+using Hermod.Storage.Postgres;
 using Hermod.Storage.Sqlite;
 
 namespace Hermod.Hosting.Tests.Configuration;
@@ -55,6 +56,21 @@ public sealed class ConfigLoaderTests : IDisposable
         Assert.Equal(defaults.MinDataRate, o.Smtp.Limits.MinDataRate);
         Assert.Equal(new SmtpTimeouts().DataBlock, o.Smtp.Timeouts.DataBlock);
         Assert.Equal(new SqliteStorageOptions().ChunkSize, Assert.IsType<SqliteStorageOptions>(o.Storage).ChunkSize);
+    }
+
+    [Fact]
+    public void Storage_on_postgres_binds_its_own_section_and_the_node_name()
+    {
+        var o = Load(Write("""
+            storage:
+              provider: postgres
+              postgres: { connection_string: "Host=db.test;Username=hermod;Database=hermod", max_pool: 20 }
+              sqlite: { max_batch: 64 }
+            cluster: { node_name: mx2 }
+            """));
+        var postgres = Assert.IsType<PostgresStorageOptions>(o.Storage);
+        Assert.Equal(("Host=db.test;Username=hermod;Database=hermod", 20, 512), (postgres.ConnectionString, postgres.MaxPool, postgres.MaxBatch));
+        Assert.Equal("mx2", o.Hermod.NodeName);
     }
 
     [Fact]
@@ -131,9 +147,13 @@ public sealed class ConfigLoaderTests : IDisposable
     [InlineData("users: [ { name: bob, password_hash: plain } ]\n", ":1: users[0].password_hash: is not a hash made by 'hermod hash-password'")]
     [InlineData("storage: { provider: mysql }\n", ":1: storage.provider: 'mysql' is not supported")]
     [InlineData("storage: { sqlite: { max_batsh: 5 } }\n", ":1: storage.sqlite.max_batsh: unknown key")]
-    [InlineData("storage: { mysql: { max_pool: 5 } }\n", ":1: storage.mysql: unknown key (known here: provider, sqlite")]
+    [InlineData("storage: { mysql: { max_pool: 5 } }\n", ":1: storage.mysql: unknown key (known here: provider, sqlite, postgres)")]
     [InlineData("cluster: { node_name: 'a b' }\n", ":1: cluster.node_name: 'a b' is not a node name")]
     [InlineData("cluster: { name: mx1 }\n", ":1: cluster.name: unknown key")]
+    [InlineData("storage: { provider: postgres }\n", ":1: storage.postgres: is required with provider postgres")]
+    [InlineData("storage:\n  provider: postgres\n  postgres:\n    connection_string: Host=db.test\n    max_pool: 0\n",
+        ":5: storage.postgres.max_pool: '0' is not a whole number from 1 to 10000")]
+    [InlineData("storage:\n  provider: postgres\n  postgres: { max_pool: 5 }\n", ":3: storage.postgres.connection_string: is required")]
     [InlineData("tls: { certificate: cert.pem }\n", ":1: tls: set both certificate and key")]
     [InlineData("hostname: 'bad host'\n", ":1: hostname: 'bad host' is not a valid host name")]
     [InlineData("smtp: [1, 2]\n", ":1: smtp: must be a mapping of keys")]

@@ -1,0 +1,60 @@
+using Hermod.Core.Storage;
+using Hermod.Core.Storage.Tables;
+
+namespace Hermod.Storage.Postgres;
+
+/// <summary>Mini-MailGun submissions: one row per request (its id unique across the cluster), its envelopes are messages with <c>submission_id</c> set.</summary>
+public sealed partial class PostgresMessageStore : ISubmissionStore
+{
+    public async Task AcceptSubmissionAsync(string submissionId, string clientId, IReadOnlyList<MessageEnvelope> envelopes, string headerPrefix,
+        IBlobWriter body, CancellationToken cancellationToken, ReplacedHeader? header = null)
+    {
+        MessageRows.CheckSubmission(submissionId, envelopes);
+        var blob = (PostgresBlobWriter)body;
+        var now = Now;
+        await _writer.EnqueueAsync(new SubmissionOp(submissionId, clientId, [.. envelopes.Select(e => new Accepted(e, headerPrefix, header, null, now))], blob));
+        blob.Accepted = true;
+        Signal.Set();
+        EventsWritten.Set();
+    }
+
+    public async Task<SubmissionStatus?> GetSubmissionStatusAsync(string submissionId, string clientId, CancellationToken cancellationToken)
+    {
+        await using var connection = await _source.OpenConnectionAsync(cancellationToken);
+        await using var command = Commands.Create(connection, """
+            SELECT count(d.id),
+                   count(*) FILTER (WHERE d.state = 'delivered'),
+                   count(*) FILTER (WHERE d.state IN ('failed', 'cancelled'))
+            FROM submissions s
+            JOIN messages m ON m.submission_id = s.id
+            JOIN deliveries d ON d.message_id = m.id
+            WHERE s.id = $1 AND s.client_id = $2
+            """, [submissionId, clientId]);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+            return null;
+        var (total, delivered, undeliverable) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+        if (total == 0)
+            return null; // unknown, another client's, or gone with retention
+        return delivered == total ? SubmissionStatus.Sent
+            : undeliverable == total ? SubmissionStatus.Undeliverable
+            : SubmissionStatus.Queued;
+    }
+
+    /// <summary>The submission row and all its envelopes in one commit; the envelopes share the body's blob, each adding a reference.</summary>
+    private sealed class SubmissionOp(string submissionId, string clientId, IReadOnlyList<Accepted> envelopes, PostgresBlobWriter blob) : WriteOp
+    {
+        public override async Task ExecuteAsync(WriteContext db)
+        {
+            var now = envelopes[0].Now;
+            await db.ExecAsync("INSERT INTO submissions (id, client_id, created) VALUES ($1, $2, $3)", submissionId, clientId, now);
+            var blobId = await StoreBlobAsync(db, blob, keyed: true, now);
+            for (var i = 0; i < envelopes.Count; i++)
+            {
+                if (i > 0)
+                    await db.ExecAsync("UPDATE blobs SET refcount = refcount + 1 WHERE id = $1", blobId);
+                await InsertMessageAsync(db, envelopes[i], blob, blobId);
+            }
+        }
+    }
+}
