@@ -45,8 +45,9 @@ public sealed partial class SqliteMessageStore : ISubmissionStore
 
     /// <summary>
     /// The submission row and all its envelopes in one savepoint of one commit. Each envelope is accepted as
-    /// <see cref="AcceptOp"/> accepts a message, so they share the body's blob: the first stores it (or finds an equal
-    /// one), every further envelope adds a reference.
+    /// <see cref="AcceptOp"/> accepts a message, and they share the body's blob: the first stores it (or finds an equal
+    /// one), every further envelope adds a reference to that blob — by its id, since a body nobody hashed has no
+    /// content address to be found by.
     /// </summary>
     private sealed class SubmissionOp(string submissionId, string clientId, IReadOnlyList<MessageEnvelope> envelopes, string headerPrefix,
         ReplacedHeader? header, SqliteBlobWriter blob, ChunkData chunk, long now) : WriteOp
@@ -57,11 +58,14 @@ public sealed partial class SqliteMessageStore : ISubmissionStore
             var stagingId = blob.StagingId;
             try
             {
+                long? shared = null;
                 foreach (var envelope in envelopes)
                 {
-                    new AcceptOp(envelope, headerPrefix, header, blob, chunk, now).Execute(db);
+                    var accept = new AcceptOp(envelope, headerPrefix, header, blob, chunk, now, shared: shared);
+                    accept.Execute(db);
+                    shared = accept.BlobId;
                     // The staged chunks (if any) became the blob or were dropped for an equal one: further envelopes
-                    // must only find it by its hash and add a reference, not treat the staging row again.
+                    // add a reference to it, never treat the staging row again.
                     blob.StagingId = 0;
                 }
             }

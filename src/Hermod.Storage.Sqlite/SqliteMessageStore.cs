@@ -262,8 +262,12 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
 
     /// <summary>The message, its recipients and its body become durable together.</summary>
     private sealed class AcceptOp(MessageEnvelope envelope, string headerPrefix, ReplacedHeader? header, SqliteBlobWriter blob, ChunkData chunk, long now,
-        IReadOnlyList<long>? clearDsn = null, IdempotentResponse? idempotent = null, CutThroughAttempt? cutThrough = null, bool background = false) : WriteOp
+        IReadOnlyList<long>? clearDsn = null, IdempotentResponse? idempotent = null, CutThroughAttempt? cutThrough = null, bool background = false,
+        long? shared = null) : WriteOp
     {
+        /// <summary>The blob the message refers to, once executed: <c>shared</c> when given (a further envelope of a submission), else stored or found.</summary>
+        public long BlobId { get; private set; }
+
         /// <summary>Delivered upstream, every recipient: the next hops are responsible, so no fsync is waited for.</summary>
         public override bool NeedsSync => cutThrough?.DeliveredAll(envelope.Recipients.Count) != true;
 
@@ -280,11 +284,11 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
             // a random place of the index per message). A body every next hop took goes without one too: no delivery
             // reads it again, so sharing it saves little, and its hash's place in the index cost a page write per record.
             var hash = NeedsSync ? blob.ContentHash : null;
-            var blobId = hash is not null ? db.Scalar("SELECT id FROM blobs WHERE hash = $p0", hash) as long? : null;
+            var blobId = shared ?? (hash is not null ? db.Scalar("SELECT id FROM blobs WHERE hash = $p0", hash) as long? : null);
             if (blobId is not null)
             {
                 db.Exec("UPDATE blobs SET refcount = refcount + 1 WHERE id = $p0", blobId);
-                if (blob.StagingId != 0) // an equal body is stored already: the staged copy goes
+                if (shared is null && blob.StagingId != 0) // an equal body is stored already: the staged copy goes
                 {
                     db.Exec("DELETE FROM blob_chunks WHERE blob_id = $p0", blob.StagingId);
                     db.Exec("DELETE FROM blobs WHERE id = $p0", blob.StagingId);
@@ -310,7 +314,8 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
             foreach (var o in cutThrough?.Outcomes ?? [])
                 outcomes[o.DeliveryId] = o;
             var finished = outcomes.Length > 0 && Array.TrueForAll(outcomes, o => o?.Status is AttemptStatus.Delivered or AttemptStatus.Failed);
-            db.Exec(InsertMessage, MessageRows.Values(envelope, headerPrefix, header, blobId.Value, blob.DecodedLength ?? blob.Length, now, finished));
+            BlobId = blobId.Value;
+            db.Exec(InsertMessage, MessageRows.Values(envelope, headerPrefix, header, BlobId, blob.DecodedLength ?? blob.Length, now, finished));
             var deliveryIds = new long[envelope.Recipients.Count];
             for (var i = 0; i < deliveryIds.Length; i++)
             {

@@ -59,6 +59,20 @@ public abstract class SubmissionContract<TStore>(StoreHarness<TStore> harness) :
     }
 
     [Fact]
+    public async Task A_body_nobody_hashed_and_staged_in_chunks_reaches_every_envelope_whole()
+    {
+        const string Submission = "00112233445566778899aabbccddeeff";
+        var body = RandomNumberGenerator.GetBytes(3 * StoreHarness<TStore>.ChunkSize + 100); // several chunks staged before the accept
+        var envelopes = new[] { Envelope(["a@one.test"], Submission), Envelope(["b@two.test"], Submission), Envelope(["c@three.test"], Submission) };
+        await using (var blob = await StoreKit.WriteBodyAsync(Store, body)) // no hash processor: no content address
+            await Store.AcceptSubmissionAsync(Submission, "client", envelopes, "Received: z\r\n", blob, default);
+        foreach (var envelope in envelopes)
+            Assert.Equal(Prefixed("Received: z\r\n", body), await ContentAsync(envelope.Id));
+        Assert.Equal(1, await Count("SELECT count(*) FROM blobs"));
+        Assert.Equal(3, await Count("SELECT refcount FROM blobs"));
+    }
+
+    [Fact]
     public async Task The_status_is_only_for_the_client_that_sent_it()
     {
         const string Submission = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
