@@ -26,6 +26,7 @@ public sealed partial class PostgresMessageStore : IMessageStore, IDeliveryQueue
     private readonly NotificationListener? _listener;
     private readonly NodeMonitor? _monitor;
     private readonly string _node;
+    private int _disposed;
 
     /// <param name="recover">
     /// true for the process that runs the queue (the server): the work this node left unfinished in an earlier run is
@@ -226,8 +227,14 @@ public sealed partial class PostgresMessageStore : IMessageStore, IDeliveryQueue
 
     private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
+    /// <summary>
+    /// Stops the heartbeat, the listener and the writer, then closes the pool. A container that resolved the store as
+    /// each storage contract disposes it once per contract: only the first call does anything.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         if (_monitor is not null)
             await _monitor.DisposeAsync();
         if (_listener is not null)
