@@ -123,10 +123,24 @@ public static class Program
 
         private IDeliveryQueue Queue => _services.GetRequiredService<IDeliveryQueue>();
 
-        public static Task<World> OpenAsync(Options options)
+        private static int _opened;
+
+        /// <summary>
+        /// The configuration's store on a data directory of its own; a store that does not live in the data directory
+        /// (a database server) gets its own database when the configuration says where: <c>{world}</c> in it becomes
+        /// 1, 2, 3, 4 for the runs in turn (bench/queue.sh makes those databases).
+        /// </summary>
+        public static async Task<World> OpenAsync(Options options)
         {
-            var config = ConfigLoader.Load(options.Config);
             var dataDir = Directory.CreateTempSubdirectory("hermod-queuebench-").FullName;
+            var path = options.Config;
+            if (path is not null)
+            {
+                path = Path.Combine(dataDir, "hermod.yaml");
+                var text = await File.ReadAllTextAsync(options.Config!);
+                await File.WriteAllTextAsync(path, text.Replace("{world}", $"{Interlocked.Increment(ref _opened)}", StringComparison.Ordinal));
+            }
+            var config = ConfigLoader.Load(path);
             config.Hermod.DataDir = dataDir;
             var services = new ServiceCollection();
             services.AddSingleton(config.Hermod);
@@ -134,7 +148,7 @@ public static class Program
             services.AddSingleton<HermodMetrics>();
             services.AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
             config.Storage.AddStore(services, recover: true);
-            return Task.FromResult(new World(services.BuildServiceProvider(), dataDir));
+            return new World(services.BuildServiceProvider(), dataDir);
         }
 
         /// <summary>Accepts <paramref name="deliveries"/> / 10 messages of 10 recipients, 32 at a time (group commits as under load).</summary>
