@@ -41,10 +41,7 @@ public sealed class PostgresServer : IAsyncLifetime
         for (var attempt = 0; ; attempt++)
         {
             Port = FreeTcpPort();
-            var start = await Peers.RunAsync(Program(Path.Combine(_bin, "pg_ctl")), Arguments(Path.Combine(_bin, "pg_ctl"),
-                ["start", "-w", "-t", "60", "-D", DataPath, "-l", LogPath, "-o",
-                    $"-c listen_addresses=127.0.0.1 -c port={Port} -c unix_socket_directories={_directory} -c max_connections=300 -c fsync=off -c full_page_writes=off"]),
-                CommandTimeout);
+            var start = await StartServerAsync();
             if (start.ExitCode == 0)
                 break;
             if (attempt == 4) // most likely the port was taken meanwhile; five times means something else
@@ -52,6 +49,22 @@ public sealed class PostgresServer : IAsyncLifetime
         }
         await PsqlAsync("postgres", $"CREATE ROLE {Role} LOGIN CREATEDB");
     }
+
+    /// <summary>Stops the server (fast: its sessions are ended), keeping its data — the database gone away.</summary>
+    public Task StopAsync() => RunAsPostgresAsync(Path.Combine(_bin, "pg_ctl"), ["stop", "-m", "fast", "-w", "-D", DataPath]);
+
+    /// <summary>Starts the server <see cref="StopAsync"/> stopped, on the same port.</summary>
+    public async Task StartAgainAsync()
+    {
+        var start = await StartServerAsync();
+        Assert.True(start.ExitCode == 0, $"PostgreSQL would not start again on port {Port}\n{start.Describe()}\n--- server log ---\n{ReadLog()}");
+    }
+
+    private Task<ProcessResult> StartServerAsync() =>
+        Peers.RunAsync(Program(Path.Combine(_bin, "pg_ctl")), Arguments(Path.Combine(_bin, "pg_ctl"),
+            ["start", "-w", "-t", "60", "-D", DataPath, "-l", LogPath, "-o",
+                $"-c listen_addresses=127.0.0.1 -c port={Port} -c unix_socket_directories={_directory} -c max_connections=300 -c fsync=off -c full_page_writes=off"]),
+            CommandTimeout);
 
     /// <summary>A new, empty database owned by <see cref="Role"/>; its connection string.</summary>
     public async Task<string> CreateDatabaseAsync()
