@@ -1,5 +1,6 @@
 namespace Hermod.Core.Storage;
 
+/// <summary>One recipient's delivery as stored. <see cref="Node"/>: while it is in flight, who holds its lease (the node's name).</summary>
 public sealed record DeliverySummary(
     long Id,
     string Recipient,
@@ -10,4 +11,5 @@ public sealed record DeliverySummary(
     string? OriginalRecipient,
     DateTimeOffset? NextAttempt = null,
     UpstreamReply? LastReply = null,
-    DsnKind DsnPending = DsnKind.None);
+    DsnKind DsnPending = DsnKind.None,
+    string? Node = null);

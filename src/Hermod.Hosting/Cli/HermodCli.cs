@@ -201,6 +201,7 @@ public static class HermodCli
                 foreach (var d in message.Deliveries)
                 {
                     header.Append(CultureInfo.InvariantCulture, $"recipient: <{d.Recipient}> {StateText(d.State)} attempts={d.Attempts}");
+                    header.Append(d.Node is null ? "" : $" node={d.Node}");
                     header.Append(d.Notify == DsnNotify.Default ? "" : $" notify={d.Notify}").Append(d.OriginalRecipient is null ? "" : $" orcpt={d.OriginalRecipient}");
                     header.Append(d.State == DeliveryState.Deferred && d.NextAttempt is { } next ? $" next={next:O}" : "").Append(d.LastReply is { } last ? $" last=\"{last}\"" : "").Append('\n');
                 }
@@ -349,7 +350,7 @@ public static class HermodCli
         foreach (var m in messages)
         {
             var sender = m.Envelope.Sender.Length == 0 ? "<>" : m.Envelope.Sender;
-            Console.WriteLine($"{m.Envelope.Id,-20} {Age(now - m.Created),8} {m.Size,10} {MessageState(m),-9} {sender} -> {string.Join(", ", m.Deliveries.Select(d => d.Recipient))}");
+            Console.WriteLine($"{m.Envelope.Id,-20} {Age(now - m.Created),8} {m.Size,10} {MessageState(m),-9} {sender} -> {string.Join(", ", m.Deliveries.Select(d => d.Node is null ? d.Recipient : $"{d.Recipient} (in flight on {d.Node})"))}");
         }
         Console.WriteLine($"{messages.Count} message(s)");
     }
@@ -379,6 +380,8 @@ public static class HermodCli
                     writer.WriteString("next_attempt", next);
                 if (d.LastReply is { } last)
                     writer.WriteString("last_reply", last.ToString());
+                if (d.Node is { } node)
+                    writer.WriteString("node", node);
                 writer.WriteEndObject();
             }
             writer.WriteEndArray();

@@ -268,6 +268,22 @@ public abstract class MessageStoreContract<TStore>(StoreHarness<TStore> harness)
     }
 
     [Fact]
+    public async Task A_delivery_in_flight_names_the_holder_of_its_lease_until_its_attempt_is_recorded()
+    {
+        await using var store = Open();
+        var id = await AcceptAsync(store, [1], "", "a@one.test");
+        Assert.Null((await store.GetAsync(id, default))!.Deliveries[0].Node);
+        var job = Assert.Single(await store.ClaimAsync(10, TimeSpan.FromHours(1), default));
+        var inFlight = (await store.GetAsync(id, default))!.Deliveries[0];
+        Assert.Equal(DeliveryState.Inflight, inFlight.State);
+        Assert.False(string.IsNullOrEmpty(inFlight.Node));
+        Assert.Equal(inFlight.Node, Assert.Single(await store.ListAsync(DeliveryState.Inflight, 10, default)).Deliveries[0].Node);
+        await store.RecordAsync(new AttemptRecord(id, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow,
+            [new RecipientOutcome(job.Recipients[0].DeliveryId, AttemptStatus.Delivered, new UpstreamReply("mx.one.test", new(250, new(2, 0, 0), "ok")))]), default);
+        Assert.Null((await store.GetAsync(id, default))!.Deliveries[0].Node);
+    }
+
+    [Fact]
     public async Task An_expired_lease_makes_work_due_again_without_a_restart()
     {
         await using var store = Open();

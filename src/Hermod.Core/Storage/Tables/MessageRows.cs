@@ -14,7 +14,7 @@ public static class MessageRows
         "m.id, m.sender, m.size, m.body_type, m.smtputf8, m.ret, m.envid, m.listener, m.client_ip, m.helo, m.auth_user, m.tls, m.created, m.tenant, m.submission_id, m.metadata";
 
     public const string DeliveryColumns =
-        "d.id, d.recipient, d.route, d.state, d.attempts, d.notify, d.orcpt, d.due_at, d.last_remote, d.last_code, d.last_enhanced, d.last_text, d.dsn_pending";
+        "d.id, d.recipient, d.route, d.state, d.attempts, d.notify, d.orcpt, d.due_at, d.last_remote, d.last_code, d.last_enhanced, d.last_text, d.dsn_pending, d.lease_owner";
 
     public static string StateName(DeliveryState state) => state.ToString().ToLowerInvariant();
 
@@ -65,7 +65,8 @@ public static class MessageRows
             r.GetInt64(i), r.GetString(i + 1), r.GetString(i + 2), state, r.GetInt32(i + 4), (DsnNotify)r.GetInt32(i + 5), NullableString(r, i + 6),
             state is DeliveryState.Queued or DeliveryState.Deferred && !r.IsDBNull(i + 7) ? DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(i + 7)) : null,
             reply,
-            r.IsDBNull(i + 12) ? DsnKind.None : Enum.Parse<DsnKind>(r.GetString(i + 12), ignoreCase: true));
+            r.IsDBNull(i + 12) ? DsnKind.None : Enum.Parse<DsnKind>(r.GetString(i + 12), ignoreCase: true),
+            state == DeliveryState.Inflight ? NullableString(r, i + 13) : null);
     }
 
     /// <summary>What an attempt's outcome makes of its delivery: state, next attempt (deferred only), the DSN it owes, whether a delay warning went.</summary>
