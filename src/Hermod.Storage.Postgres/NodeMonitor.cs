@@ -12,12 +12,18 @@ namespace Hermod.Storage.Postgres;
 /// </summary>
 internal sealed partial class NodeMonitor : IAsyncDisposable
 {
+    private const string Register = "INSERT INTO nodes (name, started, heartbeat) VALUES ($1, $2, $2) ON CONFLICT (name) DO UPDATE SET heartbeat = $2";
+
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
     /// <param name="released">Set when work of a dead node became due.</param>
     public NodeMonitor(NpgsqlDataSource source, string node, TimeSpan timeout, TimeProvider time, QueueSignal released, ILogger logger)
     {
+        // Registered before the node takes any work: a node that dies before its first beat is seen dead all the same.
+        using (var connection = source.OpenConnection())
+        using (var command = Commands.Create(connection, Register, [node, time.GetUtcNow().ToUnixTimeMilliseconds()]))
+            command.ExecuteNonQuery();
         // A beat every sixth of the timeout: a node is taken for dead after missing several in a row, not one slow one.
         var interval = timeout / 6;
         _loop = Task.Run(async () =>
@@ -67,7 +73,7 @@ internal sealed partial class NodeMonitor : IAsyncDisposable
         }
 
         await ExecAsync("SET LOCAL synchronous_commit = off"); // a lost beat is made up by the next
-        await ExecAsync("INSERT INTO nodes (name, started, heartbeat) VALUES ($1, $2, $2) ON CONFLICT (name) DO UPDATE SET heartbeat = $2", node, now);
+        await ExecAsync(Register, node, now);
         var released = await ExecAsync("""
             UPDATE deliveries SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END, lease_owner = NULL, due_at = $1
             WHERE state = 'inflight' AND lease_owner IN (SELECT name FROM nodes WHERE heartbeat < $2 AND name <> $3)
