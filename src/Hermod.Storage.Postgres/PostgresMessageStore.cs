@@ -228,8 +228,8 @@ public sealed partial class PostgresMessageStore : IMessageStore, IDeliveryQueue
     private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>
-    /// Stops the heartbeat, the listener and the writer, then closes the pool. A container that resolved the store as
-    /// each storage contract disposes it once per contract: only the first call does anything.
+    /// Stops the heartbeat, the listener and the writer, then closes the pool; only the first call does anything (see
+    /// <see cref="StorageServiceCollectionExtensions.AddStore{TStore}"/>).
     /// </summary>
     public async ValueTask DisposeAsync()
     {

@@ -28,14 +28,6 @@ public sealed class PostgresStoreTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Disposing_again_is_harmless_as_a_container_disposes_it_once_per_contract()
-    {
-        var node = Node("node-a");
-        await node.DisposeAsync();
-        await node.DisposeAsync();
-    }
-
-    [Fact]
     public async Task A_database_with_a_newer_schema_refuses_to_start_naming_both_versions()
     {
         await Node("node-a").DisposeAsync(); // creates the schema

@@ -8,7 +8,9 @@ public static class StorageServiceCollectionExtensions
 {
     /// <summary>
     /// One <typeparamref name="TStore"/> made by <paramref name="create"/>, as every storage contract (see
-    /// <see cref="StorageOptions.AddStore"/>); TryAdd: what is registered before stays.
+    /// <see cref="StorageOptions.AddStore"/>); TryAdd: what is registered before stays. The container disposes the store
+    /// once for each contract it was resolved as, so disposing it again must be harmless (the storage contract tests hold
+    /// every provider to that).
     /// </summary>
     public static IServiceCollection AddStore<TStore>(this IServiceCollection services, Func<IServiceProvider, TStore> create)
         where TStore : class, IMessageStore, IDeliveryQueue, ISubmissionStore, IRetentionStore, IApiStore

@@ -65,8 +65,9 @@ public sealed partial class CheckRunner(IReadOnlyList<ConfiguredCheck> checks, S
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !stop.IsCancellationRequested)
         {
-            LogCheckTimedOut(logger, configured.Check.Name, configured.Timeout, stage, configured.TimeoutResult.Action);
-            return configured.TimeoutResult;
+            var result = configured.TimeoutResult;
+            LogCheckTimedOut(logger, configured.Check.Name, configured.Timeout, stage, result.Action);
+            return result;
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {

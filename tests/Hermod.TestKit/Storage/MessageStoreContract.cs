@@ -59,6 +59,14 @@ public abstract class MessageStoreContract<TStore>(StoreHarness<TStore> harness)
     }
 
     [Fact]
+    public async Task Disposing_again_is_harmless_as_a_container_disposes_it_once_per_contract()
+    {
+        var store = Open();
+        await store.DisposeAsync();
+        await store.DisposeAsync();
+    }
+
+    [Fact]
     public async Task A_replaced_header_block_is_read_in_place_of_the_one_received()
     {
         var received = "Subject: as sent\r\nX-Spam: maybe\r\n\r\n"u8.ToArray();
