@@ -18,7 +18,9 @@
 # MESSAGES_LARGE (5000, 100 KiB bodies), RUN_TIMEOUT (600 s per smtp-source run), QUIET_WAIT (120 s
 # at most to wait for idle CPUs before each run; 0: do not wait), INGEST_ONLY=1,
 # POSTFIX_FRESH=1 (restart Postfix on a new queue directory before every run, not only postsuper -d),
-# SKIP_BUILD=1 (use the existing Release build), KEEP_TMP=1 (keep the work directory).
+# SKIP_BUILD=1 (use the existing Release build), KEEP_TMP=1 (keep the work directory),
+# PROVIDER=postgres (Hermod stores in PostgreSQL instead: a throwaway cluster on the same machine, made by
+# bench/lib/postgres.sh, a fresh database for every run; the statements and round trips per message are printed).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +31,7 @@ MESSAGES_SMALL=${MESSAGES_SMALL:-20000}
 MESSAGES_LARGE=${MESSAGES_LARGE:-5000}
 RUN_TIMEOUT=${RUN_TIMEOUT:-600}
 QUIET_WAIT=${QUIET_WAIT:-120}
+PROVIDER=${PROVIDER:-sqlite}
 TARGET_RATIO=3
 export PATH="$PATH:/usr/sbin:/sbin"
 
@@ -36,11 +39,13 @@ for v in RUNS SESSIONS MESSAGES_SMALL MESSAGES_LARGE RUN_TIMEOUT; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "ingest.sh: $v must be a positive integer, got '${!v}'" >&2; exit 2; }
 done
 [[ $WARMUP =~ ^[0-9]+$ ]] || { echo "ingest.sh: WARMUP must be a number of messages, got '$WARMUP'" >&2; exit 2; }
+[[ $PROVIDER =~ ^(sqlite|postgres)$ ]] || { echo "ingest.sh: PROVIDER must be sqlite or postgres, got '$PROVIDER'" >&2; exit 2; }
 [[ $QUIET_WAIT =~ ^[0-9]+$ ]] || { echo "ingest.sh: QUIET_WAIT must be a number of seconds, got '$QUIET_WAIT'" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || { echo "ingest.sh: run as root (it starts its own Postfix instance)" >&2; exit 2; }
 
 log() { printf '== %s\n' "$*" >&2; }
 warn() { printf '\n!!!!!!!!!! WARNING: %s\n\n' "$*" >&2; }
+. "$ROOT/bench/lib/postgres.sh"
 
 # --- peers -------------------------------------------------------------------------------------
 missing=()
@@ -82,6 +87,7 @@ cleanup() {
   trap - EXIT INT TERM
   [ -z "$SOURCE_PID" ] || kill -TERM "$SOURCE_PID" 2>/dev/null || true
   stop_hermod
+  pg_cluster_stop
   if [ -n "$POSTFIX_UP" ]; then
     postfix -c "$POSTFIX_CONF" stop >/dev/null 2>&1 || true
   fi
@@ -216,10 +222,23 @@ http: { address: 127.0.0.1:$HERMOD_HTTP }
 log: { level: warning }
 EOF
 [ -z "${INGEST_ONLY:-}" ] || echo "delivery: { enabled: false }" >>"$HERMOD_CONFIG"
+if [ "$PROVIDER" = postgres ]; then
+  log "starting a PostgreSQL cluster of its own"
+  pg_cluster_start "$WORK/postgres"
+  pg_sql "CREATE EXTENSION pg_stat_statements" # counts the statements of every database
+  cat >>"$HERMOD_CONFIG" <<EOF
+storage:
+  provider: postgres
+  postgres: { connection_string: "Host=127.0.0.1;Port=$PG_PORT;Username=hermod;Database=hermod" }
+EOF
+fi
 
-# Starts Hermod on an empty data directory.
+# Starts Hermod on an empty data directory (and an empty database).
 start_hermod() {
   rm -rf "$HERMOD_DATA"
+  if [ "$PROVIDER" = postgres ]; then
+    pg_fresh_db hermod
+  fi
   dotnet "$HERMOD_DLL" serve --config "$HERMOD_CONFIG" >>"$HERMOD_LOG" 2>&1 &
   HERMOD_PID=$!
   wait_smtp "$HERMOD_PORT" "$HERMOD_PID" || {
@@ -227,6 +246,24 @@ start_hermod() {
     echo "ingest.sh: Hermod did not answer on 127.0.0.1:$HERMOD_PORT" >&2
     exit 1
   }
+}
+
+# The value of one of Hermod's metrics (GET /metrics), summed over its labels; 0 when it has none.
+hermod_metric() {
+  "$PY" - "http://127.0.0.1:$HERMOD_HTTP/metrics" "$1" <<'PY'
+import sys, urllib.request
+total = 0.0
+for line in urllib.request.urlopen(sys.argv[1], timeout=10).read().decode().splitlines():
+    name = line.split("{")[0].split(" ")[0]
+    if name == sys.argv[2]:
+        total += float(line.rsplit(" ", 1)[1])
+print(f"{total:.0f}")
+PY
+}
+
+# PostgreSQL: how many statements the server ran since the last pg_stat_statements_reset(), in Hermod's database.
+pg_statements() {
+  pg_sql "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = 'hermod' AND s.query NOT LIKE '%pg_stat_statements%'"
 }
 
 hermod_queue_count() {
@@ -349,12 +386,27 @@ run_hermod() {
   start_hermod
   warm_up "$HERMOD_PORT" "$length" "$err"
   check_quiet
+  local trips0=0 commits0=0
+  if [ "$PROVIDER" = postgres ]; then
+    trips0=$(hermod_metric hermod_storage_commit_round_trips_sum)
+    commits0=$(hermod_metric hermod_storage_commit_batch_size_count)
+    pg_sql "SELECT pg_stat_statements_reset()" >/dev/null
+  fi
   timed_source "$HERMOD_PORT" "$count" "$length" "$err" || {
     cat "$err" >&2
     tail -n 20 "$HERMOD_LOG" >&2
     echo "ingest.sh: smtp-source against Hermod failed" >&2
     exit 1
   }
+  if [ "$PROVIDER" = postgres ]; then
+    local statements trips commits
+    statements=$(pg_statements)
+    trips=$(( $(hermod_metric hermod_storage_commit_round_trips_sum) - trips0 ))
+    commits=$(( $(hermod_metric hermod_storage_commit_batch_size_count) - commits0 ))
+    PER_MESSAGE+=("$(awk -v l="$length" -v s="$statements" -v t="$trips" -v c="$commits" -v n="$count" 'BEGIN {
+      printf "%6d B: %.1f statements, %.2f writer round trips, %.3f commits per message", l, s / n, t / n, c / n }')")
+    log "postgres: ${PER_MESSAGE[-1]}"
+  fi
   n=$(hermod_queue_count)
   log "hermod:  $count x $length B in ${SECS}s = $(rate "$count" "$SECS") msg/s; queue holds $n (with the warm-up's $WARMUP)"
   [ "$n" -eq $((count + WARMUP)) ] || warn "Hermod queue holds $n messages, expected $((count + WARMUP))"
@@ -404,6 +456,7 @@ warm_up() {
 
 ROWS=()
 RUNLIST=()
+PER_MESSAGE=()
 measure() {
   local label=$1 count=$2 length=$3 r h p
   local -a hermod=() postfix=()
@@ -430,7 +483,7 @@ measure "100 KiB" "$MESSAGES_LARGE" 102400
 {
   echo
   echo "Durable ingest, smtp-source -s $SESSIONS -d, median of $RUNS run(s), each after a warm-up of $WARMUP messages; target: Hermod >= ${TARGET_RATIO}x Postfix"
-  echo "mode: $MODE"
+  echo "mode: $MODE; Hermod stores in $([ "$PROVIDER" = postgres ] && echo "PostgreSQL (same machine, fsync on, synchronous_commit on)" || echo SQLite)"
   echo "Postfix $([ -n "${POSTFIX_FRESH:-}" ] && echo "restarted on a new queue directory before each run" || echo "queue emptied with postsuper -d ALL after each run")"
   echo "machine: $(nproc) cores, $(uname -sr), Postfix $(postconf -h -d mail_version), .NET SDK $(dotnet --version 2>/dev/null), work dir on $fs"
   echo "just before each run (H, P, H, P, ...): CPU busy % ${BUSY[*]}; fsync/s ${FSYNCS[*]}"
@@ -438,6 +491,10 @@ measure "100 KiB" "$MESSAGES_LARGE" 102400
   printf '%s\n' "${ROWS[@]}"
   echo "each run, msg/s:"
   printf '  %s\n' "${RUNLIST[@]}"
+  if [ "$PROVIDER" = postgres ]; then
+    echo "Hermod on PostgreSQL $(pg_sql "SHOW server_version"), each run (statements: every one the server ran in Hermod's database, queue runner and heartbeat included; round trips and commits: the group-commit writer's):"
+    printf '  %s\n' "${PER_MESSAGE[@]}"
+  fi
 } | tee "$WORK/result.txt"
 mkdir -p "$ROOT/bench/out"
 cp "$WORK/result.txt" "$ROOT/bench/out/ingest-$(date -u +%Y%m%dT%H%M%SZ).txt"

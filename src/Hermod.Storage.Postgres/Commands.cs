@@ -2,14 +2,27 @@ using Npgsql;
 
 namespace Hermod.Storage.Postgres;
 
-/// <summary>Commands with positional parameters ($1, $2, ...), for the writer and for reads on a connection of their own.</summary>
+/// <summary>Commands and batch statements with positional parameters ($1, $2, ...).</summary>
 internal static class Commands
 {
     public static NpgsqlCommand Create(NpgsqlConnection connection, string sql, object?[] values, NpgsqlTransaction? transaction = null)
     {
         var command = new NpgsqlCommand(sql, connection, transaction);
-        foreach (var value in values)
-            command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
+        Add(command.Parameters, values);
         return command;
+    }
+
+    /// <summary>One statement of a batch (<see cref="NpgsqlBatch"/>: several statements, one round trip).</summary>
+    public static NpgsqlBatchCommand Statement(string sql, object?[] values)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        Add(command.Parameters, values);
+        return command;
+    }
+
+    private static void Add(NpgsqlParameterCollection parameters, object?[] values)
+    {
+        foreach (var value in values)
+            parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
     }
 }

@@ -109,68 +109,82 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             batch[i].Complete(commitError ?? errors[i]);
     }
 
-    /// <summary>Every op in one transaction, no savepoints; the error (rolled back) when an op failed.</summary>
+    /// <summary>
+    /// Every op in one transaction, no savepoints; the error (rolled back) when an op failed. The transaction's
+    /// statements are queued: ops that wait for no result share one round trip with BEGIN and COMMIT.
+    /// </summary>
     private async Task<PostgresException?> TryCommitWholeAsync(NpgsqlConnection connection, List<WriteOp> batch)
     {
-        await using var transaction = await connection.BeginTransactionAsync();
-        var db = new WriteContext(connection, transaction);
+        var db = new WriteContext(connection);
         try
         {
-            await BeginAsync(db, batch);
+            Begin(db, batch);
             foreach (var op in batch)
                 await op.ExecuteAsync(db);
+            await CommitAsync(db);
         }
         catch (PostgresException e)
         {
-            await transaction.RollbackAsync();
+            await RollbackAsync(connection);
             return e;
         }
-        await CommitAsync(db);
+        finally
+        {
+            _metrics.CommitRoundTrips.Record(db.RoundTrips);
+        }
         return null;
     }
 
     /// <summary>Each op in a savepoint of one transaction: one that fails (its error kept) spoils nothing else.</summary>
     private async Task CommitEachAsync(NpgsqlConnection connection, List<WriteOp> batch, Exception?[] errors)
     {
-        await using var transaction = await connection.BeginTransactionAsync();
-        var db = new WriteContext(connection, transaction);
-        await BeginAsync(db, batch);
+        var db = new WriteContext(connection);
+        Begin(db, batch);
         for (var i = 0; i < batch.Count; i++)
         {
-            await transaction.SaveAsync("op");
+            db.Queue("SAVEPOINT op");
             try
             {
                 await batch[i].ExecuteAsync(db);
-                await transaction.ReleaseAsync("op");
+                await db.ExecAsync("RELEASE SAVEPOINT op"); // sends the op's statements: a failure is this op's
             }
             catch (PostgresException e)
             {
                 errors[i] = e;
-                await transaction.RollbackAsync("op");
+                await db.ExecAsync("ROLLBACK TO SAVEPOINT op");
             }
         }
         await CommitAsync(db);
+        _metrics.CommitRoundTrips.Record(db.RoundTrips);
     }
 
     /// <summary>
-    /// A batch of nothing durable commits without waiting for the log to reach the disk (a later durable commit
-    /// flushes it, with everything before it).
+    /// Opens the transaction. A batch of nothing durable commits without waiting for the log to reach the disk (a later
+    /// durable commit flushes it, with everything before it).
     /// </summary>
-    private async Task BeginAsync(WriteContext db, List<WriteOp> batch)
+    private void Begin(WriteContext db, List<WriteOp> batch)
     {
         db.Reset();
+        db.Queue("BEGIN");
         var durable = batch.Exists(op => op.Durable);
         if (!durable)
-            await db.ExecAsync("SET LOCAL synchronous_commit = off");
+            db.Queue("SET LOCAL synchronous_commit = off");
         else if (_forceSync)
-            await db.ExecAsync("SET LOCAL synchronous_commit = on");
+            db.Queue("SET LOCAL synchronous_commit = on");
     }
 
     private static async Task CommitAsync(WriteContext db)
     {
         foreach (var channel in db.Notifications) // delivered to the listening nodes when the commit is
-            await db.ExecAsync($"NOTIFY {channel}");
-        await db.Transaction.CommitAsync();
+            db.Queue($"NOTIFY {channel}");
+        await db.ExecAsync("COMMIT");
+    }
+
+    /// <summary>Ends a transaction a failed statement left open (and aborted).</summary>
+    private static async Task RollbackAsync(NpgsqlConnection connection)
+    {
+        await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
+        await rollback.ExecuteNonQueryAsync();
     }
 
     public async ValueTask DisposeAsync()

@@ -41,7 +41,7 @@ public sealed partial class PostgresMessageStore : IRetentionStore
             var messages = new List<string>();
             var seen = new HashSet<string>(StringComparer.Ordinal);
             var submissions = new List<string>();
-            await using (var command = db.Command($"""
+            await using (var reader = await db.ReaderAsync($"""
                 SELECT m.id, m.submission_id FROM messages m
                 WHERE {Done}
                 AND (m.submission_id IS NULL OR NOT EXISTS (
@@ -50,7 +50,6 @@ public sealed partial class PostgresMessageStore : IRetentionStore
                         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = o.id AND d.dsn_pending IS NOT NULL))))
                 ORDER BY m.finished LIMIT $2
                 """, cutoff, maxMessages))
-            await using (var reader = await command.ExecuteReaderAsync())
                 while (await reader.ReadAsync())
                 {
                     if (seen.Add(reader.GetString(0)))
@@ -60,8 +59,7 @@ public sealed partial class PostgresMessageStore : IRetentionStore
                 }
             // The limit may have cut a submission in two: take the rest of it along (all of it qualifies).
             foreach (var submission in submissions)
-                await using (var command = db.Command("SELECT id FROM messages WHERE submission_id = $1", submission))
-                await using (var reader = await command.ExecuteReaderAsync())
+                await using (var reader = await db.ReaderAsync("SELECT id FROM messages WHERE submission_id = $1", submission))
                     while (await reader.ReadAsync())
                         if (seen.Add(reader.GetString(0)))
                             messages.Add(reader.GetString(0));
@@ -73,14 +71,14 @@ public sealed partial class PostgresMessageStore : IRetentionStore
                 if (await db.ScalarAsync("DELETE FROM messages WHERE id = $1 RETURNING blob_id", id) is not long blobId)
                     continue;
                 deleted++;
-                await db.ExecAsync("DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE message_id = $1)", id);
-                await db.ExecAsync("DELETE FROM deliveries WHERE message_id = $1", id);
-                await db.ExecAsync("DELETE FROM events WHERE message_id = $1", id);
+                db.Queue("DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE message_id = $1)", id);
+                db.Queue("DELETE FROM deliveries WHERE message_id = $1", id);
+                db.Queue("DELETE FROM events WHERE message_id = $1", id);
                 // Blobs are shared by equal bodies and by the envelopes of one submission: the last reference takes it.
                 if (await db.ScalarAsync("UPDATE blobs SET refcount = refcount - 1 WHERE id = $1 RETURNING refcount", blobId) is int refs && refs <= 0)
                 {
-                    await db.ExecAsync("DELETE FROM blob_chunks WHERE blob_id = $1", blobId);
-                    await db.ExecAsync("DELETE FROM blobs WHERE id = $1", blobId);
+                    db.Queue("DELETE FROM blob_chunks WHERE blob_id = $1", blobId);
+                    db.Queue("DELETE FROM blobs WHERE id = $1", blobId);
                     blobs++;
                 }
             }
@@ -89,7 +87,7 @@ public sealed partial class PostgresMessageStore : IRetentionStore
                 removedSubmissions += await db.ExecAsync("DELETE FROM submissions WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM messages WHERE submission_id = $1)",
                     submission);
             // an Idempotency-Key is remembered as long as the message it answered for
-            await db.ExecAsync("DELETE FROM idempotency WHERE created < $1", cutoff);
+            db.Queue("DELETE FROM idempotency WHERE created < $1", cutoff);
             Result = new RetentionResult(deleted, blobs, removedSubmissions);
         }
     }

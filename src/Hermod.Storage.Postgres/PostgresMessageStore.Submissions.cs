@@ -47,14 +47,11 @@ public sealed partial class PostgresMessageStore : ISubmissionStore
         public override async Task ExecuteAsync(WriteContext db)
         {
             var now = envelopes[0].Now;
-            await db.ExecAsync("INSERT INTO submissions (id, client_id, created) VALUES ($1, $2, $3)", submissionId, clientId, now);
-            var blobId = await StoreBlobAsync(db, blob, keyed: true, now);
-            for (var i = 0; i < envelopes.Count; i++)
-            {
-                if (i > 0)
-                    await db.ExecAsync("UPDATE blobs SET refcount = refcount + 1 WHERE id = $1", blobId);
-                await InsertMessageAsync(db, envelopes[i], blob, blobId);
-            }
+            db.Queue("INSERT INTO submissions (id, client_id, created) VALUES ($1, $2, $3)", submissionId, clientId, now);
+            await InsertMessageAsync(db, envelopes[0], blob);
+            foreach (var envelope in envelopes.Skip(1)) // the first's blob, one more reference
+                InsertMessage(db, envelope, blob, "b AS (UPDATE blobs SET refcount = refcount + 1 WHERE id = (SELECT blob_id FROM messages WHERE id = $20) RETURNING id)",
+                    envelopes[0].Envelope.Id);
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography;
 using Hermod.Core.Diagnostics;
 using Hermod.Core.Storage;
 using Hermod.TestKit;
@@ -18,11 +19,15 @@ public sealed class PostgresStoreTests(PostgresServer server) : IAsyncLifetime
 
     private PostgresMessageStore Node(string name) => _harness.Open(TimeProvider.System, new HermodMetrics(), name);
 
-    private static async Task<string> AcceptAsync(PostgresMessageStore store, string recipient)
+    /// <param name="keyed">Whether the body is stored under its content hash (as when the hash processor ran), so equal bodies share a blob.</param>
+    private static async Task<string> AcceptAsync(PostgresMessageStore store, string recipient, bool keyed = false)
     {
         var envelope = new MessageEnvelope(QueueId.New(TimeProvider.System), "sender@remote.test", [new EnvelopeRecipient(recipient)],
             new MessageSource("mx", IPAddress.Loopback, "client.test", null, null));
-        await using var blob = await StoreKit.WriteBodyAsync(store, "Subject: x\r\n\r\nbody\r\n"u8.ToArray());
+        var body = "Subject: x\r\n\r\nbody\r\n"u8.ToArray();
+        await using var blob = await StoreKit.WriteBodyAsync(store, body);
+        if (keyed)
+            blob.ContentHash = SHA256.HashData(body);
         await store.AcceptAsync(envelope, "", blob, default);
         return envelope.Id;
     }
@@ -77,7 +82,34 @@ public sealed class PostgresStoreTests(PostgresServer server) : IAsyncLifetime
         Assert.True(await b.EventsWritten.WaitAsync(TimeSpan.FromSeconds(30), default));
         var job = Assert.Single(await b.ClaimAsync(10, TimeSpan.FromHours(1), default));
         Assert.Equal(id, job.Message.Envelope.Id);
-        Assert.Equal("accepted", Assert.Single(await b.EventsAsync(id, null, 0, 10, default)).Type); // any node reads the whole cluster's history
+        Assert.Equal("accepted", Assert.Single(await StoreKit.SettledEventsAsync(b, id, 1)).Type); // any node reads the whole cluster's history
+    }
+
+    [Fact]
+    public async Task Accepts_committed_together_take_one_round_trip_to_the_server()
+    {
+        var metrics = new HermodMetrics();
+        List<long> batches = [], roundTrips = [];
+        using var batchListener = StoreKit.ListenToCommits(metrics, batches);
+        using var roundTripListener = StoreKit.Listen(metrics.CommitRoundTrips, roundTrips);
+        await using var store = _harness.Open(TimeProvider.System, metrics, "node-a");
+
+        var ids = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => Task.Run(() => AcceptAsync(store, $"r{i}@example.test", keyed: true))));
+
+        Assert.Equal(40, await _harness.CountAsync("SELECT count(*) FROM messages"));
+        Assert.Equal(40, await _harness.CountAsync("SELECT count(*) FROM deliveries WHERE state = 'queued'"));
+        Assert.Equal(40, await _harness.CountAsync("SELECT count(*) FROM events WHERE type = 'accepted'"));
+        Assert.Equal(1, await _harness.CountAsync("SELECT count(*) FROM blobs")); // one body, 40 references
+        Assert.Equal(40, await _harness.CountAsync("SELECT refcount FROM blobs"));
+        long[] sizes, trips;
+        lock (batches)
+            sizes = [.. batches];
+        lock (roundTrips)
+            trips = [.. roundTrips];
+        Assert.Equal(40, sizes.Sum());
+        Assert.Equal(sizes.Length, trips.Length);
+        Assert.All(trips, r => Assert.Equal(1, r)); // BEGIN, every accept's statements, NOTIFY and COMMIT at once
+        Assert.Equal(40, ids.Distinct().Count());
     }
 
     [Fact]

@@ -19,6 +19,7 @@ public sealed class HermodMetrics : IDisposable
         Rejections = _meter.CreateCounter<long>("hermod.smtp.rejections", description: "Commands and messages refused, by reason");
         CommitBatchSize = _meter.CreateHistogram<long>("hermod.storage.commit.batch_size", description: "Writes carried by one group commit");
         CommitDuration = _meter.CreateHistogram<double>("hermod.storage.commit.duration", unit: "s", description: "Time of one group commit, fsync included");
+        CommitRoundTrips = _meter.CreateHistogram<long>("hermod.storage.commit.round_trips", description: "Requests to the database server one group commit waited for (PostgreSQL)");
     }
 
     public Counter<long> Connections { get; }
@@ -29,6 +30,7 @@ public sealed class HermodMetrics : IDisposable
     public Counter<long> Rejections { get; }
     public Histogram<long> CommitBatchSize { get; }
     public Histogram<double> CommitDuration { get; }
+    public Histogram<long> CommitRoundTrips { get; }
 
     public void Reject(string listener, RejectReason reason) =>
         Rejections.Add(1, new KeyValuePair<string, object?>("listener", listener), new KeyValuePair<string, object?>("reason", Tag(reason)));

@@ -44,7 +44,7 @@ public abstract class ApiStoreContract<TStore>(StoreHarness<TStore> harness) : M
             await Store.AcceptAsync(tenant, "", blob, default);
         await FinishAsync(first);
 
-        var all = await Store.EventsAsync(null, null, 0, 100, default);
+        var all = await StoreKit.SettledEventsAsync(Store, null, 3);
         Assert.Equal([(first, "accepted"), (tenant.Id, "accepted"), (first, "delivered")], all.Select(e => (e.MessageId, e.Type)));
         Assert.True(all[0].Id < all[1].Id && all[1].Id < all[2].Id);
         Assert.Equal("a@dest.test", all[2].Recipient);

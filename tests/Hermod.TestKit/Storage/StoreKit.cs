@@ -32,20 +32,45 @@ public static class StoreKit
         return content.ToArray();
     }
 
+    /// <summary>
+    /// The event feed once it shows at least <paramref name="atLeast"/> events (at most 10 s). A feed may hold an event
+    /// back while a transaction older than the one that wrote it still runs (PostgreSQL's, so that its cursor never
+    /// skips one): a heartbeat in flight at the moment of the read hides it for that long. Once seen, an event stays
+    /// visible: no older transaction can begin later.
+    /// </summary>
+    public static async Task<IReadOnlyList<DeliveryEvent>> SettledEventsAsync(IApiStore store, string? messageId, int atLeast)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            var events = await store.EventsAsync(messageId, null, 0, 1000, default);
+            if (events.Count >= atLeast || DateTime.UtcNow > deadline)
+                return events;
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>Adds each commit's batch size to <paramref name="batches"/> (lock it to read).</summary>
     public static MeterListener ListenToCommits(HermodMetrics metrics, List<long> batches)
     {
         ArgumentNullException.ThrowIfNull(metrics);
+        return Listen(metrics.CommitBatchSize, batches);
+    }
+
+    /// <summary>Adds each value recorded by <paramref name="instrument"/> to <paramref name="values"/> (lock it to read).</summary>
+    public static MeterListener Listen(Instrument<long> instrument, List<long> values)
+    {
         var listener = new MeterListener();
         listener.InstrumentPublished = (i, l) =>
         {
-            if (ReferenceEquals(i, metrics.CommitBatchSize))
+            if (ReferenceEquals(i, instrument))
                 l.EnableMeasurementEvents(i);
         };
         listener.SetMeasurementEventCallback<long>((_, v, _, _) =>
         {
-            lock (batches)
-                batches.Add(v);
+            lock (values)
+                values.Add(v);
         });
         listener.Start();
         return listener;
