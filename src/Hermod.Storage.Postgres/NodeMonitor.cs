@@ -5,21 +5,44 @@ using Npgsql;
 namespace Hermod.Storage.Postgres;
 
 /// <summary>
-/// This node's row in <c>nodes</c>, its heartbeat, and the clean-up after nodes that stopped beating: a node silent
-/// for longer than the node timeout is dead, its deliveries in flight become due at once (not only when their lease
-/// ends) and the bodies it was staging go. Every serving node does this; the first to see a dead node releases its
-/// work, the others find nothing left.
+/// This node's row in <c>nodes</c>, its heartbeat, the roles it holds, and the clean-up after nodes that stopped
+/// beating: a node silent for longer than the node timeout is dead, its deliveries in flight become due at once (not
+/// only when their lease ends), the bodies it was staging go, and its roles pass to the next node that asks. Every
+/// serving node does this; the first to see a dead node releases its work, the others find nothing left.
 /// </summary>
 internal sealed partial class NodeMonitor : IAsyncDisposable
 {
     private const string Register = "INSERT INTO nodes (name, started, heartbeat) VALUES ($1, $2, $2) ON CONFLICT (name) DO UPDATE SET heartbeat = $2";
 
+    /// <summary>
+    /// $1 the role, $2 this node, $3 now, $4 the oldest heartbeat of a live node. True when this node is alive and holds
+    /// the role, having taken it now if its holder is not alive (or there was none). One statement, and a write only to
+    /// take the role: two nodes taking it at once meet at its key, and the second finds the first alive.
+    /// </summary>
+    private const string Hold = """
+        WITH live AS (SELECT name FROM nodes WHERE heartbeat >= $4),
+        taken AS (
+            INSERT INTO roles (name, node, since)
+            SELECT $1, $2, $3 WHERE $2 IN (SELECT name FROM live)
+                AND NOT EXISTS (SELECT 1 FROM roles WHERE name = $1 AND (node = $2 OR node IN (SELECT name FROM live)))
+            ON CONFLICT (name) DO UPDATE SET node = excluded.node, since = excluded.since
+                WHERE roles.node = excluded.node OR roles.node NOT IN (SELECT name FROM live)
+            RETURNING node)
+        SELECT $2 IN (SELECT name FROM live) AND (EXISTS (SELECT 1 FROM roles WHERE name = $1 AND node = $2) OR EXISTS (SELECT 1 FROM taken))
+        """;
+
+    private readonly NpgsqlDataSource _source;
+    private readonly string _node;
+    private readonly TimeSpan _timeout;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
     /// <param name="released">Set when work of a dead node became due.</param>
     public NodeMonitor(NpgsqlDataSource source, string node, TimeSpan timeout, TimeProvider time, QueueSignal released, ILogger logger)
     {
+        (_source, _node, _timeout, _time, _logger) = (source, node, timeout, time, logger);
         // Registered before the node takes any work: a node that dies before its first beat is seen dead all the same.
         using (var connection = source.OpenConnection())
         using (var command = Commands.Create(connection, Register, [node, time.GetUtcNow().ToUnixTimeMilliseconds()]))
@@ -87,11 +110,34 @@ internal sealed partial class NodeMonitor : IAsyncDisposable
         return released;
     }
 
+    /// <summary>
+    /// True when this node holds <paramref name="role"/> now: a role stays with its node while that node beats, and
+    /// passes to the first node that asks once its holder has been silent for the node timeout or stopped cleanly.
+    /// </summary>
+    public async Task<bool> HoldAsync(string role, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var connection = await _source.OpenConnectionAsync(cancellationToken);
+        await using var command = Commands.Create(connection, Hold, [role, _node, now, now - (long)_timeout.TotalMilliseconds]);
+        return await command.ExecuteScalarAsync(cancellationToken) is true;
+    }
+
+    /// <summary>Stops the heartbeat and gives this node's roles up: another node takes them at once, not after the node timeout.</summary>
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
         await _loop;
         _stop.Dispose();
+        try
+        {
+            await using var connection = await _source.OpenConnectionAsync();
+            await using var command = Commands.Create(connection, "DELETE FROM roles WHERE node = $1", [_node]);
+            await command.ExecuteNonQueryAsync();
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException)
+        {
+            LogRolesKept(_logger, e);
+        }
     }
 
     [LoggerMessage(2103, LogLevel.Warning, "Released {Count} deliveries in flight on nodes that stopped heartbeating")]
@@ -99,4 +145,7 @@ internal sealed partial class NodeMonitor : IAsyncDisposable
 
     [LoggerMessage(2104, LogLevel.Warning, "This node's heartbeat to PostgreSQL failed")]
     private static partial void LogBeatFailed(ILogger logger, Exception e);
+
+    [LoggerMessage(2105, LogLevel.Warning, "This node could not give up its roles as it stopped; other nodes take them once it has been silent for the node timeout")]
+    private static partial void LogRolesKept(ILogger logger, Exception e);
 }

@@ -12,7 +12,7 @@ namespace Hermod.Storage.Postgres;
 /// writer (one transaction and one flush of the log for many messages); reads and claims take a pooled connection of
 /// their own. Other nodes' accepted work and events reach this one by LISTEN/NOTIFY.
 /// </summary>
-public sealed partial class PostgresMessageStore : IMessageStore, IDeliveryQueue, IAsyncDisposable
+public sealed partial class PostgresMessageStore : IMessageStore, IDeliveryQueue, IClusterRoles, IAsyncDisposable
 {
     /// <summary>NOTIFY channels: work may be due; events were written; a DSN is owed.</summary>
     internal const string QueueChannel = "hermod_queue";
@@ -33,7 +33,7 @@ public sealed partial class PostgresMessageStore : IMessageStore, IDeliveryQueue
     /// taken up again — its deliveries in flight become due, its staged bodies are dropped — held mail gets another
     /// look, and other nodes' notifications are listened for. false for a process that only inspects or edits the
     /// queue (the command line), possibly while this node's server runs. Only a store that recovers registers the node and
-    /// heartbeats (<see cref="NodeMonitor"/>).
+    /// heartbeats (<see cref="NodeMonitor"/>), and only it holds roles.
     /// </param>
     /// <exception cref="InvalidOperationException">The database's schema is newer than this Hermod.</exception>
     public PostgresMessageStore(HermodOptions hermod, PostgresStorageOptions options, HermodMetrics metrics, TimeProvider time, ILogger logger, bool recover = true)
@@ -82,7 +82,7 @@ public sealed partial class PostgresMessageStore : IMessageStore, IDeliveryQueue
         if (version > Schema.Version)
             throw new InvalidOperationException(
                 $"database {connection.Database}: schema version {version} is newer than this Hermod, which supports version {Schema.Version}: upgrade Hermod");
-        foreach (var statement in Schema.Create.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        foreach (var statement in Schema.Upgrade(version).Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             Exec(statement);
         if (version == 0)
             Exec("INSERT INTO schema_version (version) VALUES ($1)", Schema.Version);
@@ -225,11 +225,17 @@ public sealed partial class PostgresMessageStore : IMessageStore, IDeliveryQueue
         return await command.ExecuteScalarAsync(cancellationToken) as byte[];
     }
 
+    /// <summary>
+    /// See <see cref="NodeMonitor.HoldAsync"/>; false for a store that does not recover (the command line, which runs
+    /// under the same node name as the server beside it but does none of its work).
+    /// </summary>
+    public Task<bool> HoldAsync(string role, CancellationToken cancellationToken) => _monitor?.HoldAsync(role, cancellationToken) ?? Task.FromResult(false);
+
     private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>
-    /// Stops the heartbeat, the listener and the writer, then closes the pool; only the first call does anything (see
-    /// <see cref="StorageServiceCollectionExtensions.AddStore{TStore}"/>).
+    /// Stops the heartbeat (giving this node's roles up), the listener and the writer, then closes the pool; only the
+    /// first call does anything (see <see cref="StorageServiceCollectionExtensions.AddStore{TStore}"/>).
     /// </summary>
     public async ValueTask DisposeAsync()
     {

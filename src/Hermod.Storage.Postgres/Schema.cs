@@ -2,20 +2,30 @@ namespace Hermod.Storage.Postgres;
 
 /// <summary>
 /// The PostgreSQL schema (docs/storage.md, "Tables"): the tables, columns and units of the SQLite schema, so that both
-/// providers are read the same way, plus what a cluster needs — the owner of a staged body, the node table and the
-/// transaction of each event. Versioned in <c>schema_version</c>; created or upgraded on start in one transaction.
+/// providers are read the same way, plus what a cluster needs — the owner of a staged body, the node table, the
+/// transaction of each event and the roles (work one node does at a time). Versioned in <c>schema_version</c>; created
+/// or upgraded on start in one transaction.
 /// </summary>
 internal static class Schema
 {
-    /// <summary>1: the first. A later version adds its upgrade from the one before, run in the same transaction before <see cref="Create"/>.</summary>
-    public const int Version = 1;
+    /// <summary>1: the first (<see cref="Create"/>); 2: the roles table (<see cref="Roles"/>).</summary>
+    public const int Version = 2;
 
     /// <summary>Any number, the same on every node: the transaction that creates or upgrades the schema holds this advisory lock, so nodes starting together take turns.</summary>
     public const long Lock = 0x4865726d6f64; // "Hermod"
 
     public const string VersionTable = "CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL);";
 
-    /// <summary>Statements separated by semicolons (none in a comment: they are run one by one).</summary>
+    /// <summary>
+    /// The statements that bring a database of version <paramref name="from"/> (0: empty) to <see cref="Version"/>, run
+    /// one by one (split at semicolons: none in a comment) in one transaction: each version's own, in order. A released
+    /// version's statements never change; a later version adds its own here.
+    /// </summary>
+    public static string Upgrade(int from) =>
+        (from < 1 ? Create : "") +
+        (from < 2 ? Roles : "");
+
+    /// <summary>Version 1: the first.</summary>
     public const string Create = """
         CREATE TABLE IF NOT EXISTS blobs (
             id bigserial PRIMARY KEY,
@@ -128,6 +138,15 @@ internal static class Schema
             name text PRIMARY KEY,           -- cluster.node_name
             started bigint NOT NULL,
             heartbeat bigint NOT NULL        -- unix ms of its last beat: silent past storage.postgres.node_timeout, it is dead
+        );
+        """;
+
+    /// <summary>Version 2: the work that runs on one node at a time (<see cref="NodeMonitor.HoldAsync"/>).</summary>
+    public const string Roles = """
+        CREATE TABLE IF NOT EXISTS roles (
+            name text PRIMARY KEY,           -- the work: 'dsn', 'webhooks'
+            node text NOT NULL,              -- the node that does it, until it is dead (see nodes) and another takes it
+            since bigint NOT NULL            -- unix ms when that node took it
         );
         """;
 }

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 namespace Hermod.Storage.Sqlite;
 
 /// <summary>The embedded store: one SQLite database in WAL mode with full fsync, written by one group-commit writer.</summary>
-public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, IAsyncDisposable
+public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, IClusterRoles, IAsyncDisposable
 {
     private readonly string _connectionString;
     private readonly int _chunkSize;
@@ -205,6 +205,12 @@ public sealed partial class SqliteMessageStore : IMessageStore, IDeliveryQueue, 
         }
         return await _segments.ReadAsync(extent, cancellationToken);
     }
+
+    /// <summary>
+    /// Every role is this process's while it holds the data directory: one server per data directory, so there is no
+    /// other node to share the work with. The command line, which does not hold it, holds no role.
+    /// </summary>
+    public Task<bool> HoldAsync(string role, CancellationToken cancellationToken) => Task.FromResult(_lock is not null);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using Hermod.Core.Diagnostics;
 using Hermod.Core.Storage;
 using Hermod.TestKit;
 using Hermod.TestKit.Storage;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Hermod.Storage.Postgres.Tests;
 
@@ -36,12 +38,12 @@ public sealed class PostgresStoreTests(PostgresServer server) : IAsyncLifetime
     public async Task A_database_with_a_newer_schema_refuses_to_start_naming_both_versions()
     {
         await Node("node-a").DisposeAsync(); // creates the schema
-        Assert.Equal(1, await _harness.CountAsync("SELECT version FROM schema_version"));
+        Assert.Equal(2, await _harness.CountAsync("SELECT version FROM schema_version"));
         await _harness.CountAsync("WITH u AS (UPDATE schema_version SET version = 99 RETURNING version) SELECT version FROM u");
 
         var refused = Assert.Throws<InvalidOperationException>(() => Node("node-a"));
         Assert.Contains("schema version 99", refused.Message, StringComparison.Ordinal);
-        Assert.Contains("supports version 1", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("supports version 2", refused.Message, StringComparison.Ordinal);
         Assert.Equal(99, await _harness.CountAsync("SELECT version FROM schema_version")); // left as it was
     }
 
@@ -133,5 +135,87 @@ public sealed class PostgresStoreTests(PostgresServer server) : IAsyncLifetime
         Assert.Equal(id, Assert.Single(jobs).Message.Envelope.Id);
         Assert.Equal(0, await _harness.CountAsync("SELECT count(*) FROM nodes WHERE name = 'node-a'"));
         Assert.Equal(1, await _harness.CountAsync("SELECT count(*) FROM nodes WHERE name = 'node-b'"));
+    }
+
+    [Fact]
+    public async Task A_database_of_version_1_gets_the_roles_table_of_version_2_at_start()
+    {
+        await Node("node-a").DisposeAsync();
+        await _harness.CountAsync("DROP TABLE roles"); // what version 1 had: the rest is the same
+        await _harness.CountAsync("WITH u AS (UPDATE schema_version SET version = 1 RETURNING version) SELECT version FROM u");
+
+        await using var a = Node("node-a");
+        Assert.Equal(2, await _harness.CountAsync("SELECT version FROM schema_version"));
+        Assert.True(await a.HoldAsync("dsn", default));
+        Assert.Equal(1, await _harness.CountAsync("SELECT count(*) FROM roles WHERE name = 'dsn' AND node = 'node-a'"));
+    }
+
+    [Fact]
+    public async Task A_role_stays_with_a_node_that_beats_and_passes_on_at_once_when_it_stops_cleanly()
+    {
+        var timeout = TimeSpan.FromSeconds(2);
+        var a = _harness.Open(TimeProvider.System, new HermodMetrics(), "node-a", nodeTimeout: timeout);
+        await using var b = _harness.Open(TimeProvider.System, new HermodMetrics(), "node-b", nodeTimeout: timeout);
+        try
+        {
+            Assert.True(await a.HoldAsync("dsn", default));
+            Assert.True(await b.HoldAsync("webhooks", default)); // each role on its own
+            for (var held = Stopwatch.StartNew(); held.Elapsed < 2 * timeout; await Task.Delay(200))
+            {
+                Assert.False(await b.HoldAsync("dsn", default));
+                Assert.True(await a.HoldAsync("dsn", default));
+                Assert.False(await a.HoldAsync("webhooks", default));
+            }
+        }
+        finally
+        {
+            await a.DisposeAsync(); // a clean stop: its roles are given up
+        }
+        Assert.True(await b.HoldAsync("dsn", default)); // at once, well within the node timeout of node-a's last beat
+        Assert.Equal(0, await _harness.CountAsync("SELECT count(*) FROM roles WHERE node = 'node-a'"));
+    }
+
+    [Fact]
+    public async Task A_role_passes_to_the_first_node_that_asks_once_its_holder_has_been_silent_for_the_node_timeout()
+    {
+        var timeout = TimeSpan.FromSeconds(2);
+        var since = Stopwatch.StartNew();
+        var stopped = new FakeTimeProvider(DateTimeOffset.UtcNow); // node-a's clock stands still: it beats at start, then never again
+        await using var a = _harness.Open(stopped, new HermodMetrics(), "node-a");
+        await using var b = _harness.Open(TimeProvider.System, new HermodMetrics(), "node-b", nodeTimeout: timeout);
+        await using var c = _harness.Open(TimeProvider.System, new HermodMetrics(), "node-c", nodeTimeout: timeout);
+        Assert.True(await a.HoldAsync("dsn", default));
+
+        var takers = new[] { b, c };
+        bool[] took;
+        do
+        {
+            Assert.True(since.Elapsed < TimeSpan.FromSeconds(30), "nobody took the role of the silent node");
+            await Task.Delay(100);
+            took = await Task.WhenAll(takers.Select(n => Task.Run(() => n.HoldAsync("dsn", default))));
+        }
+        while (!took.Any(t => t));
+        Assert.True(since.Elapsed >= timeout, $"taken after {since.Elapsed}: before node-a had been silent for the node timeout");
+        var taker = took[0] ? b : c;
+        Assert.Single(took, true); // two nodes asking at once: one takes it
+        Assert.True(await taker.HoldAsync("dsn", default));
+        Assert.False(await (took[0] ? c : b).HoldAsync("dsn", default));
+        Assert.False(await a.HoldAsync("dsn", default)); // node-a, back from its pause, finds it taken
+        Assert.Equal(1, await _harness.CountAsync("SELECT count(*) FROM roles WHERE name = 'dsn' AND node <> 'node-a'"));
+    }
+
+    [Fact]
+    public async Task The_command_line_holds_no_role_and_leaves_the_roles_of_its_node_alone()
+    {
+        await using var a = Node("node-a");
+        await using var b = Node("node-b");
+        Assert.True(await a.HoldAsync("dsn", default));
+        await using (var cli = _harness.Open(TimeProvider.System, new HermodMetrics(), "node-a", recover: false)) // beside node-a's server, under its name
+        {
+            Assert.False(await cli.HoldAsync("dsn", default));
+            Assert.False(await cli.HoldAsync("webhooks", default));
+        }
+        Assert.False(await b.HoldAsync("dsn", default)); // still node-a's
+        Assert.True(await a.HoldAsync("dsn", default));
     }
 }

@@ -10,7 +10,8 @@ public abstract class StorageOptions
 
     /// <summary>
     /// Registers the store as <see cref="IMessageStore"/>, <see cref="IDeliveryQueue"/>, <see cref="ISubmissionStore"/>,
-    /// <see cref="IRetentionStore"/> and <see cref="IApiStore"/>, with TryAdd (a store registered before stays).
+    /// <see cref="IRetentionStore"/>, <see cref="IApiStore"/> and <see cref="IClusterRoles"/>, with TryAdd (a store registered
+    /// before stays).
     /// </summary>
     /// <param name="recover">
     /// true for the process that runs the queue (the server): work an earlier run left unfinished is taken up again.

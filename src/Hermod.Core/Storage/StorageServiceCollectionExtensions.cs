@@ -13,7 +13,7 @@ public static class StorageServiceCollectionExtensions
     /// every provider to that).
     /// </summary>
     public static IServiceCollection AddStore<TStore>(this IServiceCollection services, Func<IServiceProvider, TStore> create)
-        where TStore : class, IMessageStore, IDeliveryQueue, ISubmissionStore, IRetentionStore, IApiStore
+        where TStore : class, IMessageStore, IDeliveryQueue, ISubmissionStore, IRetentionStore, IApiStore, IClusterRoles
     {
         services.TryAddSingleton(create);
         services.TryAddSingleton<IMessageStore>(sp => sp.GetRequiredService<TStore>());
@@ -21,6 +21,7 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton<ISubmissionStore>(sp => sp.GetRequiredService<TStore>());
         services.TryAddSingleton<IRetentionStore>(sp => sp.GetRequiredService<TStore>());
         services.TryAddSingleton<IApiStore>(sp => sp.GetRequiredService<TStore>());
+        services.TryAddSingleton<IClusterRoles>(sp => sp.GetRequiredService<TStore>());
         return services;
     }
 }

@@ -12,7 +12,8 @@ namespace Hermod.Delivery.Queue;
 /// <summary>
 /// Takes due deliveries under a lease and runs them, bounded overall and per destination. It sleeps until the
 /// next delivery is due or until woken: an accepted message wakes it at once, no database polling on the hot path
-/// (a slow check every few seconds picks up retries requested from the command line by another process).
+/// (a slow check every few seconds picks up retries requested from the command line by another process, and owed
+/// DSNs whose maker in the cluster died).
 /// </summary>
 public sealed partial class QueueRunner(
     DeliveryOptions delivery,
@@ -31,10 +32,16 @@ public sealed partial class QueueRunner(
         using var slots = new SemaphoreSlim(delivery.MaxConcurrency);
         var running = new ConcurrentDictionary<Task, bool>();
         await bounces.SendPendingAsync(stoppingToken);
+        var dsnCheck = time.GetUtcNow() + IdleCheck;
         while (!stoppingToken.IsCancellationRequested)
         {
-            if (await queue.DsnOwed.WaitAsync(TimeSpan.Zero, stoppingToken))
+            // Owed DSNs at once when told of them, and at the idle check's pace besides: in a cluster only the node that
+            // holds the DSN role makes them, and this is how another node takes it over once that node died.
+            if (await queue.DsnOwed.WaitAsync(TimeSpan.Zero, stoppingToken) || time.GetUtcNow() >= dsnCheck)
+            {
+                dsnCheck = time.GetUtcNow() + IdleCheck;
                 await bounces.SendPendingAsync(stoppingToken);
+            }
             var free = slots.CurrentCount;
             var claimed = free == 0 ? 0 : await ClaimAndStartAsync(free, slots, running, stoppingToken);
             if (claimed > 0 && claimed == free)

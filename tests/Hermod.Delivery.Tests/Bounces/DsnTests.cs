@@ -25,7 +25,7 @@ public sealed class DsnTests : IAsyncLifetime
     public Task InitializeAsync()
     {
         _store = new SqliteMessageStore(_options, new SqliteStorageOptions(), new HermodMetrics(), TimeProvider.System, NullLogger.Instance);
-        _bounces = new BounceService(_options, new DeliveryOptions(), _store, _store, TimeProvider.System, NullLogger<BounceService>.Instance);
+        _bounces = new BounceService(_options, new DeliveryOptions(), _store, _store, _store, TimeProvider.System, NullLogger<BounceService>.Instance);
         return Task.CompletedTask;
     }
 

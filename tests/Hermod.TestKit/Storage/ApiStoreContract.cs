@@ -4,7 +4,7 @@ namespace Hermod.TestKit.Storage;
 
 /// <summary>What the HTTP API keeps in the store: keys and their tenants, idempotent responses, the event feed and webhook positions.</summary>
 public abstract class ApiStoreContract<TStore>(StoreHarness<TStore> harness) : ManualClockStoreContract<TStore>(harness)
-    where TStore : IMessageStore, IDeliveryQueue, ISubmissionStore, IRetentionStore, IApiStore, IAsyncDisposable
+    where TStore : IMessageStore, IDeliveryQueue, ISubmissionStore, IRetentionStore, IApiStore, IClusterRoles, IAsyncDisposable
 {
     [Fact]
     public async Task A_key_authenticates_its_tenant_and_nothing_else_does()

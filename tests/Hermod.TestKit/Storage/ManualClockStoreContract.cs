@@ -9,7 +9,7 @@ namespace Hermod.TestKit.Storage;
 
 /// <summary>A store of the provider under test on a manual clock, with helpers to accept, finish and count.</summary>
 public abstract class ManualClockStoreContract<TStore>(StoreHarness<TStore> harness) : IAsyncLifetime
-    where TStore : IMessageStore, IDeliveryQueue, ISubmissionStore, IRetentionStore, IApiStore, IAsyncDisposable
+    where TStore : IMessageStore, IDeliveryQueue, ISubmissionStore, IRetentionStore, IApiStore, IClusterRoles, IAsyncDisposable
 {
     protected static readonly TimeSpan Week = TimeSpan.FromDays(7);
     private TStore? _store;

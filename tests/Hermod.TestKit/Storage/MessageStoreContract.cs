@@ -13,7 +13,7 @@ namespace Hermod.TestKit.Storage;
 /// restarts. Written against the storage interfaces only; each provider runs it with its own <see cref="StoreHarness{TStore}"/>.
 /// </summary>
 public abstract class MessageStoreContract<TStore>(StoreHarness<TStore> harness) : IAsyncLifetime
-    where TStore : IMessageStore, IDeliveryQueue, ISubmissionStore, IRetentionStore, IApiStore, IAsyncDisposable
+    where TStore : IMessageStore, IDeliveryQueue, ISubmissionStore, IRetentionStore, IApiStore, IClusterRoles, IAsyncDisposable
 {
     protected StoreHarness<TStore> Harness => harness;
 
@@ -64,6 +64,19 @@ public abstract class MessageStoreContract<TStore>(StoreHarness<TStore> harness)
         var store = Open();
         await store.DisposeAsync();
         await store.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_server_holds_the_roles_it_asks_for_each_time_it_asks_and_again_after_a_restart()
+    {
+        await using (var store = Open())
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.True(await store.HoldAsync("dsn", default));
+                Assert.True(await store.HoldAsync("webhooks", default));
+            }
+        await using var again = Open();
+        Assert.True(await again.HoldAsync("dsn", default));
     }
 
     [Fact]

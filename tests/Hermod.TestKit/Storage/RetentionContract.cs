@@ -6,7 +6,7 @@ namespace Hermod.TestKit.Storage;
 
 /// <summary>Retention: what goes when, with everything that hangs on it.</summary>
 public abstract class RetentionContract<TStore>(StoreHarness<TStore> harness) : ManualClockStoreContract<TStore>(harness)
-    where TStore : IMessageStore, IDeliveryQueue, ISubmissionStore, IRetentionStore, IApiStore, IAsyncDisposable
+    where TStore : IMessageStore, IDeliveryQueue, ISubmissionStore, IRetentionStore, IApiStore, IClusterRoles, IAsyncDisposable
 {
     [Fact]
     public async Task A_finished_message_goes_with_its_history_and_blob_once_past_retention_not_before()

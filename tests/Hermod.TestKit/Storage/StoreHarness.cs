@@ -9,7 +9,7 @@ namespace Hermod.TestKit.Storage;
 /// events, blobs, blob_chunks, submissions, idempotency), so the tests count rows with the same SQL on either.
 /// </summary>
 public abstract class StoreHarness<TStore> : IAsyncDisposable
-    where TStore : IMessageStore, IDeliveryQueue, ISubmissionStore, IRetentionStore, IApiStore, IAsyncDisposable
+    where TStore : IMessageStore, IDeliveryQueue, ISubmissionStore, IRetentionStore, IApiStore, IClusterRoles, IAsyncDisposable
 {
     /// <summary>Body bytes per chunk in the stores the tests open (small: a few kilobytes make several chunks).</summary>
     public const int ChunkSize = 4096;

@@ -5,7 +5,7 @@ namespace Hermod.TestKit.Storage;
 
 /// <summary>Submissions in the store: one commit for the request, the status rule, client separation.</summary>
 public abstract class SubmissionContract<TStore>(StoreHarness<TStore> harness) : ManualClockStoreContract<TStore>(harness)
-    where TStore : IMessageStore, IDeliveryQueue, ISubmissionStore, IRetentionStore, IApiStore, IAsyncDisposable
+    where TStore : IMessageStore, IDeliveryQueue, ISubmissionStore, IRetentionStore, IApiStore, IClusterRoles, IAsyncDisposable
 {
     [Fact]
     public async Task A_submission_and_all_its_envelopes_are_stored_in_one_commit_or_not_at_all()

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Hermod.Core.Configuration;
 using Hermod.Core.Storage;
 using Hermod.Hosting.Http.V1;
 using Microsoft.Extensions.Hosting;
@@ -14,11 +15,16 @@ namespace Hermod.Hosting.Http.Webhooks;
 /// Posts every delivery event, in order, to each configured webhook as JSON, signed with HMAC-SHA256:
 /// <c>X-Hermod-Signature: sha256=HEX</c> over <c>TIMESTAMP "." BODY</c>, with <c>X-Hermod-Timestamp</c> (unix seconds).
 /// A receiver that fails (non-2xx, timeout) gets the same event again after a backoff that doubles up to five minutes;
-/// the cursor of each webhook is stored, so a restart goes on where it stopped (at-least-once).
+/// the cursor of each webhook is stored, so a restart goes on where it stopped (at-least-once). In a cluster one node
+/// posts: the holder of the role <see cref="Role"/>; the others ask for it at every idle check, and the one that takes
+/// it goes on from the stored cursors.
 /// </summary>
-public sealed partial class WebhookDispatcher(HttpOptions options, IApiStore store, IHttpClientFactory clients, TimeProvider time,
-    ILogger<WebhookDispatcher> logger) : BackgroundService
+public sealed partial class WebhookDispatcher(HttpOptions options, IApiStore store, IClusterRoles roles, HermodOptions hermod, IHttpClientFactory clients,
+    TimeProvider time, ILogger<WebhookDispatcher> logger) : BackgroundService
 {
+    /// <summary>The role (<see cref="IClusterRoles"/>) of the node that posts the events: one node, so each goes out once and in order.</summary>
+    public const string Role = "webhooks";
+
     private static readonly TimeSpan IdleCheck = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(5);
@@ -37,25 +43,46 @@ public sealed partial class WebhookDispatcher(HttpOptions options, IApiStore sto
             return;
         var receivers = options.Webhooks.Select(h => new Receiver(h)).ToList();
         var http = clients.CreateClient(nameof(WebhookDispatcher));
+        var held = false;
         while (!stoppingToken.IsCancellationRequested)
         {
-            var wait = IdleCheck;
-            foreach (var receiver in receivers)
+            if (!await roles.HoldAsync(Role, stoppingToken))
             {
-                var now = time.GetUtcNow();
-                if (receiver.NotBefore > now)
-                {
-                    wait = Min(wait, receiver.NotBefore - now);
-                    continue;
-                }
-                if (await DrainAsync(http, receiver, stoppingToken))
-                    wait = TimeSpan.Zero; // a full page went out: there may be more
-                else if (receiver.NotBefore > time.GetUtcNow())
-                    wait = Min(wait, receiver.NotBefore - time.GetUtcNow());
+                held = false;
+                await Task.Delay(IdleCheck, time, stoppingToken); // another node posts; events need not wake this one
+                continue;
             }
+            if (!held)
+            {
+                LogRoleTaken(logger, hermod.NodeName);
+                foreach (var receiver in receivers)
+                    receiver.Cursor = -1; // read again: another node may have moved it since
+                held = true;
+            }
+            var wait = await SendAsync(http, receivers, stoppingToken);
             if (wait > TimeSpan.Zero)
                 await store.EventsWritten.WaitAsync(wait, stoppingToken);
         }
+    }
+
+    /// <summary>A page of events to each receiver that is not backing off; how long to wait before the next round.</summary>
+    private async Task<TimeSpan> SendAsync(HttpClient http, List<Receiver> receivers, CancellationToken stoppingToken)
+    {
+        var wait = IdleCheck;
+        foreach (var receiver in receivers)
+        {
+            var now = time.GetUtcNow();
+            if (receiver.NotBefore > now)
+            {
+                wait = Min(wait, receiver.NotBefore - now);
+                continue;
+            }
+            if (await DrainAsync(http, receiver, stoppingToken))
+                wait = TimeSpan.Zero; // a full page went out: there may be more
+            else if (receiver.NotBefore > time.GetUtcNow())
+                wait = Min(wait, receiver.NotBefore - time.GetUtcNow());
+        }
+        return wait;
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
@@ -118,4 +145,7 @@ public sealed partial class WebhookDispatcher(HttpOptions options, IApiStore sto
 
     [LoggerMessage(4002, LogLevel.Warning, "Webhook {Url} could not be reached for event {EventId}: {Reason}; it is retried")]
     private static partial void LogUnreachable(ILogger logger, Uri url, string reason, long eventId);
+
+    [LoggerMessage(4003, LogLevel.Information, "This node ({Node}) posts the webhooks now")]
+    private static partial void LogRoleTaken(ILogger logger, string node);
 }
