@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using System.Threading.Channels;
 using Hermod.Core.Diagnostics;
 using Microsoft.Extensions.Logging;
@@ -97,17 +98,83 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                     await CommitEachAsync(connection, batch, errors);
             }
         }
+        catch (CommitInDoubtException e)
+        {
+            // The writer goes on with the next batch meanwhile: while the database is away, those fail at once.
+            _source.Clear();
+            _ = ResolveAsync(e, [.. batch], errors);
+            RecordBatch(batch.Count, started);
+            return;
+        }
         catch (Exception e)
         {
-            // the database is unreachable or the commit failed: nothing of the batch is known to be durable
+            // the database is unreachable or the commit failed: nothing of the batch is durable
             commitError = e;
+            if (Unreachable.Is(e))
+                _source.Clear(); // after a restart of the server every idle connection is dead: each would fail once more
             LogCommitFailed(_logger, e, batch.Count);
         }
-        _metrics.CommitBatchSize.Record(batch.Count);
-        _metrics.CommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        RecordBatch(batch.Count, started);
         for (var i = 0; i < batch.Count; i++)
-            batch[i].Complete(commitError ?? errors[i]);
+            batch[i].Complete(Unreachable.Translate(commitError ?? errors[i]));
     }
+
+    private void RecordBatch(int count, long started)
+    {
+        _metrics.CommitBatchSize.Record(count);
+        _metrics.CommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+    }
+
+    /// <summary>
+    /// The connection failed while COMMIT was under way: the transaction may have committed or not. Its status is
+    /// asked of the database (<c>pg_xact_status</c>) until it answers, for up to <see cref="InDoubtWait"/>: committed,
+    /// the ops succeed (their 250 is true); rolled back, they fail (their 451 is true). Still unknown then, they fail as
+    /// well, and the log says that the batch may be stored all the same — a message its client sends again is then
+    /// delivered twice, never lost.
+    /// </summary>
+    private async Task ResolveAsync(CommitInDoubtException inDoubt, WriteOp[] batch, Exception?[] errors)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(InDoubtWait.TotalSeconds * Stopwatch.Frequency);
+        string? status = null;
+        try
+        {
+            while (status is null && Stopwatch.GetTimestamp() < deadline)
+            {
+                try
+                {
+                    await using var connection = await _source.OpenConnectionAsync();
+                    await using var command = Commands.Create(connection, "SELECT pg_xact_status($1::xid8)", [inDoubt.TransactionId]);
+                    status = await command.ExecuteScalarAsync() as string;
+                    if (status == "in progress") // its server session has not ended yet
+                        status = null;
+                }
+                catch (NpgsqlException)
+                {
+                    // not back yet
+                }
+                if (status is null)
+                    await Task.Delay(ResolvePoll);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // the store is closing: no answer
+        }
+        finally
+        {
+            if (status == "committed")
+                LogInDoubtCommitted(_logger, batch.Length);
+            else if (status is null)
+                LogInDoubtUnknown(_logger, inDoubt.InnerException, batch.Length, InDoubtWait.TotalSeconds);
+            for (var i = 0; i < batch.Length; i++)
+                batch[i].Complete(status == "committed" ? errors[i] : Unreachable.Wrap(inDoubt.InnerException!));
+        }
+    }
+
+    /// <summary>How long a batch whose COMMIT got no answer waits for the database to tell whether it committed.</summary>
+    internal static readonly TimeSpan InDoubtWait = TimeSpan.FromSeconds(30);
+
+    private static readonly TimeSpan ResolvePoll = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Every op in one transaction, no savepoints; the error (rolled back) when an op failed.</summary>
     private async Task<PostgresException?> TryCommitWholeAsync(NpgsqlConnection connection, List<WriteOp> batch)
@@ -120,7 +187,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             foreach (var op in batch)
                 await op.ExecuteAsync(db);
         }
-        catch (PostgresException e)
+        catch (PostgresException e) when (!Unreachable.Is(e)) // else the server ended the transaction with the session
         {
             await transaction.RollbackAsync();
             return e;
@@ -143,7 +210,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                 await batch[i].ExecuteAsync(db);
                 await transaction.ReleaseAsync("op");
             }
-            catch (PostgresException e)
+            catch (PostgresException e) when (!Unreachable.Is(e))
             {
                 errors[i] = e;
                 await transaction.RollbackAsync("op");
@@ -166,11 +233,30 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             await db.ExecAsync("SET LOCAL synchronous_commit = on");
     }
 
+    /// <summary>
+    /// Commits, with the notifications (delivered to the listening nodes when the commit is) and the transaction's id
+    /// sent in one round trip before; a COMMIT that gets no answer is <see cref="CommitInDoubtException"/>.
+    /// </summary>
     private static async Task CommitAsync(WriteContext db)
     {
-        foreach (var channel in db.Notifications) // delivered to the listening nodes when the commit is
-            await db.ExecAsync($"NOTIFY {channel}");
-        await db.Transaction.CommitAsync();
+        var sql = new StringBuilder("SELECT pg_current_xact_id_if_assigned()::text");
+        foreach (var channel in db.Notifications)
+            sql.Append("; NOTIFY ").Append(channel);
+        var id = await db.ScalarAsync(sql.ToString()) as string;
+        try
+        {
+            await db.Transaction.CommitAsync();
+        }
+        catch (Exception e) when (id is not null && Unreachable.Is(e))
+        {
+            throw new CommitInDoubtException(id, e);
+        }
+    }
+
+    /// <summary>A COMMIT that got no answer (<see cref="ResolveAsync"/>); <see cref="TransactionId"/> is its xid8, as text.</summary>
+    private sealed class CommitInDoubtException(string transactionId, Exception inner) : Exception("the commit's outcome is unknown", inner)
+    {
+        public string TransactionId { get; } = transactionId;
     }
 
     public async ValueTask DisposeAsync()
@@ -181,4 +267,12 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
 
     [LoggerMessage(2101, LogLevel.Error, "Group commit of {Count} writes to PostgreSQL failed")]
     private static partial void LogCommitFailed(ILogger logger, Exception e, int count);
+
+    [LoggerMessage(2106, LogLevel.Warning, "The connection to PostgreSQL failed during the commit of {Count} writes; the database says they committed")]
+    private static partial void LogInDoubtCommitted(ILogger logger, int count);
+
+    [LoggerMessage(2107, LogLevel.Error,
+        "The connection to PostgreSQL failed during the commit of {Count} writes, and in {Seconds} s the database could not say whether they committed: " +
+        "they are refused, and may be stored all the same (a message sent again is then delivered twice)")]
+    private static partial void LogInDoubtUnknown(ILogger logger, Exception? e, int count, double seconds);
 }

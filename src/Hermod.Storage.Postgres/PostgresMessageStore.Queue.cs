@@ -24,9 +24,9 @@ public sealed partial class PostgresMessageStore
     {
         var now = Now;
         var claimed = new Dictionary<(string MessageId, string Route), List<QueuedRecipient>>();
-        await using (var connection = await _source.OpenConnectionAsync(cancellationToken))
-        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        await UseConnectionAsync(async connection =>
         {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             await using (var async = Commands.Create(connection, "SET LOCAL synchronous_commit = off", [], transaction)) // a lost claim is only work not started
                 await async.ExecuteNonQueryAsync(cancellationToken);
             await using (var command = Commands.Create(connection, """
@@ -46,7 +46,8 @@ public sealed partial class PostgresMessageStore
                         reader.GetInt32(6), reader.GetInt32(7) != 0));
                 }
             await transaction.CommitAsync(cancellationToken);
-        }
+            return claimed.Count;
+        }, cancellationToken);
         var jobs = new List<DeliveryJob>(claimed.Count);
         foreach (var ((messageId, route), recipients) in claimed)
             if (await GetAsync(messageId, cancellationToken) is { } message)
@@ -57,12 +58,12 @@ public sealed partial class PostgresMessageStore
         return jobs;
     }
 
-    public async Task<DateTimeOffset?> NextDueAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await _source.OpenConnectionAsync(cancellationToken);
-        await using var command = Commands.Create(connection, "SELECT min(due_at) FROM deliveries WHERE due_at IS NOT NULL", []);
-        return await command.ExecuteScalarAsync(cancellationToken) is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
-    }
+    public Task<DateTimeOffset?> NextDueAsync(CancellationToken cancellationToken) =>
+        UseConnectionAsync(async connection =>
+        {
+            await using var command = Commands.Create(connection, "SELECT min(due_at) FROM deliveries WHERE due_at IS NOT NULL", []);
+            return await command.ExecuteScalarAsync(cancellationToken) is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : (DateTimeOffset?)null;
+        }, cancellationToken);
 
     public async Task RecordAsync(AttemptRecord attempt, CancellationToken cancellationToken)
     {

@@ -48,10 +48,19 @@ public sealed partial class WebhookDispatcher(HttpOptions options, IApiStore sto
                     wait = Min(wait, receiver.NotBefore - now);
                     continue;
                 }
-                if (await DrainAsync(http, receiver, stoppingToken))
-                    wait = TimeSpan.Zero; // a full page went out: there may be more
-                else if (receiver.NotBefore > time.GetUtcNow())
-                    wait = Min(wait, receiver.NotBefore - time.GetUtcNow());
+                try
+                {
+                    if (await DrainAsync(http, receiver, stoppingToken))
+                        wait = TimeSpan.Zero; // a full page went out: there may be more
+                    else if (receiver.NotBefore > time.GetUtcNow())
+                        wait = Min(wait, receiver.NotBefore - time.GetUtcNow());
+                }
+                catch (StorageUnavailableException e)
+                {
+                    // the database is away: events wait in it, and go out in order once it answers
+                    LogStoreUnavailable(logger, e, FirstBackoff.TotalSeconds);
+                    wait = Min(wait, FirstBackoff);
+                }
             }
             if (wait > TimeSpan.Zero)
                 await store.EventsWritten.WaitAsync(wait, stoppingToken);
@@ -112,6 +121,9 @@ public sealed partial class WebhookDispatcher(HttpOptions options, IApiStore sto
         Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), (byte[])[.. Encoding.ASCII.GetBytes(timestamp + "."), .. body]));
 
     private sealed record WebhookEvent(long Id, string Type, string MessageId, string? Recipient, DateTimeOffset At, string? Detail, string? Tenant);
+
+    [LoggerMessage(4003, LogLevel.Warning, "Webhooks: the store is unavailable; trying again in {Seconds} s")]
+    private static partial void LogStoreUnavailable(ILogger logger, Exception e, double seconds);
 
     [LoggerMessage(4001, LogLevel.Warning, "Webhook {Url} answered {Status} to event {EventId}; it is retried")]
     private static partial void LogRefused(ILogger logger, Uri url, int status, long eventId);
