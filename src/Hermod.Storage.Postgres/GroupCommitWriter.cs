@@ -97,21 +97,87 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                     await CommitEachAsync(connection, batch, errors);
             }
         }
+        catch (CommitInDoubtException e)
+        {
+            // The writer goes on with the next batch meanwhile: while the database is away, those fail at once.
+            _source.Clear();
+            _ = ResolveAsync(e, [.. batch], errors);
+            RecordBatch(batch.Count, started);
+            return;
+        }
         catch (Exception e)
         {
-            // the database is unreachable or the commit failed: nothing of the batch is known to be durable
+            // the database is unreachable or the commit failed: nothing of the batch is durable
             commitError = e;
+            if (Unreachable.Is(e))
+                _source.Clear(); // after a restart of the server every idle connection is dead: each would fail once more
             LogCommitFailed(_logger, e, batch.Count);
         }
-        _metrics.CommitBatchSize.Record(batch.Count);
-        _metrics.CommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        RecordBatch(batch.Count, started);
         for (var i = 0; i < batch.Count; i++)
-            batch[i].Complete(commitError ?? errors[i]);
+            batch[i].Complete(Unreachable.Translate(commitError ?? errors[i]));
+    }
+
+    private void RecordBatch(int count, long started)
+    {
+        _metrics.CommitBatchSize.Record(count);
+        _metrics.CommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
     /// <summary>
+    /// The connection failed while COMMIT was under way: the transaction may have committed or not. Its status is
+    /// asked of the database (<c>pg_xact_status</c>) until it answers, for up to <see cref="InDoubtWait"/>: committed,
+    /// the ops succeed (their 250 is true); rolled back, they fail (their 451 is true). Still unknown then, they fail as
+    /// well, and the log says that the batch may be stored all the same — a message its client sends again is then
+    /// delivered twice, never lost.
+    /// </summary>
+    private async Task ResolveAsync(CommitInDoubtException inDoubt, WriteOp[] batch, Exception?[] errors)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(InDoubtWait.TotalSeconds * Stopwatch.Frequency);
+        string? status = null;
+        try
+        {
+            while (status is null && Stopwatch.GetTimestamp() < deadline)
+            {
+                try
+                {
+                    await using var connection = await _source.OpenConnectionAsync();
+                    await using var command = Commands.Create(connection, "SELECT pg_xact_status($1::xid8)", [inDoubt.TransactionId]);
+                    status = await command.ExecuteScalarAsync() as string;
+                    if (status == "in progress") // its server session has not ended yet
+                        status = null;
+                }
+                catch (NpgsqlException)
+                {
+                    // not back yet
+                }
+                if (status is null)
+                    await Task.Delay(ResolvePoll);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // the store is closing: no answer
+        }
+        finally
+        {
+            if (status == "committed")
+                LogInDoubtCommitted(_logger, batch.Length);
+            else if (status is null)
+                LogInDoubtUnknown(_logger, inDoubt.InnerException, batch.Length, InDoubtWait.TotalSeconds);
+            for (var i = 0; i < batch.Length; i++)
+                batch[i].Complete(status == "committed" ? errors[i] : Unreachable.Wrap(inDoubt.InnerException!));
+        }
+    }
+
+    /// <summary>How long a batch whose COMMIT got no answer waits for the database to tell whether it committed.</summary>
+    internal static readonly TimeSpan InDoubtWait = TimeSpan.FromSeconds(30);
+
+    private static readonly TimeSpan ResolvePoll = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
     /// Every op in one transaction, no savepoints; the error (rolled back) when an op failed. The transaction's
-    /// statements are queued: ops that wait for no result share one round trip with BEGIN and COMMIT.
+    /// statements are queued: ops that wait for no result share one round trip with BEGIN (and COMMIT another).
     /// </summary>
     private async Task<PostgresException?> TryCommitWholeAsync(NpgsqlConnection connection, List<WriteOp> batch)
     {
@@ -123,7 +189,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                 await op.ExecuteAsync(db);
             await CommitAsync(db);
         }
-        catch (PostgresException e)
+        catch (PostgresException e) when (!Unreachable.Is(e)) // else the server ended the transaction with the session
         {
             await RollbackAsync(connection);
             return e;
@@ -148,7 +214,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                 await batch[i].ExecuteAsync(db);
                 await db.ExecAsync("RELEASE SAVEPOINT op"); // sends the op's statements: a failure is this op's
             }
-            catch (PostgresException e)
+            catch (PostgresException e) when (!Unreachable.Is(e))
             {
                 errors[i] = e;
                 await db.ExecAsync("ROLLBACK TO SAVEPOINT op");
@@ -173,11 +239,25 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             db.Queue("SET LOCAL synchronous_commit = on");
     }
 
+    /// <summary>
+    /// Commits: what is queued and the transaction's id in one round trip, then the notifications (delivered to the
+    /// listening nodes when the commit is) and COMMIT in another; a COMMIT that gets no answer is
+    /// <see cref="CommitInDoubtException"/>.
+    /// </summary>
     private static async Task CommitAsync(WriteContext db)
     {
-        foreach (var channel in db.Notifications) // delivered to the listening nodes when the commit is
+        // every op's statements, then the transaction's id: known before COMMIT is sent, whatever becomes of its answer
+        var id = await db.ScalarAsync("SELECT pg_current_xact_id_if_assigned()::text") as string;
+        foreach (var channel in db.Notifications)
             db.Queue($"NOTIFY {channel}");
-        await db.ExecAsync("COMMIT");
+        try
+        {
+            await db.ExecAsync("COMMIT");
+        }
+        catch (Exception e) when (id is not null && Unreachable.Is(e))
+        {
+            throw new CommitInDoubtException(id, e);
+        }
     }
 
     /// <summary>Ends a transaction a failed statement left open (and aborted).</summary>
@@ -185,6 +265,12 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     {
         await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
         await rollback.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>A COMMIT that got no answer (<see cref="ResolveAsync"/>); <see cref="TransactionId"/> is its xid8, as text.</summary>
+    private sealed class CommitInDoubtException(string transactionId, Exception inner) : Exception("the commit's outcome is unknown", inner)
+    {
+        public string TransactionId { get; } = transactionId;
     }
 
     public async ValueTask DisposeAsync()
@@ -195,4 +281,12 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
 
     [LoggerMessage(2101, LogLevel.Error, "Group commit of {Count} writes to PostgreSQL failed")]
     private static partial void LogCommitFailed(ILogger logger, Exception e, int count);
+
+    [LoggerMessage(2106, LogLevel.Warning, "The connection to PostgreSQL failed during the commit of {Count} writes; the database says they committed")]
+    private static partial void LogInDoubtCommitted(ILogger logger, int count);
+
+    [LoggerMessage(2107, LogLevel.Error,
+        "The connection to PostgreSQL failed during the commit of {Count} writes, and in {Seconds} s the database could not say whether they committed: " +
+        "they are refused, and may be stored all the same (a message sent again is then delivered twice)")]
+    private static partial void LogInDoubtUnknown(ILogger logger, Exception? e, int count, double seconds);
 }

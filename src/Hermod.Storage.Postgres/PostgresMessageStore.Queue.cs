@@ -26,9 +26,9 @@ public sealed partial class PostgresMessageStore
     {
         var now = Now;
         var claimed = new Dictionary<(string MessageId, string Route), List<QueuedRecipient>>();
-        await using (var connection = await _source.OpenConnectionAsync(cancellationToken))
-        await using (var batch = new NpgsqlBatch(connection))
+        await UseConnectionAsync(async connection =>
         {
+            await using var batch = new NpgsqlBatch(connection);
             batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
             batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off")); // a lost claim is only work not started
             batch.BatchCommands.Add(Commands.Statement("""
@@ -51,7 +51,8 @@ public sealed partial class PostgresMessageStore
             while (await reader.NextResultAsync(cancellationToken)) // the COMMIT: the claim holds only once it has returned
             {
             }
-        }
+            return claimed.Count;
+        }, cancellationToken);
         if (claimed.Count == 0)
             return [];
         var messages = (await ReadMessagesAsync($"""
@@ -68,12 +69,12 @@ public sealed partial class PostgresMessageStore
         return jobs;
     }
 
-    public async Task<DateTimeOffset?> NextDueAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await _source.OpenConnectionAsync(cancellationToken);
-        await using var command = Commands.Create(connection, "SELECT min(due_at) FROM deliveries WHERE due_at IS NOT NULL", []);
-        return await command.ExecuteScalarAsync(cancellationToken) is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
-    }
+    public Task<DateTimeOffset?> NextDueAsync(CancellationToken cancellationToken) =>
+        UseConnectionAsync(async connection =>
+        {
+            await using var command = Commands.Create(connection, "SELECT min(due_at) FROM deliveries WHERE due_at IS NOT NULL", []);
+            return await command.ExecuteScalarAsync(cancellationToken) is long ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : (DateTimeOffset?)null;
+        }, cancellationToken);
 
     public async Task RecordAsync(AttemptRecord attempt, CancellationToken cancellationToken)
     {

@@ -18,28 +18,21 @@ public sealed partial class PostgresMessageStore : ISubmissionStore
         EventsWritten.Set();
     }
 
-    public async Task<SubmissionStatus?> GetSubmissionStatusAsync(string submissionId, string clientId, CancellationToken cancellationToken)
-    {
-        await using var connection = await _source.OpenConnectionAsync(cancellationToken);
-        await using var command = Commands.Create(connection, """
-            SELECT count(d.id),
-                   count(*) FILTER (WHERE d.state = 'delivered'),
-                   count(*) FILTER (WHERE d.state IN ('failed', 'cancelled'))
-            FROM submissions s
-            JOIN messages m ON m.submission_id = s.id
-            JOIN deliveries d ON d.message_id = m.id
-            WHERE s.id = $1 AND s.client_id = $2
-            """, [submissionId, clientId]);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
-            return null;
-        var (total, delivered, undeliverable) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
-        if (total == 0)
-            return null; // unknown, another client's, or gone with retention
-        return delivered == total ? SubmissionStatus.Sent
-            : undeliverable == total ? SubmissionStatus.Undeliverable
-            : SubmissionStatus.Queued;
-    }
+    public Task<SubmissionStatus?> GetSubmissionStatusAsync(string submissionId, string clientId, CancellationToken cancellationToken) =>
+        UseConnectionAsync(async connection =>
+        {
+            await using var command = Commands.Create(connection, """
+                SELECT count(d.id),
+                       count(*) FILTER (WHERE d.state = 'delivered'),
+                       count(*) FILTER (WHERE d.state IN ('failed', 'cancelled'))
+                FROM submissions s
+                JOIN messages m ON m.submission_id = s.id
+                JOIN deliveries d ON d.message_id = m.id
+                WHERE s.id = $1 AND s.client_id = $2
+                """, [submissionId, clientId]);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await MessageRows.ReadSubmissionStatusAsync(reader, cancellationToken);
+        }, cancellationToken);
 
     /// <summary>The submission row and all its envelopes in one commit; the envelopes share the body's blob, each adding a reference.</summary>
     private sealed class SubmissionOp(string submissionId, string clientId, IReadOnlyList<Accepted> envelopes, PostgresBlobWriter blob) : WriteOp

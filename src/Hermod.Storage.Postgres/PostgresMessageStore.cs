@@ -26,6 +26,7 @@ public sealed partial class PostgresMessageStore : IMessageStore, IDeliveryQueue
     private readonly NotificationListener? _listener;
     private readonly NodeMonitor? _monitor;
     private readonly string _node;
+    private readonly ILogger _logger;
     private int _disposed;
 
     /// <param name="recover">
@@ -41,6 +42,7 @@ public sealed partial class PostgresMessageStore : IMessageStore, IDeliveryQueue
         ArgumentNullException.ThrowIfNull(hermod);
         ArgumentNullException.ThrowIfNull(options);
         _node = hermod.NodeName;
+        _logger = logger;
         _chunkSize = options.ChunkSize;
         _time = time;
         var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString) { MaxPoolSize = options.MaxPool };
@@ -112,29 +114,43 @@ public sealed partial class PostgresMessageStore : IMessageStore, IDeliveryQueue
     /// does not wait for the log to reach the disk: the accepting commit flushes it; a staged body this node leaves
     /// behind is dropped at its next start.
     /// </summary>
-    internal async Task StageChunkAsync(PostgresBlobWriter blob, ArraySegment<byte> data, CancellationToken cancellationToken)
-    {
-        await using var connection = await _source.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var async = Commands.Create(connection, "SET LOCAL synchronous_commit = off", [], transaction))
-            await async.ExecuteNonQueryAsync(cancellationToken);
-        var sql = blob.StagingId == 0
-            ? "WITH b AS (INSERT INTO blobs (size, refcount, created, owner) VALUES (0, 0, $1, $2) RETURNING id) " +
-              "INSERT INTO blob_chunks (blob_id, seq, data) SELECT id, 0, $3 FROM b RETURNING blob_id"
-            : "INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($1, $2, $3) RETURNING blob_id";
-        object?[] values = blob.StagingId == 0 ? [Now, _node, data] : [blob.StagingId, blob.ChunksWritten, data];
-        await using (var insert = Commands.Create(connection, sql, values, transaction))
-            blob.StagingId = (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
-        await transaction.CommitAsync(cancellationToken);
-    }
+    internal Task StageChunkAsync(PostgresBlobWriter blob, ArraySegment<byte> data, CancellationToken cancellationToken) =>
+        UseConnectionAsync(async connection =>
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await using (var async = Commands.Create(connection, "SET LOCAL synchronous_commit = off", [], transaction))
+                await async.ExecuteNonQueryAsync(cancellationToken);
+            var sql = blob.StagingId == 0
+                ? "WITH b AS (INSERT INTO blobs (size, refcount, created, owner) VALUES (0, 0, $1, $2) RETURNING id) " +
+                  "INSERT INTO blob_chunks (blob_id, seq, data) SELECT id, 0, $3 FROM b RETURNING blob_id"
+                : "INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($1, $2, $3) RETURNING blob_id";
+            object?[] values = blob.StagingId == 0 ? [Now, _node, data] : [blob.StagingId, blob.ChunksWritten, data];
+            await using (var insert = Commands.Create(connection, sql, values, transaction))
+                blob.StagingId = (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
+            await transaction.CommitAsync(cancellationToken);
+            return true;
+        }, cancellationToken);
 
+    /// <summary>
+    /// Drops a body staged for a message that was not accepted. Never throws: with the database out of reach the rows
+    /// stay, owned by this node, and its next start (or, once it is gone, another node) drops them.
+    /// </summary>
     internal async Task DropStagingAsync(long stagingId)
     {
-        await using var connection = await _source.OpenConnectionAsync();
-        await using (var chunks = Commands.Create(connection, "DELETE FROM blob_chunks WHERE blob_id = $1", [stagingId]))
-            await chunks.ExecuteNonQueryAsync();
-        await using var blob = Commands.Create(connection, "DELETE FROM blobs WHERE id = $1 AND refcount = 0", [stagingId]);
-        await blob.ExecuteNonQueryAsync();
+        try
+        {
+            await UseConnectionAsync(async connection =>
+            {
+                await using (var chunks = Commands.Create(connection, "DELETE FROM blob_chunks WHERE blob_id = $1", [stagingId]))
+                    await chunks.ExecuteNonQueryAsync();
+                await using var blob = Commands.Create(connection, "DELETE FROM blobs WHERE id = $1 AND refcount = 0", [stagingId]);
+                return await blob.ExecuteNonQueryAsync();
+            }, CancellationToken.None);
+        }
+        catch (StorageUnavailableException e)
+        {
+            LogStagingLeft(_logger, e, stagingId);
+        }
     }
 
     public Task AcceptAsync(MessageEnvelope envelope, string headerPrefix, IBlobWriter body, CancellationToken cancellationToken, ReplacedHeader? header = null,
@@ -180,44 +196,41 @@ public sealed partial class PostgresMessageStore : IMessageStore, IDeliveryQueue
         return list.Count == 0 ? null : list[0];
     }
 
-    private async Task<IReadOnlyList<StoredMessage>> ReadMessagesAsync(string sql, object?[] values, CancellationToken cancellationToken)
-    {
-        await using var connection = await _source.OpenConnectionAsync(cancellationToken);
-        await using var command = Commands.Create(connection, sql, values);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await MessageRows.ReadAsync(reader, cancellationToken);
-    }
-
-    public async Task<bool> CopyContentAsync(string id, Stream destination, CancellationToken cancellationToken)
-    {
-        await using var connection = await _source.OpenConnectionAsync(cancellationToken);
-        long blobId;
-        long skip;
-        string? encoding;
-        await using (var command = Commands.Create(connection,
-            "SELECT m.header_prefix, m.blob_id, m.body_offset, b.encoding FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id = $1", [id]))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+    private Task<IReadOnlyList<StoredMessage>> ReadMessagesAsync(string sql, object?[] values, CancellationToken cancellationToken) =>
+        UseConnectionAsync(async connection =>
         {
-            if (!await reader.ReadAsync(cancellationToken))
-                return false;
-            await destination.WriteAsync(reader.GetFieldValue<byte[]>(0), cancellationToken);
-            blobId = reader.GetInt64(1);
-            skip = reader.GetInt64(2);
-            encoding = MessageRows.NullableString(reader, 3);
-        }
-        // Chunk by chunk: memory stays at one chunk whatever the size of the message.
-        await using var body = ChunkStream.Decode(new ChunkStream((seq, ct) => ReadChunkAsync(connection, blobId, seq, ct)), encoding);
-        await ChunkStream.SkipAsync(body, skip, cancellationToken);
-        await body.CopyToAsync(destination, cancellationToken);
-        return true;
-    }
+            await using var command = Commands.Create(connection, sql, values);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await MessageRows.ReadAsync(reader, cancellationToken);
+        }, cancellationToken);
+
+    public Task<bool> CopyContentAsync(string id, Stream destination, CancellationToken cancellationToken) =>
+        UseConnectionAsync(async connection =>
+        {
+            long blobId;
+            long skip;
+            string? encoding;
+            await using (var command = Commands.Create(connection,
+                "SELECT m.header_prefix, m.blob_id, m.body_offset, b.encoding FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id = $1", [id]))
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                if (!await reader.ReadAsync(cancellationToken))
+                    return false;
+                await destination.WriteAsync(reader.GetFieldValue<byte[]>(0), cancellationToken);
+                blobId = reader.GetInt64(1);
+                skip = reader.GetInt64(2);
+                encoding = MessageRows.NullableString(reader, 3);
+            }
+            // Chunk by chunk: memory stays at one chunk whatever the size of the message.
+            await using var body = ChunkStream.Decode(new ChunkStream((seq, ct) => ReadChunkAsync(connection, blobId, seq, ct)), encoding);
+            await ChunkStream.SkipAsync(body, skip, cancellationToken);
+            await body.CopyToAsync(destination, cancellationToken);
+            return true;
+        }, cancellationToken);
 
     /// <summary>One chunk of a blob, or null past its last (see <see cref="PostgresBlobWriter.OpenReadAsync"/>).</summary>
-    internal async Task<byte[]?> ReadChunkAsync(long blobId, int seq, CancellationToken cancellationToken)
-    {
-        await using var connection = await _source.OpenConnectionAsync(cancellationToken);
-        return await ReadChunkAsync(connection, blobId, seq, cancellationToken);
-    }
+    internal Task<byte[]?> ReadChunkAsync(long blobId, int seq, CancellationToken cancellationToken) =>
+        UseConnectionAsync(connection => ReadChunkAsync(connection, blobId, seq, cancellationToken), cancellationToken);
 
     private static async Task<byte[]?> ReadChunkAsync(NpgsqlConnection connection, long blobId, int seq, CancellationToken cancellationToken)
     {
@@ -227,9 +240,41 @@ public sealed partial class PostgresMessageStore : IMessageStore, IDeliveryQueue
 
     /// <summary>
     /// See <see cref="NodeMonitor.HoldAsync"/>; false for a store that does not recover (the command line, which runs
-    /// under the same node name as the server beside it but does none of its work).
+    /// under the same node name as the server beside it but does none of its work). A database out of reach is
+    /// <see cref="StorageUnavailableException"/>.
     /// </summary>
-    public Task<bool> HoldAsync(string role, CancellationToken cancellationToken) => _monitor?.HoldAsync(role, cancellationToken) ?? Task.FromResult(false);
+    public async Task<bool> HoldAsync(string role, CancellationToken cancellationToken)
+    {
+        if (_monitor is null)
+            return false;
+        try
+        {
+            return await _monitor.HoldAsync(role, cancellationToken);
+        }
+        catch (Exception e) when (Unreachable.Is(e))
+        {
+            throw Unreachable.Wrap(e);
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on a pooled connection of its own. A database out of reach is
+    /// <see cref="StorageUnavailableException"/>, and the pool's idle connections go with it: after a restart of the
+    /// server they are all dead, and each would fail once more before a new one is opened.
+    /// </summary>
+    private async Task<T> UseConnectionAsync<T>(Func<NpgsqlConnection, Task<T>> work, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await _source.OpenConnectionAsync(cancellationToken);
+            return await work(connection);
+        }
+        catch (Exception e) when (Unreachable.Is(e))
+        {
+            _source.Clear();
+            throw Unreachable.Wrap(e);
+        }
+    }
 
     private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -248,4 +293,7 @@ public sealed partial class PostgresMessageStore : IMessageStore, IDeliveryQueue
         await _writer.DisposeAsync();
         await _source.DisposeAsync();
     }
+
+    [LoggerMessage(2105, LogLevel.Warning, "A staged body (blob {BlobId}) could not be dropped; this node's next start drops it")]
+    private static partial void LogStagingLeft(ILogger logger, Exception e, long blobId);
 }

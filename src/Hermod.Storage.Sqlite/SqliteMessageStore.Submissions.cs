@@ -33,14 +33,7 @@ public sealed partial class SqliteMessageStore : ISubmissionStore
         command.Parameters.AddWithValue("$id", submissionId);
         command.Parameters.AddWithValue("$client", clientId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
-            return null;
-        var (total, delivered, undeliverable) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
-        if (total == 0)
-            return null; // unknown, another client's, or gone with retention
-        return delivered == total ? SubmissionStatus.Sent
-            : undeliverable == total ? SubmissionStatus.Undeliverable
-            : SubmissionStatus.Queued;
+        return await MessageRows.ReadSubmissionStatusAsync(reader, cancellationToken);
     }
 
     /// <summary>

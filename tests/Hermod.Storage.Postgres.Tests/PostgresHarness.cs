@@ -18,12 +18,12 @@ public sealed partial class PostgresHarness(PostgresServer server) : StoreHarnes
 
     public override async Task InitializeAsync() => ConnectionString = await server.CreateDatabaseAsync();
 
-    public override PostgresMessageStore Open(TimeProvider time, HermodMetrics metrics) => Open(time, metrics, Node);
+    public override PostgresMessageStore Open(TimeProvider time, HermodMetrics metrics, int chunkSize = ChunkSize) => Open(time, metrics, Node, chunkSize: chunkSize);
 
     /// <summary>The store as node <paramref name="node"/> sees it; <paramref name="nodeTimeout"/>: when it takes a silent node for dead.</summary>
-    public PostgresMessageStore Open(TimeProvider time, HermodMetrics metrics, string node, bool recover = true, TimeSpan? nodeTimeout = null) =>
+    public PostgresMessageStore Open(TimeProvider time, HermodMetrics metrics, string node, bool recover = true, TimeSpan? nodeTimeout = null, int chunkSize = ChunkSize) =>
         new(new HermodOptions { NodeName = node },
-            new PostgresStorageOptions { ConnectionString = ConnectionString, ChunkSize = ChunkSize, MaxPool = 20, NodeTimeout = nodeTimeout ?? TimeSpan.FromSeconds(30) },
+            new PostgresStorageOptions { ConnectionString = ConnectionString, ChunkSize = chunkSize, MaxPool = 20, NodeTimeout = nodeTimeout ?? TimeSpan.FromSeconds(30) },
             metrics, time, NullLogger.Instance, recover);
 
     /// <summary>Runs <paramref name="sql"/> ($p0, $p1, ... become PostgreSQL's $1, $2, ...) on a connection of its own.</summary>

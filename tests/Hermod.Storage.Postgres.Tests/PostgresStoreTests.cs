@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
+using Hermod.Core.Configuration;
 using Hermod.Core.Diagnostics;
 using Hermod.Core.Storage;
 using Hermod.TestKit;
 using Hermod.TestKit.Storage;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Hermod.Storage.Postgres.Tests;
@@ -88,7 +90,7 @@ public sealed class PostgresStoreTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Accepts_committed_together_take_one_round_trip_to_the_server()
+    public async Task Accepts_committed_together_take_two_round_trips_to_the_server()
     {
         var metrics = new HermodMetrics();
         List<long> batches = [], roundTrips = [];
@@ -110,7 +112,7 @@ public sealed class PostgresStoreTests(PostgresServer server) : IAsyncLifetime
             trips = [.. roundTrips];
         Assert.Equal(40, sizes.Sum());
         Assert.Equal(sizes.Length, trips.Length);
-        Assert.All(trips, r => Assert.Equal(1, r)); // BEGIN, every accept's statements, NOTIFY and COMMIT at once
+        Assert.All(trips, r => Assert.Equal(2, r)); // BEGIN and every accept's statements, then NOTIFY and COMMIT
         Assert.Equal(40, ids.Distinct().Count());
     }
 
@@ -217,5 +219,60 @@ public sealed class PostgresStoreTests(PostgresServer server) : IAsyncLifetime
         }
         Assert.False(await b.HoldAsync("dsn", default)); // still node-a's
         Assert.True(await a.HoldAsync("dsn", default));
+    }
+
+    /// <summary>A store of node-a through <paramref name="proxy"/>; not recovering: no heartbeat and no listener, whose commits the proxy could cut.</summary>
+    private PostgresMessageStore Through(DatabaseProxy proxy) =>
+        new(new HermodOptions { NodeName = "node-a" },
+            new PostgresStorageOptions { ConnectionString = $"{_harness.ConnectionString};Port={proxy.Port}", ChunkSize = StoreHarness<PostgresMessageStore>.ChunkSize },
+            new HermodMetrics(), TimeProvider.System, NullLogger.Instance, recover: false);
+
+    [Fact]
+    public async Task While_the_database_cannot_be_reached_reads_and_writes_throw_StorageUnavailableException_and_work_again_after()
+    {
+        await using var proxy = new DatabaseProxy(server.Port);
+        await using var store = Through(proxy);
+        var before = await AcceptAsync(store, "before@example.test");
+        var key = await store.CreateApiKeyAsync("acme", default);
+
+        proxy.Mode = ProxyMode.Down;
+        await Assert.ThrowsAsync<StorageUnavailableException>(() => AcceptAsync(store, "during@example.test"));
+        await Assert.ThrowsAsync<StorageUnavailableException>(() => store.GetAsync(before, default));
+        await Assert.ThrowsAsync<StorageUnavailableException>(() => store.CopyContentAsync(before, Stream.Null, default));
+        await Assert.ThrowsAsync<StorageUnavailableException>(() => store.AuthenticateAsync(key, default));
+        await Assert.ThrowsAsync<StorageUnavailableException>(() => store.ClaimAsync(10, TimeSpan.FromMinutes(1), default));
+        // a large body is staged as it comes: its first chunk finds the database gone
+        await Assert.ThrowsAsync<StorageUnavailableException>(() => StoreKit.WriteBodyAsync(store, new byte[3 * StoreHarness<PostgresMessageStore>.ChunkSize]));
+
+        proxy.Mode = ProxyMode.Pass;
+        var after = await AcceptAsync(store, "after@example.test");
+        Assert.Equal("acme", await store.AuthenticateAsync(key, default));
+        Assert.Equal([before, after], (await store.ListAsync(null, 10, default)).Select(m => m.Envelope.Id).Order());
+    }
+
+    [Theory]
+    [InlineData(ProxyMode.CutAfterCommit)]
+    [InlineData(ProxyMode.CutBeforeCommit)]
+    public async Task A_commit_whose_answer_is_lost_is_taken_for_what_the_database_did(ProxyMode cut)
+    {
+        await using var proxy = new DatabaseProxy(server.Port);
+        await using var store = Through(proxy);
+        var envelope = new MessageEnvelope(QueueId.New(TimeProvider.System), "sender@remote.test", [new EnvelopeRecipient("u@example.test")],
+            new MessageSource("mx", IPAddress.Loopback, "client.test", null, null));
+        await using var blob = await StoreKit.WriteBodyAsync(store, "Subject: x\r\n\r\nbody\r\n"u8.ToArray());
+
+        proxy.Mode = cut;
+        var accept = store.AcceptAsync(envelope, "", blob, default);
+        if (cut == ProxyMode.CutAfterCommit)
+        {
+            await accept; // committed: the 250 is true
+            Assert.NotNull(await store.GetAsync(envelope.Id, default));
+        }
+        else
+        {
+            await Assert.ThrowsAsync<StorageUnavailableException>(() => accept); // rolled back: the 451 is true
+            Assert.Null(await store.GetAsync(envelope.Id, default));
+        }
+        Assert.Equal(1, proxy.Cuts);
     }
 }

@@ -13,8 +13,8 @@ public sealed class SqliteHarness : StoreHarness<SqliteMessageStore>
 
     public string DatabasePath => Path.Combine(Options.DataDir, "hermod.db");
 
-    public override SqliteMessageStore Open(TimeProvider time, HermodMetrics metrics) =>
-        new(Options, new SqliteStorageOptions { ChunkSize = ChunkSize }, metrics, time, NullLogger.Instance);
+    public override SqliteMessageStore Open(TimeProvider time, HermodMetrics metrics, int chunkSize = ChunkSize) =>
+        new(Options, new SqliteStorageOptions { ChunkSize = chunkSize }, metrics, time, NullLogger.Instance);
 
     public override Task<long> CountAsync(string sql, params object[] values) => Task.FromResult(Scalar(DatabasePath, sql, values));
 

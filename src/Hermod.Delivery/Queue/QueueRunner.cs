@@ -35,25 +35,38 @@ public sealed partial class QueueRunner(
         var dsnCheck = time.GetUtcNow() + IdleCheck;
         while (!stoppingToken.IsCancellationRequested)
         {
-            // Owed DSNs at once when told of them, and at the idle check's pace besides: in a cluster only the node that
-            // holds the DSN role makes them, and this is how another node takes it over once that node died.
-            if (await queue.DsnOwed.WaitAsync(TimeSpan.Zero, stoppingToken) || time.GetUtcNow() >= dsnCheck)
+            TimeSpan wait;
+            try
             {
-                dsnCheck = time.GetUtcNow() + IdleCheck;
-                await bounces.SendPendingAsync(stoppingToken);
+                // Owed DSNs at once when told of them, and at the idle check's pace besides: in a cluster only the node
+                // that holds the DSN role makes them, and this is how another node takes it over once that node died.
+                if (await queue.DsnOwed.WaitAsync(TimeSpan.Zero, stoppingToken) || time.GetUtcNow() >= dsnCheck)
+                {
+                    dsnCheck = time.GetUtcNow() + IdleCheck;
+                    await bounces.SendPendingAsync(stoppingToken);
+                }
+                var free = slots.CurrentCount;
+                var claimed = free == 0 ? 0 : await ClaimAndStartAsync(free, slots, running, stoppingToken);
+                if (claimed > 0 && claimed == free)
+                    continue; // more may be due
+                wait = IdleCheck;
+                if (free > 0 && await queue.NextDueAsync(stoppingToken) is { } due)
+                    wait = TimeSpan.FromMilliseconds(Math.Clamp((due - time.GetUtcNow()).TotalMilliseconds, 0, IdleCheck.TotalMilliseconds));
             }
-            var free = slots.CurrentCount;
-            var claimed = free == 0 ? 0 : await ClaimAndStartAsync(free, slots, running, stoppingToken);
-            if (claimed > 0 && claimed == free)
-                continue; // more may be due
-            var wait = IdleCheck;
-            if (free > 0 && await queue.NextDueAsync(stoppingToken) is { } due)
-                wait = TimeSpan.FromMilliseconds(Math.Clamp((due - time.GetUtcNow()).TotalMilliseconds, 0, IdleCheck.TotalMilliseconds));
+            catch (StorageUnavailableException e)
+            {
+                // the database is away (a restart, a fail-over): the runner goes on once it answers, and the host with it
+                LogQueueUnavailable(logger, e, StoreRetry.TotalSeconds);
+                wait = StoreRetry;
+            }
             if (wait > TimeSpan.Zero)
                 await queue.Signal.WaitAsync(wait, stoppingToken);
         }
         await Task.WhenAll(running.Keys);
     }
+
+    /// <summary>How long the runner waits before it asks a store that was unavailable again (a wake-up comes sooner).</summary>
+    private static readonly TimeSpan StoreRetry = TimeSpan.FromSeconds(1);
 
     private async Task<int> ClaimAndStartAsync(int max, SemaphoreSlim slots, ConcurrentDictionary<Task, bool> running, CancellationToken stoppingToken)
     {
@@ -140,6 +153,9 @@ public sealed partial class QueueRunner(
 
     [LoggerMessage(3002, LogLevel.Error, "Delivery attempt for {MessageId} failed unexpectedly; it is retried")]
     private static partial void LogFailed(ILogger logger, Exception e, string messageId);
+
+    [LoggerMessage(3004, LogLevel.Warning, "The queue cannot be read, the store is unavailable; trying again in {Seconds} s")]
+    private static partial void LogQueueUnavailable(ILogger logger, Exception e, double seconds);
 
     [LoggerMessage(3003, LogLevel.Error, "{MessageId}: target {Target} failed; the attempt is recorded as a local error and retried")]
     private static partial void LogTargetFailed(ILogger logger, Exception e, string messageId, string target);

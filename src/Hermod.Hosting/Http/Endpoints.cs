@@ -4,11 +4,12 @@ using Microsoft.AspNetCore.Http;
 
 namespace Hermod.Hosting.Http;
 
-/// <summary>The HTTP surface: health, metrics, the OpenAPI document and the APIs.</summary>
+/// <summary>The HTTP surface: health, metrics, the OpenAPI document and the APIs, and what an exception in any of them answers.</summary>
 internal static class Endpoints
 {
     public static void Map(WebApplication app)
     {
+        app.UseExceptionHandler(); // a store out of reach: 503 (StorageUnavailableHandler); anything else: a 500 problem document
         app.MapGet("/healthz", async (IMessageStore store, CancellationToken ct) =>
         {
             await store.ListAsync(null, 1, ct); // the store answers a read

@@ -19,6 +19,7 @@ internal static class HttpServiceCollectionExtensions
         services.AddOpenApi();
         services.AddHttpClient();
         services.AddProblemDetails();
+        services.AddExceptionHandler<StorageUnavailableHandler>();
         services.AddHostedService<WebhookDispatcher>();
         return services;
     }

@@ -21,7 +21,11 @@ public abstract class StoreHarness<TStore> : IAsyncDisposable
     /// Opens the store on the test's data, as a server does (taking up the work an earlier run left unfinished): a
     /// second call after the first store was disposed is a restart.
     /// </summary>
-    public abstract TStore Open(TimeProvider time, HermodMetrics metrics);
+    /// <param name="chunkSize">Body bytes per chunk: <see cref="ChunkSize"/>, or the providers' default (<see cref="DefaultChunkSize"/>) for a body too large for small chunks.</param>
+    public abstract TStore Open(TimeProvider time, HermodMetrics metrics, int chunkSize = ChunkSize);
+
+    /// <summary>What both providers take for storage.*.chunk_size when it is not configured.</summary>
+    public const int DefaultChunkSize = 256 * 1024;
 
     /// <summary>One number from the test's data: <paramref name="sql"/> with parameters $p0, $p1, ... set to <paramref name="values"/>.</summary>
     public abstract Task<long> CountAsync(string sql, params object[] values);

@@ -123,6 +123,24 @@ public static class MessageRows
                 throw new ArgumentException($"envelope {envelope.Id} does not belong to submission {submissionId}", nameof(envelopes));
     }
 
+    /// <summary>
+    /// A submission's status from its row of counts (all its recipients, the delivered ones, the failed or cancelled
+    /// ones): every recipient delivered is sent, every one failed or cancelled undeliverable, anything else queued; null
+    /// when it has no recipient (unknown, another client's, or gone with retention).
+    /// </summary>
+    public static async Task<SubmissionStatus?> ReadSubmissionStatusAsync(DbDataReader reader, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        if (!await reader.ReadAsync(cancellationToken))
+            return null;
+        var (total, delivered, undeliverable) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+        if (total == 0)
+            return null;
+        return delivered == total ? SubmissionStatus.Sent
+            : undeliverable == total ? SubmissionStatus.Undeliverable
+            : SubmissionStatus.Queued;
+    }
+
     /// <summary>Attempts selected as a.delivery_id, a.started, a.ended, a.remote_host, a.code, a.enhanced, a.text.</summary>
     public static async Task<IReadOnlyList<AttemptView>> ReadAttemptsAsync(DbDataReader reader, CancellationToken cancellationToken)
     {

@@ -121,6 +121,11 @@ internal sealed partial class MiniMailgunApi(
                 await submissions.AcceptSubmissionAsync(submissionId, request.ClientId, envelopes,
                     trace + policy.Decision!.AddedFields, blob, CancellationToken.None, policy.Decision.Header);
         }
+        catch (StorageUnavailableException e)
+        {
+            LogStoreUnavailable(logger, e, submissionId);
+            return Unavailable(context, "storage unavailable; the message was not queued, try again later");
+        }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             LogStoreFailed(logger, e, submissionId);
@@ -145,6 +150,11 @@ internal sealed partial class MiniMailgunApi(
         try
         {
             status = await submissions.GetSubmissionStatusAsync(id, request.ClientId, context.RequestAborted);
+        }
+        catch (StorageUnavailableException e)
+        {
+            LogStoreUnavailable(logger, e, id);
+            return Unavailable(context, "storage unavailable, try again later");
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -244,6 +254,10 @@ internal sealed partial class MiniMailgunApi(
     private static IResult Error(int status, string message) =>
         Results.Json(new ErrorResponse("error", message), MiniMailgunJson.Default.ErrorResponse, statusCode: status);
 
+    /// <summary>The store is out of reach: 503 with Retry-After, a problem document that carries this API's <c>result</c> and <c>message</c> too.</summary>
+    private static IResult Unavailable(HttpContext context, string message) =>
+        StorageProblem.Create(context, new Dictionary<string, object?> { ["result"] = "error", ["message"] = message });
+
     [LoggerMessage(4501, LogLevel.Information, "Mini-MailGun submission {SubmissionId} from client {Client} [{Address}]: {Recipients} recipient(s) queued as {Count} message(s): {MessageIds}")]
     private static partial void LogQueued(ILogger logger, string submissionId, string client, IPAddress address, int recipients, int count, string messageIds);
 
@@ -255,4 +269,7 @@ internal sealed partial class MiniMailgunApi(
 
     [LoggerMessage(4504, LogLevel.Error, "Mini-MailGun status lookup failed")]
     private static partial void LogStatusFailed(ILogger logger, Exception e);
+
+    [LoggerMessage(4505, LogLevel.Warning, "Mini-MailGun submission {SubmissionId}: the store is unavailable; answered 503")]
+    private static partial void LogStoreUnavailable(ILogger logger, Exception e, string submissionId);
 }

@@ -32,7 +32,8 @@ internal static partial class MessagesApi
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         v1.MapGet("/messages/{id}", GetAsync)
             .WithSummary("A message: envelope, per-recipient state, attempts with upstream replies, events")
             .Produces<MessageView>()
@@ -142,7 +143,7 @@ internal static partial class MessagesApi
                 await api.AcceptAsync(envelope, trace, blob, key.Length > 0 ? new IdempotentResponse(tenant, key, requestHash, StatusCodes.Status202Accepted, responseJson) : null,
                     CancellationToken.None, policy.Decision.Header, attempt);
         }
-        catch (Exception) when (key.Length > 0)
+        catch (Exception e) when (key.Length > 0 && e is not StorageUnavailableException)
         {
             // the same key raced in from another request: its first answer stands
             if (await api.FindIdempotentAsync(tenant, key, CancellationToken.None) is { } concurrent)

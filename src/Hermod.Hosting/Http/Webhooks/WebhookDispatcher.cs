@@ -46,20 +46,30 @@ public sealed partial class WebhookDispatcher(HttpOptions options, IApiStore sto
         var held = false;
         while (!stoppingToken.IsCancellationRequested)
         {
-            if (!await roles.HoldAsync(Role, stoppingToken))
+            TimeSpan wait;
+            try
             {
-                held = false;
-                await Task.Delay(IdleCheck, time, stoppingToken); // another node posts; events need not wake this one
-                continue;
+                if (!await roles.HoldAsync(Role, stoppingToken))
+                {
+                    held = false;
+                    await Task.Delay(IdleCheck, time, stoppingToken); // another node posts; events need not wake this one
+                    continue;
+                }
+                if (!held)
+                {
+                    LogRoleTaken(logger, hermod.NodeName);
+                    foreach (var receiver in receivers)
+                        receiver.Cursor = -1; // read again: another node may have moved it since
+                    held = true;
+                }
+                wait = await SendAsync(http, receivers, stoppingToken);
             }
-            if (!held)
+            catch (StorageUnavailableException e)
             {
-                LogRoleTaken(logger, hermod.NodeName);
-                foreach (var receiver in receivers)
-                    receiver.Cursor = -1; // read again: another node may have moved it since
-                held = true;
+                // the database is away: events wait in it, and go out in order once it answers
+                LogStoreUnavailable(logger, e, FirstBackoff.TotalSeconds);
+                wait = FirstBackoff;
             }
-            var wait = await SendAsync(http, receivers, stoppingToken);
             if (wait > TimeSpan.Zero)
                 await store.EventsWritten.WaitAsync(wait, stoppingToken);
         }
@@ -139,6 +149,9 @@ public sealed partial class WebhookDispatcher(HttpOptions options, IApiStore sto
         Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), (byte[])[.. Encoding.ASCII.GetBytes(timestamp + "."), .. body]));
 
     private sealed record WebhookEvent(long Id, string Type, string MessageId, string? Recipient, DateTimeOffset At, string? Detail, string? Tenant);
+
+    [LoggerMessage(4003, LogLevel.Warning, "Webhooks: the store is unavailable; trying again in {Seconds} s")]
+    private static partial void LogStoreUnavailable(ILogger logger, Exception e, double seconds);
 
     [LoggerMessage(4001, LogLevel.Warning, "Webhook {Url} answered {Status} to event {EventId}; it is retried")]
     private static partial void LogRefused(ILogger logger, Uri url, int status, long eventId);
