@@ -101,8 +101,13 @@ internal sealed partial class NodeMonitor : IAsyncDisposable
             UPDATE deliveries SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END, lease_owner = NULL, due_at = $1
             WHERE state = 'inflight' AND lease_owner IN (SELECT name FROM nodes WHERE heartbeat < $2 AND name <> $3)
             """, now, deadBefore, node);
-        await ExecAsync("DELETE FROM blob_chunks WHERE blob_id IN (SELECT b.id FROM blobs b JOIN nodes n ON n.name = b.owner WHERE b.refcount = 0 AND n.heartbeat < $1)", deadBefore);
-        await ExecAsync("DELETE FROM blobs b USING nodes n WHERE n.name = b.owner AND b.refcount = 0 AND n.heartbeat < $1", deadBefore);
+        // The blob row first, its chunks only if it went: a node taken for dead that was only cut off (a long outage of
+        // the database) may be accepting the body right now, and its accept locks the row and counts a reference, so the
+        // row is then left, chunks and all; an accept that finds the row gone refuses the message.
+        await ExecAsync("""
+            WITH gone AS (DELETE FROM blobs b USING nodes n WHERE n.name = b.owner AND b.refcount = 0 AND n.heartbeat < $1 RETURNING b.id)
+            DELETE FROM blob_chunks WHERE blob_id IN (SELECT id FROM gone)
+            """, deadBefore);
         await ExecAsync("DELETE FROM nodes WHERE heartbeat < $1 AND name <> $2", deadBefore, node); // a node that comes back registers again
         if (released > 0)
             await ExecAsync($"NOTIFY {PostgresMessageStore.QueueChannel}");

@@ -1,5 +1,6 @@
 using Hermod.Core.Storage;
 using Hermod.Core.Storage.Tables;
+using Npgsql;
 
 namespace Hermod.Storage.Postgres;
 
@@ -97,7 +98,11 @@ public sealed partial class PostgresMessageStore
             db.Queue("DELETE FROM blobs WHERE id = $1", blob.StagingId);
             return shared;
         }
-        db.Queue("UPDATE blobs SET hash = $1, size = $2, refcount = 1, encoding = $4, owner = NULL WHERE id = $3", hash, blob.Length, blob.StagingId, blob.ContentEncoding);
+        // The staged row must still be there: a node taken for dead (cut off from the database for longer than the node
+        // timeout) may have had it dropped by another; the message is then refused (4xx), never stored without its body.
+        if (await db.ExecAsync("UPDATE blobs SET hash = $1, size = $2, refcount = 1, encoding = $4, owner = NULL WHERE id = $3 AND refcount = 0",
+                hash, blob.Length, blob.StagingId, blob.ContentEncoding) == 0)
+            throw new PostgresException($"the body staged as blob {blob.StagingId} is gone", "ERROR", "ERROR", PostgresErrorCodes.NoDataFound);
         if (blob.Tail.Count > 0)
             db.Queue("INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($1, $2, $3)", blob.StagingId, blob.ChunksWritten, blob.Tail);
         return blob.StagingId;

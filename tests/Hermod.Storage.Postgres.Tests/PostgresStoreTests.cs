@@ -8,6 +8,7 @@ using Hermod.TestKit;
 using Hermod.TestKit.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using Npgsql;
 
 namespace Hermod.Storage.Postgres.Tests;
 
@@ -87,6 +88,24 @@ public sealed class PostgresStoreTests(PostgresServer server) : IAsyncLifetime
         var job = Assert.Single(await b.ClaimAsync(10, TimeSpan.FromHours(1), default));
         Assert.Equal(id, job.Message.Envelope.Id);
         Assert.Equal("accepted", Assert.Single(await StoreKit.SettledEventsAsync(b, id, 1)).Type); // any node reads the whole cluster's history
+    }
+
+    [Fact]
+    public async Task A_message_whose_staged_body_another_node_dropped_is_refused_not_stored_without_it()
+    {
+        await using var store = Node("node-a");
+        var envelope = new MessageEnvelope(QueueId.New(TimeProvider.System), "sender@remote.test", [new EnvelopeRecipient("u@example.test")],
+            new MessageSource("mx", IPAddress.Loopback, "client.test", null, null));
+        await using var blob = await StoreKit.WriteBodyAsync(store, new byte[5 * StoreHarness<PostgresMessageStore>.ChunkSize]); // staged in chunks
+        // what another node does to the staged bodies of a node it takes for dead: node-a was cut off for longer than the node timeout
+        Assert.Equal(1, await _harness.CountAsync("WITH gone AS (DELETE FROM blobs WHERE refcount = 0 AND owner = 'node-a' RETURNING id) SELECT count(*) FROM gone"));
+        await _harness.CountAsync("WITH gone AS (DELETE FROM blob_chunks RETURNING blob_id) SELECT count(*) FROM gone");
+
+        await Assert.ThrowsAsync<PostgresException>(() => store.AcceptAsync(envelope, "", blob, default)); // a 451: the client keeps it
+        Assert.Null(await store.GetAsync(envelope.Id, default));
+        Assert.Equal(0, await _harness.CountAsync("SELECT count(*) FROM messages"));
+        await AcceptAsync(store, "next@example.test"); // the writer goes on
+        Assert.Equal(1, await _harness.CountAsync("SELECT count(*) FROM messages"));
     }
 
     [Fact]
