@@ -48,6 +48,10 @@ public sealed partial class PostgresMessageStore : IMessageStore, IDeliveryQueue
         var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString) { MaxPoolSize = options.MaxPool };
         if (builder.ApplicationName is null)
             builder.ApplicationName = $"hermod {_node}";
+        // The same few statements run for every message: prepared once per connection, the server skips parsing and
+        // planning them again (unless the connection string says otherwise).
+        if (!builder.ContainsKey("Max Auto Prepare"))
+            builder.MaxAutoPrepare = 64;
         _source = NpgsqlDataSource.Create(builder);
         var forceSync = Setup(recover);
         _writer = new GroupCommitWriter(_source, options.MaxBatch, forceSync, metrics, logger);

@@ -240,10 +240,13 @@ public sealed class PostgresStoreTests(PostgresServer server) : IAsyncLifetime
         Assert.True(await a.HoldAsync("dsn", default));
     }
 
-    /// <summary>A store of node-a through <paramref name="proxy"/>; not recovering: no heartbeat and no listener, whose commits the proxy could cut.</summary>
+    /// <summary>
+    /// A store of node-a through <paramref name="proxy"/>; not recovering: no heartbeat and no listener, whose commits the
+    /// proxy could cut. Nothing prepared: a prepared COMMIT is sent without its text, which the proxy looks for.
+    /// </summary>
     private PostgresMessageStore Through(DatabaseProxy proxy) =>
         new(new HermodOptions { NodeName = "node-a" },
-            new PostgresStorageOptions { ConnectionString = $"{_harness.ConnectionString};Port={proxy.Port}", ChunkSize = StoreHarness<PostgresMessageStore>.ChunkSize },
+            new PostgresStorageOptions { ConnectionString = $"{_harness.ConnectionString};Port={proxy.Port};Max Auto Prepare=0", ChunkSize = StoreHarness<PostgresMessageStore>.ChunkSize },
             new HermodMetrics(), TimeProvider.System, NullLogger.Instance, recover: false);
 
     [Fact]

@@ -70,11 +70,12 @@ public sealed partial class QueueRunner(
 
     private async Task<int> ClaimAndStartAsync(int max, SemaphoreSlim slots, ConcurrentDictionary<Task, bool> running, CancellationToken stoppingToken)
     {
+        var claimed = time.GetUtcNow();
         var jobs = await queue.ClaimAsync(max, delivery.Lease, stoppingToken);
         foreach (var job in jobs)
         {
             await slots.WaitAsync(stoppingToken);
-            var task = RunAsync(job, stoppingToken);
+            var task = RunAsync(job, claimed, stoppingToken);
             running[task] = true;
             _ = task.ContinueWith(t =>
             {
@@ -86,12 +87,22 @@ public sealed partial class QueueRunner(
         return jobs.Count;
     }
 
-    private async Task RunAsync(DeliveryJob job, CancellationToken stoppingToken)
+    /// <param name="claimed">When the job's lease began.</param>
+    private async Task RunAsync(DeliveryJob job, DateTimeOffset claimed, CancellationToken stoppingToken)
     {
         await Task.Yield();
         var destination = _destinations.GetOrAdd(job.Route, _ => new SemaphoreSlim(delivery.MaxPerDestination));
         await destination.WaitAsync(stoppingToken);
         var started = time.GetUtcNow();
+        if (started - claimed > delivery.Lease / 2)
+        {
+            // Waited for its destination through half its lease: the attempt could outlast the lease, and once the lease
+            // ends another claim (this node's or another's) may deliver the same recipients. Given back untouched: it is
+            // due again when the lease ends, and claimed afresh.
+            destination.Release();
+            LogLeaseSpent(logger, job.Message.Envelope.Id, job.Route, (started - claimed).TotalSeconds);
+            return;
+        }
         try
         {
             TransportResult result;
@@ -153,6 +164,9 @@ public sealed partial class QueueRunner(
 
     [LoggerMessage(3002, LogLevel.Error, "Delivery attempt for {MessageId} failed unexpectedly; it is retried")]
     private static partial void LogFailed(ILogger logger, Exception e, string messageId);
+
+    [LoggerMessage(3005, LogLevel.Information, "{MessageId} to {Route}: not attempted, its lease half spent waiting {Seconds:0.#} s for the destination; claimed again when the lease ends")]
+    private static partial void LogLeaseSpent(ILogger logger, string messageId, string route, double seconds);
 
     [LoggerMessage(3004, LogLevel.Warning, "The queue cannot be read, the store is unavailable; trying again in {Seconds} s")]
     private static partial void LogQueueUnavailable(ILogger logger, Exception e, double seconds);
