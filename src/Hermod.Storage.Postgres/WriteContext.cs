@@ -5,8 +5,8 @@ namespace Hermod.Storage.Postgres;
 /// <summary>
 /// The transaction a batch of writes runs in, and the statements they run: parameters $1, $2, ... given in order.
 /// A statement whose result nobody waits for is <see cref="Queue">queued</see> and goes to the server together with
-/// the next one that is waited for (one round trip for all of them, an <see cref="NpgsqlBatch"/>); the writer opens the
-/// transaction with the first and commits with the last, so a batch of writes that only queue costs one round trip.
+/// the next one that is waited for (one round trip for all of them, an <see cref="NpgsqlBatch"/>); the writer queues
+/// BEGIN before the first, so a batch of writes that only queue costs one round trip before its COMMIT.
 /// Channels named with <see cref="Notify"/> are told when the batch commits (LISTEN/NOTIFY).
 /// </summary>
 internal sealed class WriteContext(NpgsqlConnection connection)
